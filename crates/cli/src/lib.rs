@@ -1,0 +1,273 @@
+//! The `iop` command line. It only wires: parse flags, load settings, start
+//! telemetry, then hand over to the service crates.
+//!
+//! - `iop dev`: every service in one process behind one gRPC address, SQLite files
+//!   under a data directory and librdkafka's in-process mock cluster as the broker
+//!   (Grafana Mimir's `-target=all`). The mock broker keeps nothing across
+//!   restarts, so `dev` sets `outbox.replay_on_start`: each service republishes
+//!   its retained outbox into the fresh broker and consumers skip, by their inbox,
+//!   what they had already applied. Every view is complete after a restart.
+//! - `iop serve --service <name>`: one service against the broker and database
+//!   named in settings, as a pod runs it.
+//! - `iop token`: mints a bearer token with the configured (or dev) key.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use iop_proto::service_names::{ADMISSIONS, PATIENT_VIEW};
+use iop_runtime::{
+    CancellationToken, Settings,
+    auth::{Role, TokenIssuer},
+    server::{self, Host},
+    settings::DatabaseSettings,
+    telemetry,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "iop",
+    version,
+    about = "IOP Network: care-path services for intensive outpatient programs"
+)]
+struct Cli {
+    /// Settings file (TOML), layered over the defaults and under IOP__* variables.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole network in this process with embedded defaults.
+    Dev {
+        /// Where SQLite files and the dev signing key live (default: dev.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// gRPC address (default: grpc.listen); port 0 picks a free one.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run one service against the broker and database in settings.
+    Serve {
+        /// Which service.
+        #[arg(long)]
+        service: ServiceName,
+    },
+    /// Print a bearer token signed with the configured key (or the dev key).
+    Token {
+        /// Token subject (who calls).
+        #[arg(long, default_value = "dev-admin")]
+        subject: String,
+        /// Roles (repeatable): intake, clinician, billing, admin, auditor.
+        #[arg(long = "role", value_enum, default_values_t = vec![RoleArg::Admin])]
+        roles: Vec<RoleArg>,
+        /// Facility ids (repeatable); `*` for all.
+        #[arg(long = "facility", default_values_t = vec!["*".to_owned()])]
+        facilities: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 12 * 3600)]
+        ttl: i64,
+        /// Dev data directory whose key to use when settings name none.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ServiceName {
+    Admissions,
+    PatientView,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Intake,
+    Clinician,
+    Billing,
+    Admin,
+    Auditor,
+}
+
+impl std::fmt::Display for RoleArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(Role::from(*self).as_str())
+    }
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Intake => Role::Intake,
+            RoleArg::Clinician => Role::Clinician,
+            RoleArg::Billing => Role::Billing,
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Auditor => Role::Auditor,
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Entry point of the `iop` executable.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev { data_dir, listen } => dev(cli.config.as_deref(), data_dir, listen),
+        Command::Serve { service } => serve(cli.config.as_deref(), service),
+        Command::Token {
+            subject,
+            roles,
+            facilities,
+            ttl,
+            data_dir,
+        } => token(
+            cli.config.as_deref(),
+            &subject,
+            &roles,
+            &facilities,
+            ttl,
+            data_dir,
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("iop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// The dev signing key in `data_dir`, created on first use (mode 0600).
+fn dev_secret(data_dir: &Path) -> Result<String, BoxError> {
+    let path = data_dir.join("dev-signing-key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let secret = iop_runtime::auth::generate_secret();
+    std::fs::write(&path, &secret)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(secret)
+}
+
+fn sqlite(data_dir: &Path, service: &str, base: &DatabaseSettings) -> DatabaseSettings {
+    DatabaseSettings {
+        url: format!("sqlite://{}/{service}.db", data_dir.display()),
+        ..base.clone()
+    }
+}
+
+fn dev(
+    config: Option<&Path>,
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+) -> Result<(), BoxError> {
+    let mut settings = Settings::load(config)?;
+    let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
+    std::fs::create_dir_all(&data_dir)?;
+    if settings.auth.hs256_secret.is_empty() {
+        settings.auth.hs256_secret = dev_secret(&data_dir)?;
+    }
+    // The embedded broker lives as long as this stack frame, i.e. the whole run.
+    let broker = rdkafka::mocking::MockCluster::new(1)?;
+    settings.kafka.bootstrap_servers = broker.bootstrap_servers();
+    settings.kafka.topic_replication = 1;
+    settings.kafka.create_topics = false;
+    let mut topics = iop_admissions::topics();
+    topics.extend(iop_patient_view::topics());
+    topics.sort();
+    topics.dedup();
+    for topic in &topics {
+        broker.create_topic(topic, settings.kafka.topic_partitions, 1)?;
+    }
+    settings.outbox.replay_on_start = true;
+    // Replay needs the whole history: the embedded broker starts empty every time.
+    settings.outbox.retention_hours = 0;
+    if let Some(listen) = listen {
+        settings.grpc.listen = listen;
+    }
+    let _telemetry = telemetry::init(&settings.telemetry, "iop-dev")?;
+    let token =
+        TokenIssuer::new(&settings.auth)?.issue("dev-admin", &[Role::Admin], &["*"], 12 * 3600)?;
+
+    runtime()?.block_on(async move {
+        let shutdown = CancellationToken::new();
+        server::cancel_on_signals(shutdown.clone());
+        let listener = server::bind(settings.grpc.listen).await?;
+        let address = listener.local_addr()?;
+        let base = settings.database.clone();
+        let mut host = Host::new(settings, shutdown, &[ADMISSIONS, PATIENT_VIEW]).await?;
+        iop_admissions::start(&mut host, &sqlite(&data_dir, "admissions", &base)).await?;
+        iop_patient_view::start(&mut host, &sqlite(&data_dir, "patient-view", &base)).await?;
+        println!("IOP Network (dev): every service in one process");
+        println!("grpc: {address}");
+        println!("data: {}", data_dir.display());
+        println!("token: {token}");
+        println!("try:  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {address} list");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        host.serve(listener).await?;
+        Ok::<(), BoxError>(())
+    })?;
+    drop(broker);
+    Ok(())
+}
+
+fn serve(config: Option<&Path>, service: ServiceName) -> Result<(), BoxError> {
+    let settings = Settings::load(config)?;
+    let name = match service {
+        ServiceName::Admissions => "iop-admissions",
+        ServiceName::PatientView => "iop-patient-view",
+    };
+    let _telemetry = telemetry::init(&settings.telemetry, name)?;
+    runtime()?.block_on(async move {
+        let shutdown = CancellationToken::new();
+        server::cancel_on_signals(shutdown.clone());
+        match service {
+            ServiceName::Admissions => iop_admissions::run(settings, shutdown).await?,
+            ServiceName::PatientView => iop_patient_view::run(settings, shutdown).await?,
+        }
+        Ok::<(), BoxError>(())
+    })
+}
+
+fn token(
+    config: Option<&Path>,
+    subject: &str,
+    roles: &[RoleArg],
+    facilities: &[String],
+    ttl: i64,
+    data_dir: Option<PathBuf>,
+) -> Result<(), BoxError> {
+    let mut settings = Settings::load(config)?;
+    if settings.auth.hs256_secret.is_empty() {
+        let dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
+        settings.auth.hs256_secret = dev_secret(&dir)?;
+    }
+    let roles: Vec<Role> = roles.iter().copied().map(Role::from).collect();
+    let facilities: Vec<&str> = facilities.iter().map(String::as_str).collect();
+    println!(
+        "{}",
+        TokenIssuer::new(&settings.auth)?.issue(subject, &roles, &facilities, ttl)?
+    );
+    Ok(())
+}

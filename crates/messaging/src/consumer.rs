@@ -1,0 +1,381 @@
+//! The idempotent consumer. For each record of its topics, in partition order:
+//!
+//! 1. read the CloudEvents attributes; a record that is not an IOP event goes
+//!    straight to the dead-letter topic;
+//! 2. in one database transaction, insert `(consumer, event id)` into `inbox`
+//!    (a duplicate means the event was applied before: skip it) and let the
+//!    [`EventHandler`] apply the event;
+//! 3. commit, and only then store the record's offset (committed to the broker
+//!    periodically and on shutdown).
+//!
+//! An event whose handler fails is retried with backoff up to
+//! `consumer.max_attempts`, then dead-lettered with the reason in the
+//! `iop_dlq_reason` header; the partition moves on either way. A crash between
+//! commit and offset commit only redelivers events the inbox already holds.
+
+use std::{future::Future, time::Duration};
+
+use iop_runtime::{
+    db::Database,
+    settings::{ConsumerSettings, KafkaSettings},
+};
+use rdkafka::{
+    Message,
+    consumer::{CommitMode, Consumer, StreamConsumer},
+    error::KafkaError,
+    message::{BorrowedMessage, Header, Headers, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+};
+use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, Set, sea_query::OnConflict};
+use sea_orm_migration::prelude::*;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{
+    cloudevents::{InboundEvent, header},
+    kafka::{client_config, producer_config},
+};
+
+/// Why an event could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The event can never be applied (undecodable payload, impossible state):
+    /// dead-letter it at once.
+    #[error("{0}")]
+    Permanent(String),
+    /// Might succeed later (database busy or down): retry, then dead-letter.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl From<DbErr> for ApplyError {
+    fn from(e: DbErr) -> Self {
+        ApplyError::Transient(format!("database: {e}"))
+    }
+}
+
+impl From<prost::DecodeError> for ApplyError {
+    fn from(e: prost::DecodeError) -> Self {
+        ApplyError::Permanent(format!("undecodable payload: {e}"))
+    }
+}
+
+/// What a consuming service does with each event.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Applies `event` inside `txn`, which also records it in the inbox. Event
+    /// types the handler does not know should be ignored (return `Ok`), so newer
+    /// producers do not break older consumers.
+    fn apply<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        event: &'a InboundEvent,
+    ) -> impl Future<Output = Result<(), ApplyError>> + Send + 'a;
+
+    /// Called after the transaction that applied `event` committed (wake readers).
+    fn committed(&self, _event: &InboundEvent) {}
+}
+
+/// Runs one consumer group over its topics.
+pub struct EventConsumer<H> {
+    name: String,
+    topics: Vec<String>,
+    db: Database,
+    kafka: KafkaSettings,
+    settings: ConsumerSettings,
+    handler: H,
+}
+
+/// What happened to one record.
+enum Disposition {
+    Applied,
+    Duplicate,
+    DeadLettered(String),
+}
+
+impl<H: EventHandler> EventConsumer<H> {
+    /// A consumer named `name` (also its group id and inbox key) over `topics`.
+    pub fn new(
+        name: impl Into<String>,
+        topics: Vec<String>,
+        db: Database,
+        kafka: &KafkaSettings,
+        settings: &ConsumerSettings,
+        handler: H,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            topics,
+            db,
+            kafka: kafka.clone(),
+            settings: settings.clone(),
+            handler,
+        }
+    }
+
+    /// The dead-letter topic of this consumer.
+    pub fn dead_letter_topic(&self) -> String {
+        crate::kafka::dead_letter_topic(&self.name)
+    }
+
+    /// Consumes until `shutdown`, then commits the stored offsets.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), KafkaError> {
+        let mut config = client_config(&self.kafka);
+        config
+            .set("group.id", &self.name)
+            .set("client.id", format!("{}-consumer", self.name))
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            // Offsets are stored by hand, after the transaction commits.
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set(
+                "session.timeout.ms",
+                self.kafka.session_timeout_ms.to_string(),
+            );
+        let consumer: StreamConsumer = config.create()?;
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        let dlq: FutureProducer =
+            producer_config(&self.kafka, &format!("{}-dlq", self.name)).create()?;
+        let dlq_topic = self.dead_letter_topic();
+        tracing::info!(consumer = %self.name, topics = ?self.topics, "consumer started");
+
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                m = consumer.recv() => m,
+            };
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(consumer = %self.name, error = %e, "consume error");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let disposition = self.handle(&message).await;
+            if let Disposition::DeadLettered(reason) = &disposition
+                && !self
+                    .dead_letter(&dlq, &dlq_topic, &message, reason, &shutdown)
+                    .await
+            {
+                // Shutting down before the dead letter was accepted: leave the
+                // offset unstored so the record is read again next time.
+                break;
+            }
+            if let Err(e) = consumer.store_offset_from_message(&message) {
+                tracing::warn!(consumer = %self.name, error = %e, "cannot store offset");
+            }
+        }
+        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+            // Nothing stored since the last commit is a normal outcome.
+            tracing::debug!(consumer = %self.name, error = %e, "final offset commit");
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, message: &BorrowedMessage<'_>) -> Disposition {
+        let event = match InboundEvent::from_message(message) {
+            Ok(e) => e,
+            Err(e) => return Disposition::DeadLettered(format!("malformed event: {e}")),
+        };
+        let span = tracing::info_span!(
+            "event.apply",
+            otel.name = %format!("apply {}", event.event_type),
+            consumer = %self.name,
+            event.id = %event.id,
+            event.r#type = %event.event_type,
+            messaging.kafka.partition = event.partition,
+            messaging.kafka.offset = event.offset,
+        );
+        iop_runtime::telemetry::set_parent(&span, event.traceparent.as_deref());
+        async {
+            let mut backoff = Duration::from_millis(self.settings.retry_backoff_ms.max(1));
+            let mut attempt = 1;
+            loop {
+                match self.apply_once(&event).await {
+                    Ok(true) => {
+                        self.handler.committed(&event);
+                        return Disposition::Applied;
+                    }
+                    Ok(false) => {
+                        tracing::debug!("duplicate event skipped");
+                        return Disposition::Duplicate;
+                    }
+                    Err(ApplyError::Permanent(reason)) => return Disposition::DeadLettered(reason),
+                    Err(ApplyError::Transient(reason)) if attempt >= self.settings.max_attempts => {
+                        return Disposition::DeadLettered(format!(
+                            "gave up after {attempt} attempts: {reason}"
+                        ));
+                    }
+                    Err(ApplyError::Transient(reason)) => {
+                        tracing::warn!(attempt, %reason, "apply failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff *= 2;
+                        attempt += 1;
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Applies `event` once. `Ok(false)` when the inbox already holds it.
+    async fn apply_once(&self, event: &InboundEvent) -> Result<bool, ApplyError> {
+        let txn = self.db.begin_write().await?;
+        let inserted = inbox::Entity::insert(inbox::ActiveModel {
+            consumer: Set(self.name.clone()),
+            event_id: Set(event.id.clone()),
+            received_at: Set(chrono::Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::columns([inbox::Column::Consumer, inbox::Column::EventId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&*txn)
+        .await?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.handler.apply(&txn, event).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Sends `message` to the dead-letter topic, retrying until the broker takes
+    /// it. Returns false only if shut down first.
+    async fn dead_letter(
+        &self,
+        producer: &FutureProducer,
+        topic: &str,
+        message: &BorrowedMessage<'_>,
+        reason: &str,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        tracing::warn!(
+            consumer = %self.name,
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            %reason,
+            "dead-lettering record"
+        );
+        let origin = format!(
+            "{}/{}/{}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        );
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let mut headers = OwnedHeaders::new();
+            if let Some(original) = message.headers() {
+                for h in original.iter() {
+                    headers = headers.insert(Header {
+                        key: h.key,
+                        value: h.value,
+                    });
+                }
+            }
+            let headers = headers
+                .insert(Header {
+                    key: header::DLQ_REASON,
+                    value: Some(reason),
+                })
+                .insert(Header {
+                    key: header::DLQ_CONSUMER,
+                    value: Some(&self.name),
+                })
+                .insert(Header {
+                    key: header::DLQ_ORIGIN,
+                    value: Some(&origin),
+                });
+            let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).headers(headers);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            if let Some(payload) = message.payload() {
+                record = record.payload(payload);
+            }
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                r = producer.send(record, Duration::from_secs(30)) => r,
+            };
+            match outcome {
+                Ok(_) => return true,
+                Err((e, _)) => {
+                    tracing::warn!(error = %e, "dead-letter publish failed; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+/// The `inbox` table: events each consumer has applied.
+#[allow(
+    missing_docs,
+    reason = "fields are the columns, described on the module"
+)]
+pub mod inbox {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "inbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub consumer: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub received_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Creates `inbox`.
+pub struct CreateInbox;
+
+impl MigrationName for CreateInbox {
+    fn name(&self) -> &str {
+        "m20261128_000003_create_inbox"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateInbox {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use inbox::Column as C;
+        manager
+            .create_table(
+                Table::create()
+                    .table(inbox::Entity)
+                    .if_not_exists()
+                    .col(ColumnDef::new(C::Consumer).string().not_null())
+                    .col(ColumnDef::new(C::EventId).string().not_null())
+                    .col(
+                        ColumnDef::new(C::ReceivedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(Index::create().col(C::Consumer).col(C::EventId))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(inbox::Entity).to_owned())
+            .await
+    }
+}

@@ -1,0 +1,190 @@
+//! The transactional outbox (Debezium outbox-router column names). A service
+//! appends its events with [`Outbox::append`] inside the transaction that changes
+//! its state, so the state and its events commit together or not at all; the
+//! [`crate::relay`] publishes them afterwards. Rows are kept after publication
+//! (for `outbox.retention_hours`) so a fresh broker can be refilled from them.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm_migration::prelude::*;
+use tokio::sync::Notify;
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Kind of aggregate, e.g. `patient`.
+    pub aggregate_type: &'static str,
+    /// Aggregate id; also the Kafka key (a patient id).
+    pub aggregate_id: String,
+    /// Position of this event in the aggregate's history (1, 2, …).
+    pub sequence: i64,
+    /// Full protobuf message name, e.g. `iop.admissions.events.v1.PatientAdmitted`.
+    pub event_type: String,
+    /// Protobuf encoding of the event.
+    pub payload: Vec<u8>,
+}
+
+impl NewEvent {
+    /// An event for `message`, its type taken from the message's full name.
+    pub fn of<M: prost::Name>(
+        aggregate_type: &'static str,
+        aggregate_id: &str,
+        sequence: i64,
+        message: &M,
+    ) -> Self {
+        Self {
+            aggregate_type,
+            aggregate_id: aggregate_id.to_owned(),
+            sequence,
+            event_type: M::full_name(),
+            payload: message.encode_to_vec(),
+        }
+    }
+}
+
+/// Appends events and wakes the relay once they are committed.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    committed: Arc<Notify>,
+}
+
+impl Outbox {
+    /// A new outbox handle; give [`Outbox::wakeup`] to the relay.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends `event` in the caller's transaction, with the current span's trace
+    /// context. Returns the event id.
+    pub async fn append<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        event: NewEvent,
+    ) -> Result<String, DbErr> {
+        let id = uuid::Uuid::now_v7().to_string();
+        entity::ActiveModel {
+            position: sea_orm::NotSet,
+            id: Set(id.clone()),
+            aggregatetype: Set(event.aggregate_type.to_owned()),
+            aggregateid: Set(event.aggregate_id),
+            sequence: Set(event.sequence),
+            event_type: Set(event.event_type),
+            payload: Set(event.payload),
+            traceparent: Set(iop_runtime::telemetry::traceparent_of(
+                &tracing::Span::current(),
+            )),
+            created_at: Set(Utc::now()),
+            published_at: Set(None),
+        }
+        .insert(txn)
+        .await?;
+        Ok(id)
+    }
+
+    /// Tells the relay that a transaction with outbox rows committed.
+    pub fn committed(&self) {
+        self.committed.notify_one();
+    }
+
+    /// What the relay waits on between rounds.
+    pub fn wakeup(&self) -> Arc<Notify> {
+        self.committed.clone()
+    }
+}
+
+/// The `outbox` table.
+#[allow(
+    missing_docs,
+    reason = "fields are the columns, described on the module"
+)]
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        /// Insertion order; the relay publishes in this order.
+        #[sea_orm(primary_key)]
+        pub position: i64,
+        /// Event id (`ce_id`).
+        #[sea_orm(unique)]
+        pub id: String,
+        pub aggregatetype: String,
+        pub aggregateid: String,
+        pub sequence: i64,
+        #[sea_orm(column_name = "type")]
+        pub event_type: String,
+        pub payload: Vec<u8>,
+        pub traceparent: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub published_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Creates `outbox`.
+pub struct CreateOutbox;
+
+impl MigrationName for CreateOutbox {
+    fn name(&self) -> &str {
+        "m20261128_000002_create_outbox"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateOutbox {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use entity::Column as C;
+        manager
+            .create_table(
+                Table::create()
+                    .table(entity::Entity)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(C::Position)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(C::Id).string().not_null().unique_key())
+                    .col(ColumnDef::new(C::Aggregatetype).string().not_null())
+                    .col(ColumnDef::new(C::Aggregateid).string().not_null())
+                    .col(ColumnDef::new(C::Sequence).big_integer().not_null())
+                    .col(ColumnDef::new(C::EventType).string().not_null())
+                    .col(ColumnDef::new(C::Payload).binary().not_null())
+                    .col(ColumnDef::new(C::Traceparent).string())
+                    .col(
+                        ColumnDef::new(C::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(C::PublishedAt).timestamp_with_time_zone())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("outbox_unpublished")
+                    .table(entity::Entity)
+                    .col(C::PublishedAt)
+                    .col(C::Position)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(entity::Entity).to_owned())
+            .await
+    }
+}

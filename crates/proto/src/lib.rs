@@ -1,0 +1,57 @@
+//! Generated code for every IOP Network contract: gRPC services and the event
+//! messages published on Kafka, plus the encoded descriptor set that servers
+//! register for gRPC reflection. Nothing here is written by hand.
+
+#![allow(missing_docs, reason = "generated code; the .proto files carry the docs")]
+#![allow(clippy::all, clippy::pedantic, reason = "generated code")]
+
+/// Encoded `FileDescriptorSet` of every proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/iop_descriptor.bin"));
+
+pub mod iop {
+    pub mod common {
+        pub mod v1 {
+            tonic::include_proto!("iop.common.v1");
+        }
+    }
+    pub mod admissions {
+        pub mod v1 {
+            tonic::include_proto!("iop.admissions.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("iop.admissions.events.v1");
+            }
+        }
+    }
+    pub mod patientview {
+        pub mod v1 {
+            tonic::include_proto!("iop.patientview.v1");
+        }
+    }
+}
+
+pub use iop::{admissions, common, patientview};
+
+/// Full gRPC service names, as registered with health and reflection.
+pub mod service_names {
+    /// `iop.admissions.v1.AdmissionsService`.
+    pub const ADMISSIONS: &str = "iop.admissions.v1.AdmissionsService";
+    /// `iop.patientview.v1.PatientViewService`.
+    pub const PATIENT_VIEW: &str = "iop.patientview.v1.PatientViewService";
+    /// Reserved for the scheduling context.
+    pub const SCHEDULING: &str = "iop.scheduling.v1.SchedulingService";
+    /// Reserved for the clinical context.
+    pub const CLINICAL: &str = "iop.clinical.v1.ClinicalService";
+    /// Reserved for the testing-lab context.
+    pub const TESTING_LAB: &str = "iop.lab.v1.TestingLabService";
+    /// Reserved for the billing context.
+    pub const BILLING: &str = "iop.billing.v1.BillingService";
+}
+
+/// Bounded-context names: each publishes on `iop.<context>.v1` and names itself so
+/// in consistency tokens.
+pub mod contexts {
+    /// Admissions.
+    pub const ADMISSIONS: &str = "admissions";
+}

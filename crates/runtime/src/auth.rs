@@ -1,0 +1,321 @@
+//! Bearer-token authentication. Every service's gRPC API sits behind
+//! [`Authenticator`], a tonic interceptor that validates an HS256 JWT (signature,
+//! expiry, issuer, audience) and puts the [`Caller`] into the request's
+//! extensions; a missing or bad token gets UNAUTHENTICATED before any handler
+//! runs. Handlers then ask the caller for roles and facilities.
+//!
+//! HS256 with a shared secret keeps the one-machine mode self-contained; a
+//! deployment behind an identity provider would swap in its public key here.
+
+use std::{collections::HashSet, fmt, sync::Arc};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tonic::{Request, Status, service::Interceptor};
+
+use crate::settings::AuthSettings;
+
+/// What a caller may do, independently of where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Front desk: registers and admits patients.
+    Intake,
+    /// Treats patients.
+    Clinician,
+    /// Coverage, claims and payments.
+    Billing,
+    /// Runs the network.
+    Admin,
+    /// Reads the audit trail.
+    Auditor,
+}
+
+impl Role {
+    /// The role's claim value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Intake => "intake",
+            Role::Clinician => "clinician",
+            Role::Billing => "billing",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+/// Facility claim value granting every facility (network-wide staff).
+pub const ALL_FACILITIES: &str = "*";
+
+/// The claims IOP tokens carry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject: the staff member or system calling.
+    pub sub: String,
+    /// Roles granted.
+    pub roles: Vec<Role>,
+    /// Facility ids the caller acts for; `*` means all.
+    pub facilities: Vec<String>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+}
+
+/// An authenticated caller, found in every authenticated request's extensions.
+#[derive(Clone)]
+pub struct Caller {
+    subject: String,
+    roles: HashSet<Role>,
+    facilities: HashSet<String>,
+}
+
+impl fmt::Debug for Caller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller").field("subject", &self.subject).field("roles", &self.roles).finish()
+    }
+}
+
+impl Caller {
+    /// A caller with the given identity (tests and in-process tools).
+    pub fn new(subject: impl Into<String>, roles: &[Role], facilities: &[&str]) -> Self {
+        Self {
+            subject: subject.into(),
+            roles: roles.iter().copied().collect(),
+            facilities: facilities.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    /// The token's subject.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// Roles, sorted, comma-separated (for the audit trail).
+    pub fn roles_label(&self) -> String {
+        let mut roles: Vec<_> = self.roles.iter().map(|r| r.as_str()).collect();
+        roles.sort_unstable();
+        roles.join(",")
+    }
+
+    /// Whether the caller holds any of `roles`.
+    pub fn has_any_role(&self, roles: &[Role]) -> bool {
+        roles.iter().any(|r| self.roles.contains(r))
+    }
+
+    /// Whether the caller acts for `facility_id`.
+    pub fn acts_for(&self, facility_id: &str) -> bool {
+        self.facilities.contains(ALL_FACILITIES) || self.facilities.contains(facility_id)
+    }
+
+    /// Fails with PERMISSION_DENIED unless the caller holds one of `roles`.
+    #[allow(clippy::result_large_err, reason = "tonic::Status is the error type of every handler")]
+    pub fn require_role(&self, roles: &[Role]) -> Result<(), Status> {
+        if self.has_any_role(roles) {
+            Ok(())
+        } else {
+            let wanted: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
+            Err(Status::permission_denied(format!("requires one of the roles: {}", wanted.join(", "))))
+        }
+    }
+
+    /// Fails with PERMISSION_DENIED unless the caller acts for `facility_id`.
+    #[allow(clippy::result_large_err, reason = "tonic::Status is the error type of every handler")]
+    pub fn require_facility(&self, facility_id: &str) -> Result<(), Status> {
+        if self.acts_for(facility_id) {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(format!("caller does not act for facility {facility_id}")))
+        }
+    }
+
+    /// The caller of an authenticated request. A request that did not pass through
+    /// [`Authenticator`] has none, which is a wiring bug reported as UNAUTHENTICATED.
+    #[allow(clippy::result_large_err, reason = "tonic::Status is the error type of every handler")]
+    pub fn of<T>(request: &Request<T>) -> Result<Caller, Status> {
+        request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
+    }
+}
+
+/// A signing secret that is unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("auth.hs256_secret must be at least 32 bytes")]
+pub struct WeakSecret;
+
+/// Validates bearer tokens; cheap to clone (one per service).
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<(DecodingKey, Validation)>,
+}
+
+impl Authenticator {
+    /// Builds the validator from settings.
+    pub fn new(settings: &AuthSettings) -> Result<Self, WeakSecret> {
+        if settings.hs256_secret.len() < 32 {
+            return Err(WeakSecret);
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Ok(Self {
+            inner: Arc::new((DecodingKey::from_secret(settings.hs256_secret.as_bytes()), validation)),
+        })
+    }
+
+    /// Validates a raw token.
+    pub fn verify(&self, token: &str) -> Result<Caller, Status> {
+        let (key, validation) = &*self.inner;
+        let data = jsonwebtoken::decode::<Claims>(token, key, validation)
+            .map_err(|e| Status::unauthenticated(format!("invalid bearer token: {e}")))?;
+        let claims = data.claims;
+        if claims.sub.is_empty() {
+            return Err(Status::unauthenticated("invalid bearer token: empty subject"));
+        }
+        Ok(Caller {
+            subject: claims.sub,
+            roles: claims.roles.into_iter().collect(),
+            facilities: claims.facilities.into_iter().collect(),
+        })
+    }
+}
+
+impl Interceptor for Authenticator {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .ok_or_else(|| Status::unauthenticated("missing bearer token (authorization metadata)"))?;
+        let value = header
+            .to_str()
+            .map_err(|_| Status::unauthenticated("authorization metadata is not text"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| Status::unauthenticated("authorization metadata must be `Bearer <token>`"))?;
+        let caller = self.verify(token.trim())?;
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+/// Mints tokens signed with the configured secret: used by `iop dev` to print a
+/// development token and by `iop token` for operators and tests.
+pub struct TokenIssuer {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+}
+
+impl TokenIssuer {
+    /// Builds an issuer from settings.
+    pub fn new(settings: &AuthSettings) -> Result<Self, WeakSecret> {
+        if settings.hs256_secret.len() < 32 {
+            return Err(WeakSecret);
+        }
+        Ok(Self {
+            key: EncodingKey::from_secret(settings.hs256_secret.as_bytes()),
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+        })
+    }
+
+    /// A token for `subject` valid for `ttl_seconds`.
+    pub fn issue(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        facilities: &[&str],
+        ttl_seconds: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: subject.to_owned(),
+            roles: roles.to_vec(),
+            facilities: facilities.iter().map(|f| (*f).to_owned()).collect(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp: now + ttl_seconds,
+            iat: now,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
+    }
+}
+
+/// A fresh random signing secret (64 hex characters), for the one-machine mode.
+pub fn generate_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use super::*;
+
+    fn settings(secret: &str) -> AuthSettings {
+        AuthSettings { hs256_secret: secret.into(), issuer: "iop".into(), audience: "iop".into() }
+    }
+
+    fn request_with(value: Option<&str>) -> Request<()> {
+        let mut req = Request::new(());
+        if let Some(v) = value {
+            req.metadata_mut().insert("authorization", v.parse().unwrap());
+        }
+        req
+    }
+
+    #[test]
+    fn valid_token_yields_caller() {
+        let s = settings(&generate_secret());
+        let token = TokenIssuer::new(&s).unwrap().issue("nurse-1", &[Role::Intake], &["fac-a"], 60).unwrap();
+        let mut auth = Authenticator::new(&s).unwrap();
+        let req = auth.call(request_with(Some(&format!("Bearer {token}")))).unwrap();
+        let caller = Caller::of(&req).unwrap();
+        assert_eq!(caller.subject(), "nurse-1");
+        assert!(caller.has_any_role(&[Role::Intake]));
+        assert!(!caller.has_any_role(&[Role::Billing]));
+        assert!(caller.acts_for("fac-a"));
+        assert!(!caller.acts_for("fac-b"));
+    }
+
+    #[test]
+    fn missing_wrong_key_and_expired_are_unauthenticated() {
+        let s = settings(&generate_secret());
+        let mut auth = Authenticator::new(&s).unwrap();
+        let err = auth.call(request_with(None)).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+
+        let other = TokenIssuer::new(&settings(&generate_secret())).unwrap();
+        let forged = other.issue("x", &[Role::Admin], &["*"], 60).unwrap();
+        let err = auth.call(request_with(Some(&format!("Bearer {forged}")))).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+
+        let expired = TokenIssuer::new(&s).unwrap().issue("x", &[Role::Admin], &["*"], -3600).unwrap();
+        let err = auth.call(request_with(Some(&format!("Bearer {expired}")))).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+
+        let err = auth.call(request_with(Some("Basic abc"))).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn wildcard_facility_and_weak_secret() {
+        let caller = Caller::new("admin", &[Role::Admin], &[ALL_FACILITIES]);
+        assert!(caller.acts_for("anything"));
+        assert!(Authenticator::new(&settings("too-short")).is_err());
+        assert_eq!(caller.require_role(&[Role::Billing]).unwrap_err().code(), tonic::Code::PermissionDenied);
+    }
+}

@@ -1,0 +1,175 @@
+//! Storage: one sea-orm connection per service database, SQLite (the embedded
+//! default) or PostgreSQL (production), chosen by the URL.
+//!
+//! SQLite runs in WAL mode with a busy timeout, and every write transaction goes
+//! through [`Database::begin_write`], which serialises writers inside the process:
+//! SQLite allows one writer at a time and a deferred transaction that upgrades to
+//! a write lock can fail with SQLITE_BUSY no matter the timeout, so queueing
+//! writers in the process is the only way no command ever fails for it. Readers
+//! are not serialised. PostgreSQL needs no such lock; its transactions run
+//! concurrently and conflicts are resolved by row locks.
+
+use std::{ops::Deref, path::Path, str::FromStr, sync::Arc, time::Duration};
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlxSqliteConnector,
+    TransactionTrait,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::settings::DatabaseSettings;
+
+/// A service's database.
+#[derive(Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    /// Present for SQLite only: one writer at a time.
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Database {
+    /// Connects to the database named by `settings.url`, creating a SQLite file
+    /// (and its directory) when absent.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbErr> {
+        if settings.url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(&settings.url)
+                .map_err(|e| DbErr::Custom(format!("database.url: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_millis(settings.busy_timeout_ms));
+            if let Some(parent) = Path::new(options.get_filename()).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| DbErr::Custom(format!("database.url: cannot create {}: {e}", parent.display())))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections)
+                .connect_with(options)
+                .await
+                .map_err(|e| DbErr::Custom(format!("database.url: {e}")))?;
+            Ok(Self {
+                conn: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+                writer: Some(Arc::new(Mutex::new(()))),
+            })
+        } else {
+            let mut options = ConnectOptions::new(settings.url.clone());
+            // Statement logging would put query text in logs; PHI never belongs there.
+            options
+                .max_connections(settings.max_connections)
+                .connect_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let conn = sea_orm::Database::connect(options).await?;
+            Ok(Self { conn, writer: None })
+        }
+    }
+
+    /// The connection, for reads (and for migrations).
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Begins a write transaction; on SQLite it waits for the process's writer slot.
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+}
+
+/// A write transaction; dereferences to the sea-orm transaction. Dropping it
+/// without [`WriteTxn::commit`] rolls back.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    /// Commits, then releases the writer slot.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_sqlite_writers_never_see_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = DatabaseSettings {
+            url: format!("sqlite://{}/nested/t.db", dir.path().display()),
+            max_connections: 8,
+            // A tiny timeout: without the writer slot this test fails with SQLITE_BUSY.
+            busy_timeout_ms: 1,
+        };
+        let db = Database::connect(&settings).await.unwrap();
+        db.conn().execute_unprepared("CREATE TABLE counter (n INTEGER NOT NULL)").await.unwrap();
+        db.conn().execute_unprepared("INSERT INTO counter VALUES (0)").await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..10 {
+                    let txn = db.begin_write().await.unwrap();
+                    // Read then write inside one transaction: the pattern that upgrades locks.
+                    let row = txn
+                        .query_one(Statement::from_string(DbBackend::Sqlite, "SELECT n FROM counter"))
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    let n: i64 = row.try_get("", "n").unwrap();
+                    txn.execute(Statement::from_sql_and_values(
+                        DbBackend::Sqlite,
+                        "UPDATE counter SET n = ?",
+                        [(n + 1).into()],
+                    ))
+                    .await
+                    .unwrap();
+                    txn.commit().await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let row = db
+            .conn()
+            .query_one(Statement::from_string(DbBackend::Sqlite, "SELECT n FROM counter"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 320, "no lost update, no failed writer");
+        let mode = db
+            .conn()
+            .query_one(Statement::from_string(DbBackend::Sqlite, "PRAGMA journal_mode"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(mode.try_get::<String>("", "journal_mode").unwrap(), "wal");
+    }
+}

@@ -1,0 +1,236 @@
+//! gRPC server bootstrap shared by every process: standard health
+//! (`grpc.health.v1`) whose per-service status is SERVING only once the service
+//! is ready and NOT_SERVING from the moment shutdown begins; server reflection (v1
+//! and v1alpha, which older grpcurl needs); request deadline and message-size
+//! limits; a span per request that continues the caller's trace; and graceful
+//! shutdown on SIGTERM/SIGINT that drains before closing.
+
+use std::{net::SocketAddr, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::settings::GrpcSettings;
+
+/// The server failed to start or stopped on an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address asked for (`grpc.listen`).
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Reflection could not load the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("grpc transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Health of the services in one process. Every service starts NOT_SERVING.
+#[derive(Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+    serving: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<&'static str, bool>>>,
+}
+
+impl Health {
+    /// Health for `services` (full gRPC names), all NOT_SERVING, and the health
+    /// service to mount.
+    pub async fn new(
+        services: &[&'static str],
+    ) -> (Self, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+        let (reporter, server) = tonic_health::server::health_reporter();
+        let serving = services.iter().map(|s| (*s, false)).collect();
+        let health = Self { reporter, serving: std::sync::Arc::new(std::sync::Mutex::new(serving)) };
+        health.publish().await;
+        (health, server)
+    }
+
+    /// Marks one service SERVING; the overall status ("") follows once all are.
+    pub async fn serving(&self, service: &'static str) {
+        if let Ok(mut map) = self.serving.lock() {
+            map.insert(service, true);
+        }
+        self.publish().await;
+    }
+
+    /// Marks every service (and the overall status) NOT_SERVING.
+    pub async fn not_serving(&self) {
+        if let Ok(mut map) = self.serving.lock() {
+            map.values_mut().for_each(|v| *v = false);
+        }
+        self.publish().await;
+    }
+
+    async fn publish(&self) {
+        let snapshot: Vec<(&'static str, bool)> = match self.serving.lock() {
+            Ok(map) => map.iter().map(|(k, v)| (*k, *v)).collect(),
+            Err(_) => return,
+        };
+        let status = |up: bool| if up { ServingStatus::Serving } else { ServingStatus::NotServing };
+        for (service, up) in &snapshot {
+            self.reporter.set_service_status(*service, status(*up)).await;
+        }
+        let all = !snapshot.is_empty() && snapshot.iter().all(|(_, up)| *up);
+        self.reporter.set_service_status("", status(all)).await;
+    }
+}
+
+/// Binds the gRPC listener (port 0 picks a free port).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Serves `routes` plus reflection and the health service on `listener` until
+/// `shutdown` is cancelled; then reports NOT_SERVING, waits `grpc.drain_ms` for
+/// balancers to notice, and lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    settings: &GrpcSettings,
+    routes: Routes,
+    health: Health,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(iop_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(iop_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let drain = Duration::from_millis(settings.drain_ms);
+    let routes = routes.add_service(reflection_v1).add_service(reflection_v1alpha);
+    tonic::transport::Server::builder()
+        .timeout(settings.request_timeout())
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .trace_fn(|request| {
+            let span = tracing::info_span!("grpc.request", otel.name = %request.uri().path(), rpc.system = "grpc");
+            crate::telemetry::set_parent_from_headers(&span, request.headers());
+            span
+        })
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            shutdown.cancelled().await;
+            health.not_serving().await;
+            tracing::info!(drain_ms = drain.as_millis() as u64, "shutting down: NOT_SERVING, draining");
+            tokio::time::sleep(drain).await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Cancels `token` on SIGTERM or SIGINT.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received"),
+            _ = term => tracing::info!("SIGTERM received"),
+        }
+        token.cancel();
+    });
+}
+
+/// One process's gRPC host: the services it mounts, their health, the shared
+/// authenticator and the background tasks (relays, consumers) they spawn. A
+/// service's `start` adds itself here; `iop serve` hosts one service and `iop dev`
+/// hosts them all behind one address.
+pub struct Host {
+    /// The process's settings.
+    pub settings: crate::Settings,
+    /// Health of the hosted services.
+    pub health: Health,
+    /// Validates bearer tokens for every hosted service.
+    pub auth: crate::auth::Authenticator,
+    /// Cancelled when the process shuts down.
+    pub shutdown: CancellationToken,
+    routes: tonic::service::RoutesBuilder,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The host could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// `auth.hs256_secret` is unusable.
+    #[error("settings: invalid `auth.hs256_secret`: {0}")]
+    Auth(#[from] crate::auth::WeakSecret),
+    /// The server failed.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+}
+
+impl Host {
+    /// A host for `services` (full gRPC names), all NOT_SERVING until ready.
+    pub async fn new(
+        settings: crate::Settings,
+        shutdown: CancellationToken,
+        services: &[&'static str],
+    ) -> Result<Self, HostError> {
+        let auth = crate::auth::Authenticator::new(&settings.auth)?;
+        let (health, health_server) = Health::new(services).await;
+        let mut routes = tonic::service::RoutesBuilder::default();
+        routes.add_service(health_server);
+        Ok(Self { settings, health, auth, shutdown, routes, tasks: Vec::new() })
+    }
+
+    /// Where a service mounts its gRPC server (wrapped in [`Host::auth`]).
+    pub fn routes(&mut self) -> &mut tonic::service::RoutesBuilder {
+        &mut self.routes
+    }
+
+    /// Runs a background task until the process stops.
+    pub fn spawn(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.push(tokio::spawn(task));
+    }
+
+    /// Marks `service` SERVING once `ready` resolves (e.g. the broker answers).
+    pub fn serving_when(
+        &mut self,
+        service: &'static str,
+        ready: impl std::future::Future<Output = bool> + Send + 'static,
+    ) {
+        let health = self.health.clone();
+        let shutdown = self.shutdown.clone();
+        self.spawn(async move {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                ok = ready => if ok {
+                    health.serving(service).await;
+                    tracing::info!(service, "SERVING");
+                },
+            }
+        });
+    }
+
+    /// Serves until shutdown, then waits for the background tasks to finish.
+    pub async fn serve(self, listener: TcpListener) -> Result<(), HostError> {
+        let Host { settings, health, shutdown, routes, tasks, .. } = self;
+        let result = serve(listener, &settings.grpc, routes.routes(), health, shutdown.clone()).await;
+        shutdown.cancel();
+        for task in tasks {
+            let _ = task.await;
+        }
+        result.map_err(HostError::from)
+    }
+}

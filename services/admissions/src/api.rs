@@ -1,0 +1,382 @@
+//! The gRPC face of admissions: authenticates and authorises the caller, turns
+//! requests into domain types, and commits each write with its events (outbox)
+//! and its audit row in one transaction.
+
+use chrono::{Datelike, NaiveDate, Utc};
+use iop_messaging::outbox::{NewEvent, Outbox};
+use iop_proto::{
+    admissions::{
+        events::v1 as events,
+        v1::{
+            AdmitPatientRequest, AdmitPatientResponse, Episode, GetPatientRequest, GetPatientResponse, Patient,
+            PatientStatus, RegisterPatientRequest, RegisterPatientResponse, admissions_service_server::AdmissionsService,
+        },
+    },
+    common::v1 as common,
+};
+use iop_runtime::{
+    audit::{self, AuditEntry, Outcome, Purpose},
+    auth::{Caller, Role},
+    consistency::ConsistencyToken,
+    db::Database,
+};
+use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr, sea_query::Expr,
+};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    CONTEXT,
+    domain::{self, RegistrationInput},
+    entity::{episode, patient},
+    error::AdmissionsError,
+};
+
+const AGGREGATE: &str = "patient";
+const WRITERS: &[Role] = &[Role::Intake, Role::Admin];
+const READERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Billing, Role::Admin];
+
+/// `iop.admissions.v1.AdmissionsService`.
+#[derive(Clone)]
+pub struct AdmissionsApi {
+    db: Database,
+    outbox: Outbox,
+}
+
+impl AdmissionsApi {
+    /// The service over its database and outbox.
+    pub fn new(db: Database, outbox: Outbox) -> Self {
+        Self { db, outbox }
+    }
+}
+
+fn token(patient_id: &str, sequence: i64) -> String {
+    ConsistencyToken { source: CONTEXT.to_owned(), aggregate_id: patient_id.to_owned(), sequence }.encode()
+}
+
+fn to_date(d: NaiveDate) -> common::Date {
+    common::Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 }
+}
+
+fn from_date(d: Option<&common::Date>) -> Option<(i32, i32, i32)> {
+    d.map(|d| (d.year, d.month, d.day))
+}
+
+fn timestamp(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+}
+
+fn episode_message(e: &episode::Model) -> Episode {
+    Episode {
+        episode_id: e.id.clone(),
+        facility_id: e.facility_id.clone(),
+        program: e.program,
+        level_of_care: e.level_of_care,
+        admitted_on: Some(to_date(e.admitted_on)),
+    }
+}
+
+fn patient_message(p: &patient::Model, active: Option<&episode::Model>) -> Patient {
+    Patient {
+        patient_id: p.id.clone(),
+        mrn: p.mrn.clone(),
+        legal_name: Some(common::PersonName {
+            given: p.given_name.clone(),
+            middle: p.middle_name.clone(),
+            family: p.family_name.clone(),
+        }),
+        preferred_name: p.preferred_name.clone(),
+        date_of_birth: Some(to_date(p.date_of_birth)),
+        sex: p.sex,
+        gender_identity: p.gender_identity.clone(),
+        phone: p.phone.clone(),
+        email: p.email.clone(),
+        status: if active.is_some() { PatientStatus::Admitted } else { PatientStatus::Registered } as i32,
+        active_episode: active.map(episode_message),
+        registered_at: Some(timestamp(p.registered_at)),
+    }
+}
+
+async fn active_episode<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<Option<episode::Model>, DbErr> {
+    episode::Entity::find()
+        .filter(episode::Column::PatientId.eq(patient_id))
+        .filter(episode::Column::Status.eq("active"))
+        .one(db)
+        .await
+}
+
+/// Facilities where the patient is known: registration and every episode.
+async fn patient_facilities<C: ConnectionTrait>(db: &C, p: &patient::Model) -> Result<Vec<String>, DbErr> {
+    let mut facilities = vec![p.registered_facility_id.clone()];
+    for e in episode::Entity::find().filter(episode::Column::PatientId.eq(&p.id)).all(db).await? {
+        facilities.push(e.facility_id);
+    }
+    Ok(facilities)
+}
+
+impl AdmissionsApi {
+    async fn audit_read(
+        &self,
+        caller: &Caller,
+        action: &str,
+        patient_id: &str,
+        facility_id: Option<&str>,
+        purpose: Purpose,
+        outcome: Outcome,
+    ) -> Result<(), AdmissionsError> {
+        let txn = self.db.begin_write().await?;
+        audit::record(
+            &*txn,
+            AuditEntry { caller, action, patient_id: Some(patient_id), facility_id, purpose, outcome },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn register(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        req: RegisterPatientRequest,
+    ) -> Result<RegisterPatientResponse, AdmissionsError> {
+        let name = req.legal_name.unwrap_or_default();
+        let input = RegistrationInput {
+            given: &name.given,
+            middle: &name.middle,
+            family: &name.family,
+            preferred_name: &req.preferred_name,
+            date_of_birth: from_date(req.date_of_birth.as_ref()),
+            sex: req.sex,
+            gender_identity: &req.gender_identity,
+            phone: &req.phone,
+            email: &req.email,
+            facility_id: &req.facility_id,
+        };
+        let registration = domain::registration(&input, Utc::now().date_naive())?;
+        if !caller.acts_for(&registration.facility_id) {
+            return Err(AdmissionsError::PermissionDenied(format!(
+                "caller does not act for facility {}",
+                registration.facility_id
+            )));
+        }
+        let request_id = domain::request_id(&req.request_id)?;
+        if let Some(rid) = &request_id
+            && let Some(existing) = self.by_request_id(rid).await?
+        {
+            return Ok(existing);
+        }
+
+        let now = Utc::now();
+        let patient_id = uuid::Uuid::now_v7().to_string();
+        let txn = self.db.begin_write().await?;
+        let mut mrn = String::new();
+        for _ in 0..8 {
+            let candidate = domain::mrn(rand::rng().random_range(0..1_000_000_000));
+            if patient::Entity::find().filter(patient::Column::Mrn.eq(&candidate)).one(&*txn).await?.is_none() {
+                mrn = candidate;
+                break;
+            }
+        }
+        if mrn.is_empty() {
+            return Err(AdmissionsError::Conflict { patient_id });
+        }
+        let model = patient::ActiveModel {
+            id: Set(patient_id.clone()),
+            mrn: Set(mrn.clone()),
+            given_name: Set(registration.legal_name.given.expose().clone()),
+            middle_name: Set(registration.legal_name.middle.expose().clone()),
+            family_name: Set(registration.legal_name.family.expose().clone()),
+            preferred_name: Set(registration.preferred_name.expose().clone()),
+            date_of_birth: Set(*registration.date_of_birth.expose()),
+            sex: Set(registration.sex as i32),
+            gender_identity: Set(registration.gender_identity.expose().clone()),
+            phone: Set(registration.phone.expose().clone()),
+            email: Set(registration.email.expose().clone()),
+            registered_facility_id: Set(registration.facility_id.clone()),
+            version: Set(1),
+            request_id: Set(request_id.clone()),
+            registered_at: Set(now),
+        };
+        let inserted = match model.insert(&*txn).await {
+            Ok(m) => m,
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) && request_id.is_some() => {
+                // The same request committed concurrently: answer as it did.
+                drop(txn);
+                let rid = request_id.as_deref().unwrap_or_default();
+                return self.by_request_id(rid).await?.ok_or(AdmissionsError::Storage(e));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let event = events::PatientRegistered {
+            patient_id: patient_id.clone(),
+            mrn,
+            legal_name: Some(common::PersonName {
+                given: inserted.given_name.clone(),
+                middle: inserted.middle_name.clone(),
+                family: inserted.family_name.clone(),
+            }),
+            preferred_name: inserted.preferred_name.clone(),
+            date_of_birth: Some(to_date(inserted.date_of_birth)),
+            sex: inserted.sex,
+            gender_identity: inserted.gender_identity.clone(),
+            facility_id: inserted.registered_facility_id.clone(),
+            occurred_at: Some(timestamp(now)),
+        };
+        self.outbox.append(&*txn, NewEvent::of(AGGREGATE, &patient_id, 1, &event)).await?;
+        audit::record(
+            &*txn,
+            AuditEntry {
+                caller,
+                action: "admissions.RegisterPatient",
+                patient_id: Some(&patient_id),
+                facility_id: Some(&registration.facility_id),
+                purpose,
+                outcome: Outcome::Allowed,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.outbox.committed();
+        tracing::info!(patient_id = %patient_id, "patient registered");
+        Ok(RegisterPatientResponse { patient: Some(patient_message(&inserted, None)), consistency_token: token(&patient_id, 1) })
+    }
+
+    async fn by_request_id(&self, rid: &str) -> Result<Option<RegisterPatientResponse>, AdmissionsError> {
+        let Some(p) = patient::Entity::find().filter(patient::Column::RequestId.eq(rid)).one(self.db.conn()).await?
+        else {
+            return Ok(None);
+        };
+        let active = active_episode(self.db.conn(), &p.id).await?;
+        Ok(Some(RegisterPatientResponse { patient: Some(patient_message(&p, active.as_ref())), consistency_token: token(&p.id, 1) }))
+    }
+
+    async fn get(&self, caller: &Caller, purpose: Purpose, req: GetPatientRequest) -> Result<GetPatientResponse, AdmissionsError> {
+        let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
+        let p = patient::Entity::find_by_id(&patient_id)
+            .one(self.db.conn())
+            .await?
+            .ok_or_else(|| AdmissionsError::PatientNotFound { patient_id: patient_id.clone() })?;
+        let facilities = patient_facilities(self.db.conn(), &p).await?;
+        let Some(facility) = facilities.iter().find(|f| caller.acts_for(f)) else {
+            self.audit_read(caller, "admissions.GetPatient", &patient_id, None, purpose, Outcome::Denied).await?;
+            return Err(AdmissionsError::PermissionDenied(format!(
+                "caller acts for no facility where patient {patient_id} is known"
+            )));
+        };
+        self.audit_read(caller, "admissions.GetPatient", &patient_id, Some(facility), purpose, Outcome::Allowed).await?;
+        let active = active_episode(self.db.conn(), &patient_id).await?;
+        Ok(GetPatientResponse { patient: Some(patient_message(&p, active.as_ref())) })
+    }
+
+    async fn admit(&self, caller: &Caller, purpose: Purpose, req: AdmitPatientRequest) -> Result<AdmitPatientResponse, AdmissionsError> {
+        let admission = domain::admission(
+            &req.patient_id,
+            &req.facility_id,
+            req.program,
+            from_date(req.admitted_on.as_ref()),
+            Utc::now().date_naive(),
+        )?;
+        if !caller.acts_for(&admission.facility_id) {
+            return Err(AdmissionsError::PermissionDenied(format!(
+                "caller does not act for facility {}",
+                admission.facility_id
+            )));
+        }
+        let request_id = domain::request_id(&req.request_id)?;
+        if let Some(rid) = &request_id
+            && let Some(e) = episode::Entity::find().filter(episode::Column::RequestId.eq(rid)).one(self.db.conn()).await?
+        {
+            return Ok(AdmitPatientResponse { consistency_token: token(&e.patient_id, e.sequence), episode: Some(episode_message(&e)) });
+        }
+
+        let txn = self.db.begin_write().await?;
+        let p = patient::Entity::find_by_id(&admission.patient_id)
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| AdmissionsError::PatientNotFound { patient_id: admission.patient_id.clone() })?;
+        if let Some(active) = active_episode(&*txn, &p.id).await? {
+            return Err(AdmissionsError::AlreadyAdmitted { patient_id: p.id, episode_id: active.id });
+        }
+        let sequence = p.version + 1;
+        // Optimistic check: a concurrent command on this patient makes this match nothing.
+        let bumped = patient::Entity::update_many()
+            .col_expr(patient::Column::Version, Expr::value(sequence))
+            .filter(patient::Column::Id.eq(&p.id))
+            .filter(patient::Column::Version.eq(p.version))
+            .exec(&*txn)
+            .await?;
+        if bumped.rows_affected != 1 {
+            return Err(AdmissionsError::Conflict { patient_id: p.id });
+        }
+        let now = Utc::now();
+        let e = episode::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            patient_id: Set(p.id.clone()),
+            facility_id: Set(admission.facility_id.clone()),
+            program: Set(admission.program as i32),
+            level_of_care: Set(admission.level_of_care as i32),
+            admitted_on: Set(admission.admitted_on),
+            status: Set("active".to_owned()),
+            sequence: Set(sequence),
+            request_id: Set(request_id),
+            created_at: Set(now),
+        }
+        .insert(&*txn)
+        .await?;
+        let event = events::PatientAdmitted {
+            patient_id: p.id.clone(),
+            episode_id: e.id.clone(),
+            facility_id: e.facility_id.clone(),
+            program: e.program,
+            level_of_care: e.level_of_care,
+            admitted_on: Some(to_date(e.admitted_on)),
+            occurred_at: Some(timestamp(now)),
+        };
+        self.outbox.append(&*txn, NewEvent::of(AGGREGATE, &p.id, sequence, &event)).await?;
+        audit::record(
+            &*txn,
+            AuditEntry {
+                caller,
+                action: "admissions.AdmitPatient",
+                patient_id: Some(&p.id),
+                facility_id: Some(&e.facility_id),
+                purpose,
+                outcome: Outcome::Allowed,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.outbox.committed();
+        tracing::info!(patient_id = %p.id, episode_id = %e.id, "patient admitted");
+        Ok(AdmitPatientResponse { consistency_token: token(&p.id, sequence), episode: Some(episode_message(&e)) })
+    }
+}
+
+fn begin<T>(request: &Request<T>, roles: &[Role]) -> Result<(Caller, Purpose), Status> {
+    let caller = Caller::of(request)?;
+    caller.require_role(roles)?;
+    Ok((caller, Purpose::from_metadata(request.metadata())?))
+}
+
+#[tonic::async_trait]
+impl AdmissionsService for AdmissionsApi {
+    async fn register_patient(
+        &self,
+        request: Request<RegisterPatientRequest>,
+    ) -> Result<Response<RegisterPatientResponse>, Status> {
+        let (caller, purpose) = begin(&request, WRITERS)?;
+        Ok(Response::new(self.register(&caller, purpose, request.into_inner()).await?))
+    }
+
+    async fn get_patient(&self, request: Request<GetPatientRequest>) -> Result<Response<GetPatientResponse>, Status> {
+        let (caller, purpose) = begin(&request, READERS)?;
+        Ok(Response::new(self.get(&caller, purpose, request.into_inner()).await?))
+    }
+
+    async fn admit_patient(&self, request: Request<AdmitPatientRequest>) -> Result<Response<AdmitPatientResponse>, Status> {
+        let (caller, purpose) = begin(&request, WRITERS)?;
+        Ok(Response::new(self.admit(&caller, purpose, request.into_inner()).await?))
+    }
+}

@@ -1,0 +1,85 @@
+//! Versioned schema of the admissions database: the shared audit, outbox and
+//! inbox tables, then the admissions tables. Migrations are append-only.
+
+use sea_orm_migration::prelude::*;
+
+use crate::entity::{episode, patient};
+
+/// Every admissions migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut all: Vec<Box<dyn MigrationTrait>> = vec![Box::new(iop_runtime::audit::CreateAuditLog)];
+        all.extend(iop_messaging::migrations());
+        all.push(Box::new(CreatePatientsAndEpisodes));
+        all
+    }
+}
+
+struct CreatePatientsAndEpisodes;
+
+impl MigrationName for CreatePatientsAndEpisodes {
+    fn name(&self) -> &str {
+        "m20261128_000100_create_patients_and_episodes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreatePatientsAndEpisodes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use episode::Column as E;
+        use patient::Column as P;
+        manager
+            .create_table(
+                Table::create()
+                    .table(patient::Entity)
+                    .col(ColumnDef::new(P::Id).string().not_null().primary_key())
+                    .col(ColumnDef::new(P::Mrn).string().not_null().unique_key())
+                    .col(ColumnDef::new(P::GivenName).string().not_null())
+                    .col(ColumnDef::new(P::MiddleName).string().not_null())
+                    .col(ColumnDef::new(P::FamilyName).string().not_null())
+                    .col(ColumnDef::new(P::PreferredName).string().not_null())
+                    .col(ColumnDef::new(P::DateOfBirth).date().not_null())
+                    .col(ColumnDef::new(P::Sex).integer().not_null())
+                    .col(ColumnDef::new(P::GenderIdentity).string().not_null())
+                    .col(ColumnDef::new(P::Phone).string().not_null())
+                    .col(ColumnDef::new(P::Email).string().not_null())
+                    .col(ColumnDef::new(P::RegisteredFacilityId).string().not_null())
+                    .col(ColumnDef::new(P::Version).big_integer().not_null())
+                    .col(ColumnDef::new(P::RequestId).string().unique_key())
+                    .col(ColumnDef::new(P::RegisteredAt).timestamp_with_time_zone().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(episode::Entity)
+                    .col(ColumnDef::new(E::Id).string().not_null().primary_key())
+                    .col(ColumnDef::new(E::PatientId).string().not_null())
+                    .col(ColumnDef::new(E::FacilityId).string().not_null())
+                    .col(ColumnDef::new(E::Program).integer().not_null())
+                    .col(ColumnDef::new(E::LevelOfCare).integer().not_null())
+                    .col(ColumnDef::new(E::AdmittedOn).date().not_null())
+                    .col(ColumnDef::new(E::Status).string().not_null())
+                    .col(ColumnDef::new(E::Sequence).big_integer().not_null())
+                    .col(ColumnDef::new(E::RequestId).string().unique_key())
+                    .col(ColumnDef::new(E::CreatedAt).timestamp_with_time_zone().not_null())
+                    .foreign_key(ForeignKey::create().from(episode::Entity, E::PatientId).to(patient::Entity, P::Id))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create().name("episodes_patient").table(episode::Entity).col(E::PatientId).col(E::Status).to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(episode::Entity).to_owned()).await?;
+        manager.drop_table(Table::drop().table(patient::Entity).to_owned()).await
+    }
+}

@@ -1,0 +1,77 @@
+//! Patient-view tables: `patient_views` (one folded row per patient),
+//! `view_positions` (per patient and source, the sequence applied so far: what
+//! consistency tokens are checked against) and `timeline` (each applied event).
+
+#![allow(missing_docs, reason = "fields are the columns, described on the module")]
+
+pub mod view {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "patient_views")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub patient_id: String,
+        pub mrn: String,
+        pub given_name: String,
+        pub middle_name: String,
+        pub family_name: String,
+        pub preferred_name: String,
+        pub date_of_birth: Option<Date>,
+        pub registered_facility_id: String,
+        /// CareStatus value.
+        pub status: i32,
+        pub episode_id: Option<String>,
+        pub facility_id: Option<String>,
+        pub program: i32,
+        pub level_of_care: i32,
+        pub admitted_on: Option<Date>,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod position {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "view_positions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub patient_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub source: String,
+        pub sequence: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod timeline {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "timeline")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub position: i64,
+        #[sea_orm(unique)]
+        pub event_id: String,
+        pub patient_id: String,
+        pub event_type: String,
+        pub occurred_at: DateTimeUtc,
+        pub facility_id: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,184 @@
+//! How events fold into a patient's view: plain functions from the previous state
+//! and one event to the next state. Event types this view does not use are
+//! reported as `None` by [`decode`] and ignored, so newer producers never break it.
+
+use chrono::NaiveDate;
+use iop_proto::{
+    admissions::events::v1::{PatientAdmitted, PatientRegistered},
+    common::v1::Date,
+    patientview::v1::CareStatus,
+};
+use prost::{Message, Name};
+
+/// A patient as the view knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PatientState {
+    /// Medical record number.
+    pub mrn: String,
+    /// Legal given name.
+    pub given_name: String,
+    /// Legal middle name.
+    pub middle_name: String,
+    /// Legal family name.
+    pub family_name: String,
+    /// Preferred name.
+    pub preferred_name: String,
+    /// Date of birth, once registered.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Facility of registration.
+    pub registered_facility_id: String,
+    /// Where in the care path.
+    pub status: CareStatus,
+    /// The active episode.
+    pub episode: Option<EpisodeState>,
+}
+
+/// The active episode of care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpisodeState {
+    /// Episode id.
+    pub episode_id: String,
+    /// Facility.
+    pub facility_id: String,
+    /// Program (proto value).
+    pub program: i32,
+    /// Level of care (proto value).
+    pub level_of_care: i32,
+    /// First day.
+    pub admitted_on: Option<NaiveDate>,
+}
+
+/// An event the view folds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewEvent {
+    /// `iop.admissions.events.v1.PatientRegistered`.
+    Registered(PatientRegistered),
+    /// `iop.admissions.events.v1.PatientAdmitted`.
+    Admitted(PatientAdmitted),
+}
+
+impl ViewEvent {
+    /// The patient the event is about.
+    pub fn patient_id(&self) -> &str {
+        match self {
+            ViewEvent::Registered(e) => &e.patient_id,
+            ViewEvent::Admitted(e) => &e.patient_id,
+        }
+    }
+
+    /// The facility where it happened.
+    pub fn facility_id(&self) -> &str {
+        match self {
+            ViewEvent::Registered(e) => &e.facility_id,
+            ViewEvent::Admitted(e) => &e.facility_id,
+        }
+    }
+}
+
+/// Decodes a payload by CloudEvents type; `Ok(None)` for types the view ignores.
+pub fn decode(event_type: &str, payload: &[u8]) -> Result<Option<ViewEvent>, prost::DecodeError> {
+    Ok(if event_type == PatientRegistered::full_name() {
+        Some(ViewEvent::Registered(PatientRegistered::decode(payload)?))
+    } else if event_type == PatientAdmitted::full_name() {
+        Some(ViewEvent::Admitted(PatientAdmitted::decode(payload)?))
+    } else {
+        None
+    })
+}
+
+fn date(d: Option<&Date>) -> Option<NaiveDate> {
+    d.and_then(|d| NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?))
+}
+
+/// The state after `event`. An admission seen before its registration (the
+/// registration was dead-lettered) still yields a usable, partial view.
+pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
+    let mut s = state.unwrap_or_default();
+    match event {
+        ViewEvent::Registered(e) => {
+            let name = e.legal_name.clone().unwrap_or_default();
+            s.mrn = e.mrn.clone();
+            s.given_name = name.given;
+            s.middle_name = name.middle;
+            s.family_name = name.family;
+            s.preferred_name = e.preferred_name.clone();
+            s.date_of_birth = date(e.date_of_birth.as_ref());
+            s.registered_facility_id = e.facility_id.clone();
+            if s.status == CareStatus::Unspecified {
+                s.status = CareStatus::Registered;
+            }
+        }
+        ViewEvent::Admitted(e) => {
+            s.status = CareStatus::Admitted;
+            s.episode = Some(EpisodeState {
+                episode_id: e.episode_id.clone(),
+                facility_id: e.facility_id.clone(),
+                program: e.program,
+                level_of_care: e.level_of_care,
+                admitted_on: date(e.admitted_on.as_ref()),
+            });
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use iop_proto::common::v1::{PersonName, Program};
+
+    use super::*;
+
+    fn registered() -> PatientRegistered {
+        PatientRegistered {
+            patient_id: "p".into(),
+            mrn: "IOP0000000018".into(),
+            legal_name: Some(PersonName { given: "Ana".into(), middle: String::new(), family: "Reyes".into() }),
+            date_of_birth: Some(Date { year: 1990, month: 4, day: 12 }),
+            facility_id: "sf".into(),
+            ..Default::default()
+        }
+    }
+
+    fn admitted(facility: &str) -> PatientAdmitted {
+        PatientAdmitted {
+            patient_id: "p".into(),
+            episode_id: "e".into(),
+            facility_id: facility.into(),
+            program: Program::IopDay as i32,
+            admitted_on: Some(Date { year: 2026, month: 11, day: 2 }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn registration_then_admission() {
+        let s = apply(None, &ViewEvent::Registered(registered()));
+        assert_eq!((s.status, s.family_name.as_str()), (CareStatus::Registered, "Reyes"));
+        assert_eq!(s.date_of_birth, NaiveDate::from_ymd_opt(1990, 4, 12));
+        let s = apply(Some(s), &ViewEvent::Admitted(admitted("oakland")));
+        assert_eq!(s.status, CareStatus::Admitted);
+        let ep = s.episode.unwrap();
+        assert_eq!(ep.facility_id, "oakland");
+        assert_eq!(ep.admitted_on, NaiveDate::from_ymd_opt(2026, 11, 2));
+        assert_eq!(s.registered_facility_id, "sf");
+    }
+
+    #[test]
+    fn late_registration_keeps_admission() {
+        let s = apply(None, &ViewEvent::Admitted(admitted("sf")));
+        let s = apply(Some(s), &ViewEvent::Registered(registered()));
+        assert_eq!(s.status, CareStatus::Admitted);
+        assert_eq!(s.mrn, "IOP0000000018");
+    }
+
+    #[test]
+    fn decode_by_type() {
+        let bytes = registered().encode_to_vec();
+        let ev = decode("iop.admissions.events.v1.PatientRegistered", &bytes).unwrap().unwrap();
+        assert_eq!(ev.patient_id(), "p");
+        assert!(decode("iop.admissions.events.v1.SomethingNew", &bytes).unwrap().is_none());
+        assert!(decode("iop.admissions.events.v1.PatientAdmitted", b"\xff\xff\xff").is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! Applies admissions events to the view tables inside the consumer's
+//! transaction, then wakes readers waiting on a consistency token.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use iop_messaging::{
+    cloudevents::InboundEvent,
+    consumer::{ApplyError, EventHandler},
+};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set};
+use tokio::sync::Notify;
+
+use crate::{
+    entity::{position, timeline, view},
+    fold::{self, EpisodeState, PatientState},
+};
+
+/// Folds events from one source context into the view.
+pub struct ViewHandler {
+    /// Context the events come from (`admissions`), as named in consistency tokens.
+    pub source: &'static str,
+    /// Woken after every commit.
+    pub applied: Arc<Notify>,
+}
+
+fn state_of(m: view::Model) -> PatientState {
+    PatientState {
+        mrn: m.mrn,
+        given_name: m.given_name,
+        middle_name: m.middle_name,
+        family_name: m.family_name,
+        preferred_name: m.preferred_name,
+        date_of_birth: m.date_of_birth,
+        registered_facility_id: m.registered_facility_id,
+        status: iop_proto::patientview::v1::CareStatus::try_from(m.status).unwrap_or_default(),
+        episode: m.episode_id.map(|episode_id| EpisodeState {
+            episode_id,
+            facility_id: m.facility_id.unwrap_or_default(),
+            program: m.program,
+            level_of_care: m.level_of_care,
+            admitted_on: m.admitted_on,
+        }),
+    }
+}
+
+impl ViewHandler {
+    async fn save(&self, txn: &DatabaseTransaction, patient_id: &str, s: PatientState, exists: bool) -> Result<(), ApplyError> {
+        let ep = s.episode.as_ref();
+        let model = view::ActiveModel {
+            patient_id: Set(patient_id.to_owned()),
+            mrn: Set(s.mrn.clone()),
+            given_name: Set(s.given_name.clone()),
+            middle_name: Set(s.middle_name.clone()),
+            family_name: Set(s.family_name.clone()),
+            preferred_name: Set(s.preferred_name.clone()),
+            date_of_birth: Set(s.date_of_birth),
+            registered_facility_id: Set(s.registered_facility_id.clone()),
+            status: Set(s.status as i32),
+            episode_id: Set(ep.map(|e| e.episode_id.clone())),
+            facility_id: Set(ep.map(|e| e.facility_id.clone())),
+            program: Set(ep.map_or(0, |e| e.program)),
+            level_of_care: Set(ep.map_or(0, |e| e.level_of_care)),
+            admitted_on: Set(ep.and_then(|e| e.admitted_on)),
+            updated_at: Set(Utc::now()),
+        };
+        if exists {
+            model.update(txn).await?;
+        } else {
+            model.insert(txn).await?;
+        }
+        Ok(())
+    }
+}
+
+impl EventHandler for ViewHandler {
+    async fn apply(&self, txn: &DatabaseTransaction, event: &InboundEvent) -> Result<(), ApplyError> {
+        let Some(decoded) = fold::decode(&event.event_type, &event.payload)? else {
+            return Ok(());
+        };
+        let patient_id = decoded.patient_id().to_owned();
+        if uuid::Uuid::parse_str(&patient_id).is_err() {
+            return Err(ApplyError::Permanent("event has no valid patient_id".into()));
+        }
+        let existing = view::Entity::find_by_id(&patient_id).one(txn).await?;
+        let exists = existing.is_some();
+        let next = fold::apply(existing.map(state_of), &decoded);
+        self.save(txn, &patient_id, next, exists).await?;
+
+        timeline::ActiveModel {
+            position: sea_orm::NotSet,
+            event_id: Set(event.id.clone()),
+            patient_id: Set(patient_id.clone()),
+            event_type: Set(event.event_type.clone()),
+            occurred_at: Set(event.time),
+            facility_id: Set(decoded.facility_id().to_owned()),
+        }
+        .insert(txn)
+        .await?;
+
+        if let Some(sequence) = event.sequence {
+            let key = (patient_id.clone(), self.source.to_owned());
+            match position::Entity::find_by_id(key).one(txn).await? {
+                Some(p) if p.sequence >= sequence => {}
+                Some(p) => {
+                    let mut p: position::ActiveModel = p.into();
+                    p.sequence = Set(sequence);
+                    p.update(txn).await?;
+                }
+                None => {
+                    position::ActiveModel {
+                        patient_id: Set(patient_id),
+                        source: Set(self.source.to_owned()),
+                        sequence: Set(sequence),
+                    }
+                    .insert(txn)
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn committed(&self, _event: &InboundEvent) {
+        self.applied.notify_waiters();
+    }
+}
