@@ -205,11 +205,17 @@ fn dev(
     if let Some(listen) = listen {
         settings.grpc.listen = listen;
     }
-    let _telemetry = telemetry::init(&settings.telemetry, "iop-dev")?;
+    // The OTLP exporter spawns onto the runtime, so the runtime comes first; the
+    // guard is declared after it and so dropped (flushed) before it.
+    let runtime = runtime()?;
+    let _telemetry = {
+        let _entered = runtime.enter();
+        telemetry::init(&settings.telemetry, "iop-dev")?
+    };
     let token =
         TokenIssuer::new(&settings.auth)?.issue("dev-admin", &[Role::Admin], &["*"], 12 * 3600)?;
 
-    runtime()?.block_on(async move {
+    runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         server::cancel_on_signals(shutdown.clone());
         let listener = server::bind(settings.grpc.listen).await?;
@@ -238,8 +244,12 @@ fn serve(config: Option<&Path>, service: ServiceName) -> Result<(), BoxError> {
         ServiceName::Admissions => "iop-admissions",
         ServiceName::PatientView => "iop-patient-view",
     };
-    let _telemetry = telemetry::init(&settings.telemetry, name)?;
-    runtime()?.block_on(async move {
+    let runtime = runtime()?;
+    let _telemetry = {
+        let _entered = runtime.enter();
+        telemetry::init(&settings.telemetry, name)?
+    };
+    runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         server::cancel_on_signals(shutdown.clone());
         match service {

@@ -43,14 +43,24 @@ pub enum ApplyError {
     /// dead-letter it at once.
     #[error("{0}")]
     Permanent(String),
-    /// Might succeed later (database busy or down): retry, then dead-letter.
+    /// Might succeed later (a conflict, a busy dependency): retry up to
+    /// `consumer.max_attempts`, then dead-letter.
     #[error("{0}")]
     Transient(String),
+    /// The database is unreachable: nothing is wrong with the event, so it is
+    /// retried until the database is back (or shutdown), never dead-lettered.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<DbErr> for ApplyError {
     fn from(e: DbErr) -> Self {
-        ApplyError::Transient(format!("database: {e}"))
+        match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                ApplyError::Unavailable(format!("database: {e}"))
+            }
+            _ => ApplyError::Transient(format!("database: {e}")),
+        }
     }
 }
 
@@ -90,6 +100,8 @@ enum Disposition {
     Applied,
     Duplicate,
     DeadLettered(String),
+    /// Shut down while retrying: leave the offset unstored.
+    Interrupted,
 }
 
 impl<H: EventHandler> EventConsumer<H> {
@@ -131,7 +143,14 @@ impl<H: EventHandler> EventConsumer<H> {
             .set(
                 "session.timeout.ms",
                 self.kafka.session_timeout_ms.to_string(),
+            )
+            .set(
+                "max.poll.interval.ms",
+                self.settings.max_poll_interval_ms.to_string(),
             );
+        if !self.settings.instance_id.is_empty() {
+            config.set("group.instance.id", &self.settings.instance_id);
+        }
         let consumer: StreamConsumer = config.create()?;
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
@@ -153,7 +172,10 @@ impl<H: EventHandler> EventConsumer<H> {
                     continue;
                 }
             };
-            let disposition = self.handle(&message).await;
+            let disposition = self.handle(&message, &shutdown).await;
+            if matches!(disposition, Disposition::Interrupted) {
+                break;
+            }
             if let Disposition::DeadLettered(reason) = &disposition
                 && !self
                     .dead_letter(&dlq, &dlq_topic, &message, reason, &shutdown)
@@ -174,7 +196,11 @@ impl<H: EventHandler> EventConsumer<H> {
         Ok(())
     }
 
-    async fn handle(&self, message: &BorrowedMessage<'_>) -> Disposition {
+    async fn handle(
+        &self,
+        message: &BorrowedMessage<'_>,
+        shutdown: &CancellationToken,
+    ) -> Disposition {
         let event = match InboundEvent::from_message(message) {
             Ok(e) => e,
             Err(e) => return Disposition::DeadLettered(format!("malformed event: {e}")),
@@ -210,11 +236,17 @@ impl<H: EventHandler> EventConsumer<H> {
                     }
                     Err(ApplyError::Transient(reason)) => {
                         tracing::warn!(attempt, %reason, "apply failed; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff *= 2;
                         attempt += 1;
                     }
+                    Err(ApplyError::Unavailable(reason)) => {
+                        tracing::warn!(%reason, "database unavailable; retrying");
+                    }
                 }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Disposition::Interrupted,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
         .instrument(span)

@@ -2,11 +2,15 @@
 //! messages published on Kafka, plus the encoded descriptor set that servers
 //! register for gRPC reflection. Nothing here is written by hand.
 
-#![allow(missing_docs, reason = "generated code; the .proto files carry the docs")]
+#![allow(
+    missing_docs,
+    reason = "generated code; the .proto files carry the docs"
+)]
 #![allow(clippy::all, clippy::pedantic, reason = "generated code")]
 
 /// Encoded `FileDescriptorSet` of every proto, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/iop_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/iop_descriptor.bin"));
 
 pub mod iop {
     pub mod common {

@@ -37,7 +37,10 @@ impl Purpose {
     }
 
     /// Reads the purpose from request metadata; absent means treatment.
-    #[allow(clippy::result_large_err, reason = "tonic::Status is the error type of every handler")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "tonic::Status is the error type of every handler"
+    )]
     pub fn from_metadata(metadata: &MetadataMap) -> Result<Self, Status> {
         let Some(value) = metadata.get(PURPOSE_HEADER) else {
             return Ok(Purpose::Treatment);
@@ -102,7 +105,10 @@ pub async fn record<C: ConnectionTrait>(db: &C, entry: AuditEntry<'_>) -> Result
 }
 
 /// The `audit_log` table.
-#[allow(missing_docs, reason = "fields are the columns, described on the module")]
+#[allow(
+    missing_docs,
+    reason = "fields are the columns, described on the module"
+)]
 pub mod entity {
     use sea_orm::entity::prelude::*;
 
@@ -146,7 +152,11 @@ impl MigrationTrait for CreateAuditLog {
                     .table(entity::Entity)
                     .if_not_exists()
                     .col(ColumnDef::new(C::Id).string().not_null().primary_key())
-                    .col(ColumnDef::new(C::OccurredAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(C::OccurredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(C::Actor).string().not_null())
                     .col(ColumnDef::new(C::ActorRoles).string().not_null())
                     .col(ColumnDef::new(C::Action).string().not_null())
@@ -171,6 +181,8 @@ impl MigrationTrait for CreateAuditLog {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(entity::Entity).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(entity::Entity).to_owned())
+            .await
     }
 }

@@ -76,7 +76,10 @@ pub struct Caller {
 
 impl fmt::Debug for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Caller").field("subject", &self.subject).field("roles", &self.roles).finish()
+        f.debug_struct("Caller")
+            .field("subject", &self.subject)
+            .field("roles", &self.roles)
+            .finish()
     }
 }
 
@@ -113,29 +116,43 @@ impl Caller {
     }
 
     /// Fails with PERMISSION_DENIED unless the caller holds one of `roles`.
-    #[allow(clippy::result_large_err, reason = "tonic::Status is the error type of every handler")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "tonic::Status is the error type of every handler"
+    )]
     pub fn require_role(&self, roles: &[Role]) -> Result<(), Status> {
         if self.has_any_role(roles) {
             Ok(())
         } else {
             let wanted: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-            Err(Status::permission_denied(format!("requires one of the roles: {}", wanted.join(", "))))
+            Err(Status::permission_denied(format!(
+                "requires one of the roles: {}",
+                wanted.join(", ")
+            )))
         }
     }
 
     /// Fails with PERMISSION_DENIED unless the caller acts for `facility_id`.
-    #[allow(clippy::result_large_err, reason = "tonic::Status is the error type of every handler")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "tonic::Status is the error type of every handler"
+    )]
     pub fn require_facility(&self, facility_id: &str) -> Result<(), Status> {
         if self.acts_for(facility_id) {
             Ok(())
         } else {
-            Err(Status::permission_denied(format!("caller does not act for facility {facility_id}")))
+            Err(Status::permission_denied(format!(
+                "caller does not act for facility {facility_id}"
+            )))
         }
     }
 
     /// The caller of an authenticated request. A request that did not pass through
     /// [`Authenticator`] has none, which is a wiring bug reported as UNAUTHENTICATED.
-    #[allow(clippy::result_large_err, reason = "tonic::Status is the error type of every handler")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "tonic::Status is the error type of every handler"
+    )]
     pub fn of<T>(request: &Request<T>) -> Result<Caller, Status> {
         request
             .extensions()
@@ -168,7 +185,10 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
         Ok(Self {
-            inner: Arc::new((DecodingKey::from_secret(settings.hs256_secret.as_bytes()), validation)),
+            inner: Arc::new((
+                DecodingKey::from_secret(settings.hs256_secret.as_bytes()),
+                validation,
+            )),
         })
     }
 
@@ -179,7 +199,9 @@ impl Authenticator {
             .map_err(|e| Status::unauthenticated(format!("invalid bearer token: {e}")))?;
         let claims = data.claims;
         if claims.sub.is_empty() {
-            return Err(Status::unauthenticated("invalid bearer token: empty subject"));
+            return Err(Status::unauthenticated(
+                "invalid bearer token: empty subject",
+            ));
         }
         Ok(Caller {
             subject: claims.sub,
@@ -191,17 +213,18 @@ impl Authenticator {
 
 impl Interceptor for Authenticator {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing bearer token (authorization metadata)"))?;
+        let header = request.metadata().get("authorization").ok_or_else(|| {
+            Status::unauthenticated("missing bearer token (authorization metadata)")
+        })?;
         let value = header
             .to_str()
             .map_err(|_| Status::unauthenticated("authorization metadata is not text"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization metadata must be `Bearer <token>`"))?;
+            .ok_or_else(|| {
+                Status::unauthenticated("authorization metadata must be `Bearer <token>`")
+            })?;
         let caller = self.verify(token.trim())?;
         request.extensions_mut().insert(caller);
         Ok(request)
@@ -266,13 +289,18 @@ mod tests {
     use super::*;
 
     fn settings(secret: &str) -> AuthSettings {
-        AuthSettings { hs256_secret: secret.into(), issuer: "iop".into(), audience: "iop".into() }
+        AuthSettings {
+            hs256_secret: secret.into(),
+            issuer: "iop".into(),
+            audience: "iop".into(),
+        }
     }
 
     fn request_with(value: Option<&str>) -> Request<()> {
         let mut req = Request::new(());
         if let Some(v) = value {
-            req.metadata_mut().insert("authorization", v.parse().unwrap());
+            req.metadata_mut()
+                .insert("authorization", v.parse().unwrap());
         }
         req
     }
@@ -280,9 +308,14 @@ mod tests {
     #[test]
     fn valid_token_yields_caller() {
         let s = settings(&generate_secret());
-        let token = TokenIssuer::new(&s).unwrap().issue("nurse-1", &[Role::Intake], &["fac-a"], 60).unwrap();
+        let token = TokenIssuer::new(&s)
+            .unwrap()
+            .issue("nurse-1", &[Role::Intake], &["fac-a"], 60)
+            .unwrap();
         let mut auth = Authenticator::new(&s).unwrap();
-        let req = auth.call(request_with(Some(&format!("Bearer {token}")))).unwrap();
+        let req = auth
+            .call(request_with(Some(&format!("Bearer {token}"))))
+            .unwrap();
         let caller = Caller::of(&req).unwrap();
         assert_eq!(caller.subject(), "nurse-1");
         assert!(caller.has_any_role(&[Role::Intake]));
@@ -300,11 +333,18 @@ mod tests {
 
         let other = TokenIssuer::new(&settings(&generate_secret())).unwrap();
         let forged = other.issue("x", &[Role::Admin], &["*"], 60).unwrap();
-        let err = auth.call(request_with(Some(&format!("Bearer {forged}")))).unwrap_err();
+        let err = auth
+            .call(request_with(Some(&format!("Bearer {forged}"))))
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unauthenticated);
 
-        let expired = TokenIssuer::new(&s).unwrap().issue("x", &[Role::Admin], &["*"], -3600).unwrap();
-        let err = auth.call(request_with(Some(&format!("Bearer {expired}")))).unwrap_err();
+        let expired = TokenIssuer::new(&s)
+            .unwrap()
+            .issue("x", &[Role::Admin], &["*"], -3600)
+            .unwrap();
+        let err = auth
+            .call(request_with(Some(&format!("Bearer {expired}"))))
+            .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unauthenticated);
 
         let err = auth.call(request_with(Some("Basic abc"))).unwrap_err();
@@ -316,6 +356,9 @@ mod tests {
         let caller = Caller::new("admin", &[Role::Admin], &[ALL_FACILITIES]);
         assert!(caller.acts_for("anything"));
         assert!(Authenticator::new(&settings("too-short")).is_err());
-        assert_eq!(caller.require_role(&[Role::Billing]).unwrap_err().code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            caller.require_role(&[Role::Billing]).unwrap_err().code(),
+            tonic::Code::PermissionDenied
+        );
     }
 }

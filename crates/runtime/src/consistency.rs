@@ -27,7 +27,10 @@ const VERSION: &str = "t1";
 impl ConsistencyToken {
     /// Encodes the token for a client.
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{VERSION}|{}|{}|{}", self.source, self.aggregate_id, self.sequence))
+        URL_SAFE_NO_PAD.encode(format!(
+            "{VERSION}|{}|{}|{}",
+            self.source, self.aggregate_id, self.sequence
+        ))
     }
 
     /// Decodes a token given back by a client.
@@ -35,16 +38,24 @@ impl ConsistencyToken {
         let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| MalformedToken)?;
         let text = String::from_utf8(bytes).map_err(|_| MalformedToken)?;
         let mut parts = text.split('|');
-        let (Some(VERSION), Some(source), Some(aggregate_id), Some(sequence), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(VERSION), Some(source), Some(aggregate_id), Some(sequence), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return Err(MalformedToken);
         };
         let sequence = sequence.parse().map_err(|_| MalformedToken)?;
         if source.is_empty() || aggregate_id.is_empty() || sequence < 1 {
             return Err(MalformedToken);
         }
-        Ok(Self { source: source.to_owned(), aggregate_id: aggregate_id.to_owned(), sequence })
+        Ok(Self {
+            source: source.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+            sequence,
+        })
     }
 }
 
@@ -56,7 +67,11 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let t = ConsistencyToken { source: "admissions".into(), aggregate_id: "p-1".into(), sequence: 7 };
+        let t = ConsistencyToken {
+            source: "admissions".into(),
+            aggregate_id: "p-1".into(),
+            sequence: 7,
+        };
         assert_eq!(ConsistencyToken::decode(&t.encode()).unwrap(), t);
     }
 

@@ -12,9 +12,10 @@
 use std::{ops::Deref, path::Path, str::FromStr, sync::Arc, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlxSqliteConnector,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqlxSqliteConnector, TransactionTrait,
 };
+use sqlx::ConnectOptions as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -39,12 +40,18 @@ impl Database {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_millis(settings.busy_timeout_ms));
+                .busy_timeout(Duration::from_millis(settings.busy_timeout_ms))
+                // Statement logging would put query text in logs; PHI never belongs there.
+                .disable_statement_logging();
             if let Some(parent) = Path::new(options.get_filename()).parent()
                 && !parent.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| DbErr::Custom(format!("database.url: cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    DbErr::Custom(format!(
+                        "database.url: cannot create {}: {e}",
+                        parent.display()
+                    ))
+                })?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
@@ -75,6 +82,22 @@ impl Database {
     /// Which backend this is.
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
+    }
+
+    /// Applies `M`'s pending migrations. On PostgreSQL, replicas starting together
+    /// queue on an advisory lock so exactly one applies them; SQLite has one
+    /// process per file.
+    pub async fn migrate<M: sea_orm_migration::MigratorTrait>(&self) -> Result<(), DbErr> {
+        if self.backend() != DbBackend::Postgres {
+            return M::up(&self.conn, None).await;
+        }
+        let lock = self.conn.begin().await?;
+        // Any fixed key shared by all IOP services' migrators ("iopmigr").
+        lock.execute_unprepared("SELECT pg_advisory_xact_lock(7598807136891497842)")
+            .await?;
+        let result = M::up(&self.conn, None).await;
+        lock.commit().await?;
+        result
     }
 
     /// Begins a write transaction; on SQLite it waits for the process's writer slot.
@@ -128,8 +151,14 @@ mod tests {
             busy_timeout_ms: 1,
         };
         let db = Database::connect(&settings).await.unwrap();
-        db.conn().execute_unprepared("CREATE TABLE counter (n INTEGER NOT NULL)").await.unwrap();
-        db.conn().execute_unprepared("INSERT INTO counter VALUES (0)").await.unwrap();
+        db.conn()
+            .execute_unprepared("CREATE TABLE counter (n INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        db.conn()
+            .execute_unprepared("INSERT INTO counter VALUES (0)")
+            .await
+            .unwrap();
         let mut tasks = Vec::new();
         for _ in 0..32 {
             let db = db.clone();
@@ -138,7 +167,10 @@ mod tests {
                     let txn = db.begin_write().await.unwrap();
                     // Read then write inside one transaction: the pattern that upgrades locks.
                     let row = txn
-                        .query_one(Statement::from_string(DbBackend::Sqlite, "SELECT n FROM counter"))
+                        .query_one(Statement::from_string(
+                            DbBackend::Sqlite,
+                            "SELECT n FROM counter",
+                        ))
                         .await
                         .unwrap()
                         .unwrap();
@@ -159,14 +191,24 @@ mod tests {
         }
         let row = db
             .conn()
-            .query_one(Statement::from_string(DbBackend::Sqlite, "SELECT n FROM counter"))
+            .query_one(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT n FROM counter",
+            ))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 320, "no lost update, no failed writer");
+        assert_eq!(
+            row.try_get::<i64>("", "n").unwrap(),
+            320,
+            "no lost update, no failed writer"
+        );
         let mode = db
             .conn()
-            .query_one(Statement::from_string(DbBackend::Sqlite, "PRAGMA journal_mode"))
+            .query_one(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA journal_mode",
+            ))
             .await
             .unwrap()
             .unwrap();

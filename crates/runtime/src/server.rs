@@ -46,10 +46,16 @@ impl Health {
     /// service to mount.
     pub async fn new(
         services: &[&'static str],
-    ) -> (Self, tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>) {
+    ) -> (
+        Self,
+        tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    ) {
         let (reporter, server) = tonic_health::server::health_reporter();
         let serving = services.iter().map(|s| (*s, false)).collect();
-        let health = Self { reporter, serving: std::sync::Arc::new(std::sync::Mutex::new(serving)) };
+        let health = Self {
+            reporter,
+            serving: std::sync::Arc::new(std::sync::Mutex::new(serving)),
+        };
         health.publish().await;
         (health, server)
     }
@@ -75,9 +81,17 @@ impl Health {
             Ok(map) => map.iter().map(|(k, v)| (*k, *v)).collect(),
             Err(_) => return,
         };
-        let status = |up: bool| if up { ServingStatus::Serving } else { ServingStatus::NotServing };
+        let status = |up: bool| {
+            if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            }
+        };
         for (service, up) in &snapshot {
-            self.reporter.set_service_status(*service, status(*up)).await;
+            self.reporter
+                .set_service_status(*service, status(*up))
+                .await;
         }
         let all = !snapshot.is_empty() && snapshot.iter().all(|(_, up)| *up);
         self.reporter.set_service_status("", status(all)).await;
@@ -86,7 +100,9 @@ impl Health {
 
 /// Binds the gRPC listener (port 0 picks a free port).
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
 }
 
 /// Serves `routes` plus reflection and the health service on `listener` until
@@ -108,7 +124,9 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let drain = Duration::from_millis(settings.drain_ms);
-    let routes = routes.add_service(reflection_v1).add_service(reflection_v1alpha);
+    let routes = routes
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     tonic::transport::Server::builder()
         .timeout(settings.request_timeout())
         .tcp_nodelay(true)
@@ -191,7 +209,14 @@ impl Host {
         let (health, health_server) = Health::new(services).await;
         let mut routes = tonic::service::RoutesBuilder::default();
         routes.add_service(health_server);
-        Ok(Self { settings, health, auth, shutdown, routes, tasks: Vec::new() })
+        Ok(Self {
+            settings,
+            health,
+            auth,
+            shutdown,
+            routes,
+            tasks: Vec::new(),
+        })
     }
 
     /// Where a service mounts its gRPC server (wrapped in [`Host::auth`]).
@@ -225,8 +250,22 @@ impl Host {
 
     /// Serves until shutdown, then waits for the background tasks to finish.
     pub async fn serve(self, listener: TcpListener) -> Result<(), HostError> {
-        let Host { settings, health, shutdown, routes, tasks, .. } = self;
-        let result = serve(listener, &settings.grpc, routes.routes(), health, shutdown.clone()).await;
+        let Host {
+            settings,
+            health,
+            shutdown,
+            routes,
+            tasks,
+            ..
+        } = self;
+        let result = serve(
+            listener,
+            &settings.grpc,
+            routes.routes(),
+            health,
+            shutdown.clone(),
+        )
+        .await;
         shutdown.cancel();
         for task in tasks {
             let _ = task.await;

@@ -166,6 +166,16 @@ pub struct ConsumerSettings {
     pub max_attempts: u32,
     /// Pause before the first retry; doubles each time.
     pub retry_backoff_ms: u64,
+    /// Longest pause between two polls before the member is considered stuck
+    /// (`max.poll.interval.ms`). It also bounds how long a rebalance waits for a
+    /// member that died without leaving, so it is kept well under Kafka's 5 min.
+    pub max_poll_interval_ms: u64,
+    /// Static group membership (`group.instance.id`, KIP-345): a stable name per
+    /// replica, e.g. a StatefulSet pod name. A restarted replica with the same
+    /// name takes its partitions back at once instead of waiting for the broker
+    /// to expire its previous session. Empty means dynamic membership.
+    #[serde(default)]
+    pub instance_id: String,
 }
 
 /// Patient view settings.
@@ -215,10 +225,22 @@ impl Settings {
     /// Checks every value that deserialisation cannot, naming the first bad key.
     pub fn validate(&self) -> Result<(), SettingsError> {
         fn invalid(key: &'static str, reason: impl Into<String>) -> SettingsError {
-            SettingsError::Invalid { key, reason: reason.into() }
+            SettingsError::Invalid {
+                key,
+                reason: reason.into(),
+            }
         }
-        if self.site.id.is_empty() || !self.site.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(invalid("site.id", "must be non-empty letters, digits and '-'"));
+        if self.site.id.is_empty()
+            || !self
+                .site
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(invalid(
+                "site.id",
+                "must be non-empty letters, digits and '-'",
+            ));
         }
         if self.grpc.max_message_bytes < 1024 {
             return Err(invalid("grpc.max_message_bytes", "must be at least 1024"));
@@ -230,13 +252,19 @@ impl Settings {
             || self.database.url.starts_with("postgres://")
             || self.database.url.starts_with("postgresql://"))
         {
-            return Err(invalid("database.url", "must start with sqlite:, postgres:// or postgresql://"));
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be positive"));
         }
         if self.kafka.bootstrap_servers.trim().is_empty() {
-            return Err(invalid("kafka.bootstrap_servers", "must name at least one broker"));
+            return Err(invalid(
+                "kafka.bootstrap_servers",
+                "must name at least one broker",
+            ));
         }
         if self.kafka.topic_partitions < 1 {
             return Err(invalid("kafka.topic_partitions", "must be at least 1"));
@@ -257,7 +285,10 @@ impl Settings {
             return Err(invalid("telemetry.log_format", "must be `text` or `json`"));
         }
         if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
-            return Err(invalid("telemetry.sample_ratio", "must be between 0.0 and 1.0"));
+            return Err(invalid(
+                "telemetry.sample_ratio",
+                "must be between 0.0 and 1.0",
+            ));
         }
         if self.outbox.batch_size == 0 {
             return Err(invalid("outbox.batch_size", "must be positive"));
@@ -281,7 +312,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Environment {
-        let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Environment::with_prefix("IOP").source(Some(map))
     }
 
@@ -295,7 +329,11 @@ mod tests {
     #[test]
     fn file_then_environment_override_in_that_order() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(file, "[kafka]\nbootstrap_servers = \"from-file:9092\"\ntopic_partitions = 3").unwrap();
+        writeln!(
+            file,
+            "[kafka]\nbootstrap_servers = \"from-file:9092\"\ntopic_partitions = 3"
+        )
+        .unwrap();
         let s = Settings::load_with(
             Some(file.path()),
             env(&[("IOP__KAFKA__BOOTSTRAP_SERVERS", "from-env:9092")]),
@@ -307,17 +345,21 @@ mod tests {
 
     #[test]
     fn invalid_value_names_the_key() {
-        let err = Settings::load_with(None, env(&[("IOP__KAFKA__TOPIC_PARTITIONS", "0")])).unwrap_err();
+        let err =
+            Settings::load_with(None, env(&[("IOP__KAFKA__TOPIC_PARTITIONS", "0")])).unwrap_err();
         assert!(err.to_string().contains("kafka.topic_partitions"), "{err}");
-        let err = Settings::load_with(None, env(&[("IOP__DATABASE__URL", "mysql://x")])).unwrap_err();
+        let err =
+            Settings::load_with(None, env(&[("IOP__DATABASE__URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
-        let err = Settings::load_with(None, env(&[("IOP__AUTH__HS256_SECRET", "short")])).unwrap_err();
+        let err =
+            Settings::load_with(None, env(&[("IOP__AUTH__HS256_SECRET", "short")])).unwrap_err();
         assert!(err.to_string().contains("auth.hs256_secret"), "{err}");
     }
 
     #[test]
     fn unparsable_value_names_the_key() {
-        let err = Settings::load_with(None, env(&[("IOP__GRPC__LISTEN", "not-an-address")])).unwrap_err();
+        let err =
+            Settings::load_with(None, env(&[("IOP__GRPC__LISTEN", "not-an-address")])).unwrap_err();
         assert!(err.to_string().contains("grpc.listen"), "{err}");
     }
 }

@@ -22,7 +22,9 @@ use opentelemetry_sdk::{
 };
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, Layer, filter::LevelFilter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    EnvFilter, Layer, filter::LevelFilter, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 use crate::settings::TelemetrySettings;
 
@@ -53,7 +55,10 @@ impl Drop for TelemetryGuard {
 }
 
 /// Starts logging and tracing for `service_name` as the settings say.
-pub fn init(settings: &TelemetrySettings, service_name: &str) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    settings: &TelemetrySettings,
+    service_name: &str,
+) -> Result<TelemetryGuard, TelemetryError> {
     let mut builder = provider_builder(settings, service_name);
     if !settings.otlp_endpoint.is_empty() {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -72,29 +77,51 @@ pub fn init_with_exporter<E: SpanExporter + 'static>(
     service_name: &str,
     exporter: E,
 ) -> Result<TelemetryGuard, TelemetryError> {
-    let provider = provider_builder(settings, service_name).with_simple_exporter(exporter).build();
+    let provider = provider_builder(settings, service_name)
+        .with_simple_exporter(exporter)
+        .build();
     install(settings, provider)
 }
 
-fn provider_builder(settings: &TelemetrySettings, service_name: &str) -> opentelemetry_sdk::trace::TracerProviderBuilder {
+fn provider_builder(
+    settings: &TelemetrySettings,
+    service_name: &str,
+) -> opentelemetry_sdk::trace::TracerProviderBuilder {
     SdkTracerProvider::builder()
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(settings.sample_ratio))))
-        .with_resource(Resource::builder().with_service_name(service_name.to_owned()).build())
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            settings.sample_ratio,
+        ))))
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service_name.to_owned())
+                .build(),
+        )
 }
 
-fn install(settings: &TelemetrySettings, provider: SdkTracerProvider) -> Result<TelemetryGuard, TelemetryError> {
+fn install(
+    settings: &TelemetrySettings,
+    provider: SdkTracerProvider,
+) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_new(&settings.log_filter)?;
     let fmt = if settings.log_format == "json" {
-        tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     // Spans reach OpenTelemetry at INFO whatever the log filter says, so quieting
     // logs never breaks trace propagation.
     let otel = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("iop"))
         .with_filter(LevelFilter::INFO);
-    tracing_subscriber::registry().with(fmt.with_filter(filter)).with(otel).try_init()?;
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel)
+        .try_init()?;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     Ok(TelemetryGuard { provider })
 }
@@ -112,7 +139,9 @@ pub fn traceparent_of(span: &Span) -> Option<String> {
 
 /// Makes `span` a child of the remote span named by `traceparent` (if valid).
 pub fn set_parent(span: &Span, traceparent: Option<&str>) {
-    let Some(traceparent) = traceparent else { return };
+    let Some(traceparent) = traceparent else {
+        return;
+    };
     let carrier = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
     let cx = TraceContextPropagator::new().extract(&carrier);
     if cx.span().span_context().is_valid() {

@@ -8,8 +8,9 @@ use iop_proto::{
     admissions::{
         events::v1 as events,
         v1::{
-            AdmitPatientRequest, AdmitPatientResponse, Episode, GetPatientRequest, GetPatientResponse, Patient,
-            PatientStatus, RegisterPatientRequest, RegisterPatientResponse, admissions_service_server::AdmissionsService,
+            AdmitPatientRequest, AdmitPatientResponse, Episode, GetPatientRequest,
+            GetPatientResponse, Patient, PatientStatus, RegisterPatientRequest,
+            RegisterPatientResponse, admissions_service_server::AdmissionsService,
         },
     },
     common::v1 as common,
@@ -22,7 +23,8 @@ use iop_runtime::{
 };
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr,
+    sea_query::Expr,
 };
 use tonic::{Request, Response, Status};
 
@@ -52,11 +54,20 @@ impl AdmissionsApi {
 }
 
 fn token(patient_id: &str, sequence: i64) -> String {
-    ConsistencyToken { source: CONTEXT.to_owned(), aggregate_id: patient_id.to_owned(), sequence }.encode()
+    ConsistencyToken {
+        source: CONTEXT.to_owned(),
+        aggregate_id: patient_id.to_owned(),
+        sequence,
+    }
+    .encode()
 }
 
 fn to_date(d: NaiveDate) -> common::Date {
-    common::Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 }
+    common::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
 }
 
 fn from_date(d: Option<&common::Date>) -> Option<(i32, i32, i32)> {
@@ -64,7 +75,10 @@ fn from_date(d: Option<&common::Date>) -> Option<(i32, i32, i32)> {
 }
 
 fn timestamp(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
 }
 
 fn episode_message(e: &episode::Model) -> Episode {
@@ -92,13 +106,20 @@ fn patient_message(p: &patient::Model, active: Option<&episode::Model>) -> Patie
         gender_identity: p.gender_identity.clone(),
         phone: p.phone.clone(),
         email: p.email.clone(),
-        status: if active.is_some() { PatientStatus::Admitted } else { PatientStatus::Registered } as i32,
+        status: if active.is_some() {
+            PatientStatus::Admitted
+        } else {
+            PatientStatus::Registered
+        } as i32,
         active_episode: active.map(episode_message),
         registered_at: Some(timestamp(p.registered_at)),
     }
 }
 
-async fn active_episode<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<Option<episode::Model>, DbErr> {
+async fn active_episode<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<Option<episode::Model>, DbErr> {
     episode::Entity::find()
         .filter(episode::Column::PatientId.eq(patient_id))
         .filter(episode::Column::Status.eq("active"))
@@ -107,9 +128,16 @@ async fn active_episode<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<
 }
 
 /// Facilities where the patient is known: registration and every episode.
-async fn patient_facilities<C: ConnectionTrait>(db: &C, p: &patient::Model) -> Result<Vec<String>, DbErr> {
+async fn patient_facilities<C: ConnectionTrait>(
+    db: &C,
+    p: &patient::Model,
+) -> Result<Vec<String>, DbErr> {
     let mut facilities = vec![p.registered_facility_id.clone()];
-    for e in episode::Entity::find().filter(episode::Column::PatientId.eq(&p.id)).all(db).await? {
+    for e in episode::Entity::find()
+        .filter(episode::Column::PatientId.eq(&p.id))
+        .all(db)
+        .await?
+    {
         facilities.push(e.facility_id);
     }
     Ok(facilities)
@@ -128,7 +156,14 @@ impl AdmissionsApi {
         let txn = self.db.begin_write().await?;
         audit::record(
             &*txn,
-            AuditEntry { caller, action, patient_id: Some(patient_id), facility_id, purpose, outcome },
+            AuditEntry {
+                caller,
+                action,
+                patient_id: Some(patient_id),
+                facility_id,
+                purpose,
+                outcome,
+            },
         )
         .await?;
         txn.commit().await?;
@@ -163,7 +198,9 @@ impl AdmissionsApi {
         }
         let request_id = domain::request_id(&req.request_id)?;
         if let Some(rid) = &request_id
-            && let Some(existing) = self.by_request_id(rid).await?
+            && let Some(existing) = self
+                .replay_registration(caller, purpose, rid, &registration.facility_id)
+                .await?
         {
             return Ok(existing);
         }
@@ -174,7 +211,12 @@ impl AdmissionsApi {
         let mut mrn = String::new();
         for _ in 0..8 {
             let candidate = domain::mrn(rand::rng().random_range(0..1_000_000_000));
-            if patient::Entity::find().filter(patient::Column::Mrn.eq(&candidate)).one(&*txn).await?.is_none() {
+            if patient::Entity::find()
+                .filter(patient::Column::Mrn.eq(&candidate))
+                .one(&*txn)
+                .await?
+                .is_none()
+            {
                 mrn = candidate;
                 break;
             }
@@ -201,11 +243,17 @@ impl AdmissionsApi {
         };
         let inserted = match model.insert(&*txn).await {
             Ok(m) => m,
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) && request_id.is_some() => {
+            Err(e)
+                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+                    && request_id.is_some() =>
+            {
                 // The same request committed concurrently: answer as it did.
                 drop(txn);
                 let rid = request_id.as_deref().unwrap_or_default();
-                return self.by_request_id(rid).await?.ok_or(AdmissionsError::Storage(e));
+                return self
+                    .replay_registration(caller, purpose, rid, &registration.facility_id)
+                    .await?
+                    .ok_or(AdmissionsError::Storage(e));
             }
             Err(e) => return Err(e.into()),
         };
@@ -224,7 +272,9 @@ impl AdmissionsApi {
             facility_id: inserted.registered_facility_id.clone(),
             occurred_at: Some(timestamp(now)),
         };
-        self.outbox.append(&*txn, NewEvent::of(AGGREGATE, &patient_id, 1, &event)).await?;
+        self.outbox
+            .append(&*txn, NewEvent::of(AGGREGATE, &patient_id, 1, &event))
+            .await?;
         audit::record(
             &*txn,
             AuditEntry {
@@ -240,37 +290,99 @@ impl AdmissionsApi {
         txn.commit().await?;
         self.outbox.committed();
         tracing::info!(patient_id = %patient_id, "patient registered");
-        Ok(RegisterPatientResponse { patient: Some(patient_message(&inserted, None)), consistency_token: token(&patient_id, 1) })
+        Ok(RegisterPatientResponse {
+            patient: Some(patient_message(&inserted, None)),
+            consistency_token: token(&patient_id, 1),
+        })
     }
 
-    async fn by_request_id(&self, rid: &str) -> Result<Option<RegisterPatientResponse>, AdmissionsError> {
-        let Some(p) = patient::Entity::find().filter(patient::Column::RequestId.eq(rid)).one(self.db.conn()).await?
+    /// The answer to a repeated registration: the patient first registered with
+    /// `rid`, if the repeat is for the same facility. The repeat is audited as a read.
+    async fn replay_registration(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        rid: &str,
+        facility_id: &str,
+    ) -> Result<Option<RegisterPatientResponse>, AdmissionsError> {
+        let Some(p) = patient::Entity::find()
+            .filter(patient::Column::RequestId.eq(rid))
+            .one(self.db.conn())
+            .await?
         else {
             return Ok(None);
         };
+        if p.registered_facility_id != facility_id {
+            return Err(AdmissionsError::InvalidArgument {
+                field: "request_id",
+                reason: "already used for a registration at another facility".into(),
+            });
+        }
+        self.audit_read(
+            caller,
+            "admissions.RegisterPatient",
+            &p.id,
+            Some(facility_id),
+            purpose,
+            Outcome::Allowed,
+        )
+        .await?;
         let active = active_episode(self.db.conn(), &p.id).await?;
-        Ok(Some(RegisterPatientResponse { patient: Some(patient_message(&p, active.as_ref())), consistency_token: token(&p.id, 1) }))
+        Ok(Some(RegisterPatientResponse {
+            patient: Some(patient_message(&p, active.as_ref())),
+            consistency_token: token(&p.id, 1),
+        }))
     }
 
-    async fn get(&self, caller: &Caller, purpose: Purpose, req: GetPatientRequest) -> Result<GetPatientResponse, AdmissionsError> {
+    async fn get(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        req: GetPatientRequest,
+    ) -> Result<GetPatientResponse, AdmissionsError> {
         let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
         let p = patient::Entity::find_by_id(&patient_id)
             .one(self.db.conn())
             .await?
-            .ok_or_else(|| AdmissionsError::PatientNotFound { patient_id: patient_id.clone() })?;
+            .ok_or_else(|| AdmissionsError::PatientNotFound {
+                patient_id: patient_id.clone(),
+            })?;
         let facilities = patient_facilities(self.db.conn(), &p).await?;
         let Some(facility) = facilities.iter().find(|f| caller.acts_for(f)) else {
-            self.audit_read(caller, "admissions.GetPatient", &patient_id, None, purpose, Outcome::Denied).await?;
+            self.audit_read(
+                caller,
+                "admissions.GetPatient",
+                &patient_id,
+                None,
+                purpose,
+                Outcome::Denied,
+            )
+            .await?;
             return Err(AdmissionsError::PermissionDenied(format!(
                 "caller acts for no facility where patient {patient_id} is known"
             )));
         };
-        self.audit_read(caller, "admissions.GetPatient", &patient_id, Some(facility), purpose, Outcome::Allowed).await?;
+        self.audit_read(
+            caller,
+            "admissions.GetPatient",
+            &patient_id,
+            Some(facility),
+            purpose,
+            Outcome::Allowed,
+        )
+        .await?;
         let active = active_episode(self.db.conn(), &patient_id).await?;
-        Ok(GetPatientResponse { patient: Some(patient_message(&p, active.as_ref())) })
+        Ok(GetPatientResponse {
+            patient: Some(patient_message(&p, active.as_ref())),
+        })
     }
 
-    async fn admit(&self, caller: &Caller, purpose: Purpose, req: AdmitPatientRequest) -> Result<AdmitPatientResponse, AdmissionsError> {
+    async fn admit(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        req: AdmitPatientRequest,
+    ) -> Result<AdmitPatientResponse, AdmissionsError> {
         let admission = domain::admission(
             &req.patient_id,
             &req.facility_id,
@@ -286,18 +398,45 @@ impl AdmissionsApi {
         }
         let request_id = domain::request_id(&req.request_id)?;
         if let Some(rid) = &request_id
-            && let Some(e) = episode::Entity::find().filter(episode::Column::RequestId.eq(rid)).one(self.db.conn()).await?
+            && let Some(e) = episode::Entity::find()
+                .filter(episode::Column::RequestId.eq(rid))
+                .one(self.db.conn())
+                .await?
         {
-            return Ok(AdmitPatientResponse { consistency_token: token(&e.patient_id, e.sequence), episode: Some(episode_message(&e)) });
+            // A repeat answers as the first call did, but only for the same admission.
+            if e.patient_id != admission.patient_id || e.facility_id != admission.facility_id {
+                return Err(AdmissionsError::InvalidArgument {
+                    field: "request_id",
+                    reason: "already used for a different admission".into(),
+                });
+            }
+            self.audit_read(
+                caller,
+                "admissions.AdmitPatient",
+                &e.patient_id,
+                Some(&e.facility_id),
+                purpose,
+                Outcome::Allowed,
+            )
+            .await?;
+            return Ok(AdmitPatientResponse {
+                consistency_token: token(&e.patient_id, e.sequence),
+                episode: Some(episode_message(&e)),
+            });
         }
 
         let txn = self.db.begin_write().await?;
         let p = patient::Entity::find_by_id(&admission.patient_id)
             .one(&*txn)
             .await?
-            .ok_or_else(|| AdmissionsError::PatientNotFound { patient_id: admission.patient_id.clone() })?;
+            .ok_or_else(|| AdmissionsError::PatientNotFound {
+                patient_id: admission.patient_id.clone(),
+            })?;
         if let Some(active) = active_episode(&*txn, &p.id).await? {
-            return Err(AdmissionsError::AlreadyAdmitted { patient_id: p.id, episode_id: active.id });
+            return Err(AdmissionsError::AlreadyAdmitted {
+                patient_id: p.id,
+                episode_id: active.id,
+            });
         }
         let sequence = p.version + 1;
         // Optimistic check: a concurrent command on this patient makes this match nothing.
@@ -334,7 +473,9 @@ impl AdmissionsApi {
             admitted_on: Some(to_date(e.admitted_on)),
             occurred_at: Some(timestamp(now)),
         };
-        self.outbox.append(&*txn, NewEvent::of(AGGREGATE, &p.id, sequence, &event)).await?;
+        self.outbox
+            .append(&*txn, NewEvent::of(AGGREGATE, &p.id, sequence, &event))
+            .await?;
         audit::record(
             &*txn,
             AuditEntry {
@@ -350,7 +491,10 @@ impl AdmissionsApi {
         txn.commit().await?;
         self.outbox.committed();
         tracing::info!(patient_id = %p.id, episode_id = %e.id, "patient admitted");
-        Ok(AdmitPatientResponse { consistency_token: token(&p.id, sequence), episode: Some(episode_message(&e)) })
+        Ok(AdmitPatientResponse {
+            consistency_token: token(&p.id, sequence),
+            episode: Some(episode_message(&e)),
+        })
     }
 }
 
@@ -367,16 +511,29 @@ impl AdmissionsService for AdmissionsApi {
         request: Request<RegisterPatientRequest>,
     ) -> Result<Response<RegisterPatientResponse>, Status> {
         let (caller, purpose) = begin(&request, WRITERS)?;
-        Ok(Response::new(self.register(&caller, purpose, request.into_inner()).await?))
+        Ok(Response::new(
+            self.register(&caller, purpose, request.into_inner())
+                .await?,
+        ))
     }
 
-    async fn get_patient(&self, request: Request<GetPatientRequest>) -> Result<Response<GetPatientResponse>, Status> {
+    async fn get_patient(
+        &self,
+        request: Request<GetPatientRequest>,
+    ) -> Result<Response<GetPatientResponse>, Status> {
         let (caller, purpose) = begin(&request, READERS)?;
-        Ok(Response::new(self.get(&caller, purpose, request.into_inner()).await?))
+        Ok(Response::new(
+            self.get(&caller, purpose, request.into_inner()).await?,
+        ))
     }
 
-    async fn admit_patient(&self, request: Request<AdmitPatientRequest>) -> Result<Response<AdmitPatientResponse>, Status> {
+    async fn admit_patient(
+        &self,
+        request: Request<AdmitPatientRequest>,
+    ) -> Result<Response<AdmitPatientResponse>, Status> {
         let (caller, purpose) = begin(&request, WRITERS)?;
-        Ok(Response::new(self.admit(&caller, purpose, request.into_inner()).await?))
+        Ok(Response::new(
+            self.admit(&caller, purpose, request.into_inner()).await?,
+        ))
     }
 }

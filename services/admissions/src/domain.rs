@@ -10,7 +10,10 @@ use iop_runtime::phi::Phi;
 use crate::error::AdmissionsError;
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> AdmissionsError {
-    AdmissionsError::InvalidArgument { field, reason: reason.into() }
+    AdmissionsError::InvalidArgument {
+        field,
+        reason: reason.into(),
+    }
 }
 
 /// A person's legal name, validated.
@@ -72,16 +75,26 @@ pub struct RegistrationInput<'a> {
 
 const MAX_NAME: usize = 100;
 
-fn name_part(field: &'static str, value: &str, required: bool) -> Result<Phi<String>, AdmissionsError> {
+fn name_part(
+    field: &'static str,
+    value: &str,
+    required: bool,
+) -> Result<Phi<String>, AdmissionsError> {
     let value = value.trim();
     if required && value.is_empty() {
         return Err(invalid(field, "is required"));
     }
     if value.chars().count() > MAX_NAME {
-        return Err(invalid(field, format!("must be at most {MAX_NAME} characters")));
+        return Err(invalid(
+            field,
+            format!("must be at most {MAX_NAME} characters"),
+        ));
     }
     if value.chars().any(|c| c.is_control() || c.is_ascii_digit()) {
-        return Err(invalid(field, "must not contain digits or control characters"));
+        return Err(invalid(
+            field,
+            "must not contain digits or control characters",
+        ));
     }
     Ok(Phi::new(value.to_owned()))
 }
@@ -92,8 +105,15 @@ pub fn facility_id(field: &'static str, value: &str) -> Result<String, Admission
     if value.is_empty() {
         return Err(invalid(field, "is required"));
     }
-    if value.len() > 64 || !value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        return Err(invalid(field, "must be 1-64 characters of a-z, 0-9 and '-'"));
+    if value.len() > 64
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(invalid(
+            field,
+            "must be 1-64 characters of a-z, 0-9 and '-'",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -103,11 +123,16 @@ pub fn patient_id(field: &'static str, value: &str) -> Result<String, Admissions
     if value.is_empty() {
         return Err(invalid(field, "is required"));
     }
-    uuid::Uuid::parse_str(value).map(|u| u.to_string()).map_err(|_| invalid(field, "must be a UUID"))
+    uuid::Uuid::parse_str(value)
+        .map(|u| u.to_string())
+        .map_err(|_| invalid(field, "must be a UUID"))
 }
 
 /// Checks a calendar date.
-pub fn date(field: &'static str, (year, month, day): (i32, i32, i32)) -> Result<NaiveDate, AdmissionsError> {
+pub fn date(
+    field: &'static str,
+    (year, month, day): (i32, i32, i32),
+) -> Result<NaiveDate, AdmissionsError> {
     let (Ok(m), Ok(d)) = (u32::try_from(month), u32::try_from(day)) else {
         return Err(invalid(field, "is not a calendar date"));
     };
@@ -120,20 +145,28 @@ pub fn request_id(value: &str) -> Result<Option<String>, AdmissionsError> {
         return Ok(None);
     }
     if value.len() > 128 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid("request_id", "must be at most 128 printable characters without spaces"));
+        return Err(invalid(
+            "request_id",
+            "must be at most 128 printable characters without spaces",
+        ));
     }
     Ok(Some(value.to_owned()))
 }
 
 /// Validates a registration; `today` bounds the date of birth.
-pub fn registration(input: &RegistrationInput<'_>, today: NaiveDate) -> Result<Registration, AdmissionsError> {
+pub fn registration(
+    input: &RegistrationInput<'_>,
+    today: NaiveDate,
+) -> Result<Registration, AdmissionsError> {
     let legal_name = LegalName {
         given: name_part("legal_name.given", input.given, true)?,
         middle: name_part("legal_name.middle", input.middle, false)?,
         family: name_part("legal_name.family", input.family, true)?,
     };
     let preferred_name = name_part("preferred_name", input.preferred_name, false)?;
-    let dob = input.date_of_birth.ok_or_else(|| invalid("date_of_birth", "is required"))?;
+    let dob = input
+        .date_of_birth
+        .ok_or_else(|| invalid("date_of_birth", "is required"))?;
     let dob = date("date_of_birth", dob)?;
     if dob > today {
         return Err(invalid("date_of_birth", "is in the future"));
@@ -142,12 +175,17 @@ pub fn registration(input: &RegistrationInput<'_>, today: NaiveDate) -> Result<R
         return Err(invalid("date_of_birth", "is before 1900"));
     }
     let sex = match Sex::try_from(input.sex) {
-        Ok(Sex::Unspecified) | Err(_) => return Err(invalid("sex", "must be FEMALE, MALE, OTHER or UNKNOWN")),
+        Ok(Sex::Unspecified) | Err(_) => {
+            return Err(invalid("sex", "must be FEMALE, MALE, OTHER or UNKNOWN"));
+        }
         Ok(s) => s,
     };
     let gender_identity = input.gender_identity.trim();
     if gender_identity.chars().count() > MAX_NAME || gender_identity.chars().any(char::is_control) {
-        return Err(invalid("gender_identity", format!("must be at most {MAX_NAME} printable characters")));
+        return Err(invalid(
+            "gender_identity",
+            format!("must be at most {MAX_NAME} printable characters"),
+        ));
     }
     Ok(Registration {
         legal_name,
@@ -166,14 +204,25 @@ fn phone(value: &str) -> Result<String, AdmissionsError> {
     if value.is_empty() {
         return Ok(String::new());
     }
-    if !value.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) || value[1..].contains('+') {
-        return Err(invalid("phone", "may contain only digits, spaces, '+', '-', '(', ')' and '.'"));
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        || value[1..].contains('+')
+    {
+        return Err(invalid(
+            "phone",
+            "may contain only digits, spaces, '+', '-', '(', ')' and '.'",
+        ));
     }
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
     if !(7..=15).contains(&digits.len()) {
         return Err(invalid("phone", "must have 7 to 15 digits"));
     }
-    Ok(if value.starts_with('+') { format!("+{digits}") } else { digits })
+    Ok(if value.starts_with('+') {
+        format!("+{digits}")
+    } else {
+        digits
+    })
 }
 
 fn email(value: &str) -> Result<String, AdmissionsError> {
@@ -223,7 +272,10 @@ pub fn admission(
     let facility_id = facility_id("facility_id", facility)?;
     let program = match Program::try_from(program) {
         Ok(Program::Unspecified) | Err(_) => {
-            return Err(invalid("program", "must be IOP_DAY, IOP_EVENING, IOP_COMBINED or PHP"));
+            return Err(invalid(
+                "program",
+                "must be IOP_DAY, IOP_EVENING, IOP_COMBINED or PHP",
+            ));
         }
         Ok(p) => p,
     };
@@ -235,13 +287,21 @@ pub fn admission(
     if admitted_on > today + chrono::Days::new(1) {
         return Err(invalid("admitted_on", "is in the future"));
     }
-    Ok(Admission { patient_id, facility_id, program, level_of_care: level_of_program(program), admitted_on })
+    Ok(Admission {
+        patient_id,
+        facility_id,
+        program,
+        level_of_care: level_of_program(program),
+        admitted_on,
+    })
 }
 
 /// The ASAM level of care a program delivers: IOP tracks are 2.1, PHP is 2.5.
 pub fn level_of_program(program: Program) -> LevelOfCare {
     match program {
-        Program::IopDay | Program::IopEvening | Program::IopCombined => LevelOfCare::LevelOfCare21IntensiveOutpatient,
+        Program::IopDay | Program::IopEvening | Program::IopCombined => {
+            LevelOfCare::LevelOfCare21IntensiveOutpatient
+        }
         Program::Php => LevelOfCare::LevelOfCare25PartialHospitalization,
         Program::Unspecified => LevelOfCare::Unspecified,
     }
@@ -256,7 +316,9 @@ pub fn mrn(serial: u32) -> String {
 
 /// Whether `mrn` is well formed with a correct check digit.
 pub fn mrn_is_valid(mrn: &str) -> bool {
-    let Some(rest) = mrn.strip_prefix("IOP") else { return false };
+    let Some(rest) = mrn.strip_prefix("IOP") else {
+        return false;
+    };
     if rest.len() != 10 || !rest.chars().all(|c| c.is_ascii_digit()) {
         return false;
     }
@@ -270,7 +332,14 @@ fn luhn_check_digit(digits: &str) -> u32 {
         .rev()
         .filter_map(|c| c.to_digit(10))
         .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d })
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let x = d * 2;
+                if x > 9 { x - 9 } else { x }
+            } else {
+                d
+            }
+        })
         .sum();
     (10 - sum % 10) % 10
 }
@@ -310,36 +379,124 @@ mod tests {
         let r = registration(&valid(), today()).unwrap();
         assert_eq!(r.phone.expose(), "+14155550100");
         assert_eq!(r.email.expose(), "ana.reyes@example.org");
-        assert_eq!(*r.date_of_birth.expose(), NaiveDate::from_ymd_opt(1990, 4, 12).unwrap());
+        assert_eq!(
+            *r.date_of_birth.expose(),
+            NaiveDate::from_ymd_opt(1990, 4, 12).unwrap()
+        );
     }
 
     #[test]
     fn each_bad_field_is_named() {
         let cases: Vec<(RegistrationInput<'static>, &str)> = vec![
-            (RegistrationInput { given: " ", ..valid() }, "legal_name.given"),
-            (RegistrationInput { family: "", ..valid() }, "legal_name.family"),
-            (RegistrationInput { family: "R3yes", ..valid() }, "legal_name.family"),
-            (RegistrationInput { date_of_birth: None, ..valid() }, "date_of_birth"),
-            (RegistrationInput { date_of_birth: Some((1990, 2, 30)), ..valid() }, "date_of_birth"),
-            (RegistrationInput { date_of_birth: Some((2026, 11, 29)), ..valid() }, "date_of_birth"),
-            (RegistrationInput { date_of_birth: Some((1899, 12, 31)), ..valid() }, "date_of_birth"),
+            (
+                RegistrationInput {
+                    given: " ",
+                    ..valid()
+                },
+                "legal_name.given",
+            ),
+            (
+                RegistrationInput {
+                    family: "",
+                    ..valid()
+                },
+                "legal_name.family",
+            ),
+            (
+                RegistrationInput {
+                    family: "R3yes",
+                    ..valid()
+                },
+                "legal_name.family",
+            ),
+            (
+                RegistrationInput {
+                    date_of_birth: None,
+                    ..valid()
+                },
+                "date_of_birth",
+            ),
+            (
+                RegistrationInput {
+                    date_of_birth: Some((1990, 2, 30)),
+                    ..valid()
+                },
+                "date_of_birth",
+            ),
+            (
+                RegistrationInput {
+                    date_of_birth: Some((2026, 11, 29)),
+                    ..valid()
+                },
+                "date_of_birth",
+            ),
+            (
+                RegistrationInput {
+                    date_of_birth: Some((1899, 12, 31)),
+                    ..valid()
+                },
+                "date_of_birth",
+            ),
             (RegistrationInput { sex: 0, ..valid() }, "sex"),
             (RegistrationInput { sex: 99, ..valid() }, "sex"),
-            (RegistrationInput { phone: "555-01", ..valid() }, "phone"),
-            (RegistrationInput { phone: "call me", ..valid() }, "phone"),
-            (RegistrationInput { email: "ana@", ..valid() }, "email"),
-            (RegistrationInput { email: "ana example.org", ..valid() }, "email"),
-            (RegistrationInput { facility_id: "", ..valid() }, "facility_id"),
-            (RegistrationInput { facility_id: "SF Mission", ..valid() }, "facility_id"),
+            (
+                RegistrationInput {
+                    phone: "555-01",
+                    ..valid()
+                },
+                "phone",
+            ),
+            (
+                RegistrationInput {
+                    phone: "call me",
+                    ..valid()
+                },
+                "phone",
+            ),
+            (
+                RegistrationInput {
+                    email: "ana@",
+                    ..valid()
+                },
+                "email",
+            ),
+            (
+                RegistrationInput {
+                    email: "ana example.org",
+                    ..valid()
+                },
+                "email",
+            ),
+            (
+                RegistrationInput {
+                    facility_id: "",
+                    ..valid()
+                },
+                "facility_id",
+            ),
+            (
+                RegistrationInput {
+                    facility_id: "SF Mission",
+                    ..valid()
+                },
+                "facility_id",
+            ),
         ];
         for (input, field) in cases {
-            assert_eq!(field_of(registration(&input, today()).unwrap_err()), field, "{input:?}");
+            assert_eq!(
+                field_of(registration(&input, today()).unwrap_err()),
+                field,
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn date_of_birth_today_is_accepted() {
-        let input = RegistrationInput { date_of_birth: Some((2026, 11, 28)), ..valid() };
+        let input = RegistrationInput {
+            date_of_birth: Some((2026, 11, 28)),
+            ..valid()
+        };
         assert!(registration(&input, today()).is_ok());
     }
 
@@ -348,15 +505,37 @@ mod tests {
         let p = "0190b3f6-8d1c-7a4e-9f0b-1c2d3e4f5a6b";
         let a = admission(p, "sf-mission", Program::IopEvening as i32, None, today()).unwrap();
         assert_eq!(a.admitted_on, today());
-        assert_eq!(a.level_of_care, LevelOfCare::LevelOfCare21IntensiveOutpatient);
-        let php = admission(p, "sf-mission", Program::Php as i32, Some((2026, 11, 1)), today()).unwrap();
-        assert_eq!(php.level_of_care, LevelOfCare::LevelOfCare25PartialHospitalization);
+        assert_eq!(
+            a.level_of_care,
+            LevelOfCare::LevelOfCare21IntensiveOutpatient
+        );
+        let php = admission(
+            p,
+            "sf-mission",
+            Program::Php as i32,
+            Some((2026, 11, 1)),
+            today(),
+        )
+        .unwrap();
+        assert_eq!(
+            php.level_of_care,
+            LevelOfCare::LevelOfCare25PartialHospitalization
+        );
         let field = |r: Result<Admission, AdmissionsError>| field_of(r.unwrap_err());
-        assert_eq!(field(admission("nope", "sf", 1, None, today())), "patient_id");
+        assert_eq!(
+            field(admission("nope", "sf", 1, None, today())),
+            "patient_id"
+        );
         assert_eq!(field(admission(p, "", 1, None, today())), "facility_id");
         assert_eq!(field(admission(p, "sf", 0, None, today())), "program");
-        assert_eq!(field(admission(p, "sf", 1, Some((2026, 13, 1)), today())), "admitted_on");
-        assert_eq!(field(admission(p, "sf", 1, Some((2026, 12, 5)), today())), "admitted_on");
+        assert_eq!(
+            field(admission(p, "sf", 1, Some((2026, 13, 1)), today())),
+            "admitted_on"
+        );
+        assert_eq!(
+            field(admission(p, "sf", 1, Some((2026, 12, 5)), today())),
+            "admitted_on"
+        );
     }
 
     #[test]

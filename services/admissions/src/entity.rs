@@ -1,7 +1,10 @@
 //! Admissions tables: `patients` (the master record, whose `version` is the
 //! patient's event sequence) and `episodes`.
 
-#![allow(missing_docs, reason = "fields are the columns, described on the module")]
+#![allow(
+    missing_docs,
+    reason = "fields are the columns, described on the module"
+)]
 
 pub mod patient {
     use sea_orm::entity::prelude::*;

@@ -15,14 +15,15 @@ pub mod error;
 pub mod migration;
 
 use iop_messaging::{StartError, kafka, outbox::Outbox, relay::Relay};
-use iop_proto::{admissions::v1::admissions_service_server::AdmissionsServiceServer, service_names::ADMISSIONS};
+use iop_proto::{
+    admissions::v1::admissions_service_server::AdmissionsServiceServer, service_names::ADMISSIONS,
+};
 use iop_runtime::{
     CancellationToken, Settings,
     db::Database,
     server::{self, Host},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 
 pub use api::AdmissionsApi;
 
@@ -38,30 +39,44 @@ pub fn topics() -> Vec<String> {
 /// starts the outbox relay. SERVING once the broker answers and topics exist.
 pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), StartError> {
     let db = Database::connect(database).await?;
-    migration::Migrator::up(db.conn(), None).await?;
+    db.migrate::<migration::Migrator>().await?;
     let outbox = Outbox::new();
     let grpc = &host.settings.grpc;
     let service = AdmissionsServiceServer::new(AdmissionsApi::new(db.clone(), outbox.clone()))
         .max_decoding_message_size(grpc.max_message_bytes)
         .max_encoding_message_size(grpc.max_message_bytes);
     let auth = host.auth.clone();
-    host.routes().add_service(tonic::service::interceptor::InterceptedService::new(service, auth));
+    host.routes()
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            service, auth,
+        ));
 
     let topic = kafka::context_topic(CONTEXT);
     let source = format!("/iop/{}/{CONTEXT}", host.settings.site.id);
-    let relay = Relay::new(db, &host.settings.kafka, &host.settings.outbox, topic.clone(), source, outbox.wakeup());
+    let relay = Relay::new(
+        db,
+        &host.settings.kafka,
+        &host.settings.outbox,
+        topic.clone(),
+        source,
+        outbox.wakeup(),
+    );
     let shutdown = host.shutdown.clone();
     host.spawn(relay.run(shutdown));
 
     let kafka_settings = host.settings.kafka.clone();
     let shutdown = host.shutdown.clone();
-    host.serving_when(ADMISSIONS, async move { kafka::prepare_topics(&kafka_settings, &[topic], &shutdown).await });
+    host.serving_when(ADMISSIONS, async move {
+        kafka::prepare_topics(&kafka_settings, &[topic], &shutdown).await
+    });
     Ok(())
 }
 
 /// Runs admissions alone (`iop serve --service admissions`) until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), StartError> {
-    let listener = server::bind(settings.grpc.listen).await.map_err(iop_runtime::server::HostError::from)?;
+    let listener = server::bind(settings.grpc.listen)
+        .await
+        .map_err(iop_runtime::server::HostError::from)?;
     let database = settings.database.clone();
     let mut host = Host::new(settings, shutdown, &[ADMISSIONS]).await?;
     start(&mut host, &database).await?;

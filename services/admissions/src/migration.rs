@@ -11,7 +11,8 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut all: Vec<Box<dyn MigrationTrait>> = vec![Box::new(iop_runtime::audit::CreateAuditLog)];
+        let mut all: Vec<Box<dyn MigrationTrait>> =
+            vec![Box::new(iop_runtime::audit::CreateAuditLog)];
         all.extend(iop_messaging::migrations());
         all.push(Box::new(CreatePatientsAndEpisodes));
         all
@@ -49,7 +50,11 @@ impl MigrationTrait for CreatePatientsAndEpisodes {
                     .col(ColumnDef::new(P::RegisteredFacilityId).string().not_null())
                     .col(ColumnDef::new(P::Version).big_integer().not_null())
                     .col(ColumnDef::new(P::RequestId).string().unique_key())
-                    .col(ColumnDef::new(P::RegisteredAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(P::RegisteredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -66,20 +71,37 @@ impl MigrationTrait for CreatePatientsAndEpisodes {
                     .col(ColumnDef::new(E::Status).string().not_null())
                     .col(ColumnDef::new(E::Sequence).big_integer().not_null())
                     .col(ColumnDef::new(E::RequestId).string().unique_key())
-                    .col(ColumnDef::new(E::CreatedAt).timestamp_with_time_zone().not_null())
-                    .foreign_key(ForeignKey::create().from(episode::Entity, E::PatientId).to(patient::Entity, P::Id))
+                    .col(
+                        ColumnDef::new(E::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(episode::Entity, E::PatientId)
+                            .to(patient::Entity, P::Id),
+                    )
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create().name("episodes_patient").table(episode::Entity).col(E::PatientId).col(E::Status).to_owned(),
+                Index::create()
+                    .name("episodes_patient")
+                    .table(episode::Entity)
+                    .col(E::PatientId)
+                    .col(E::Status)
+                    .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(episode::Entity).to_owned()).await?;
-        manager.drop_table(Table::drop().table(patient::Entity).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(episode::Entity).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(patient::Entity).to_owned())
+            .await
     }
 }

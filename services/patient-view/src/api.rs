@@ -26,6 +26,7 @@ use crate::entity::{position, timeline, view};
 
 const READERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Billing, Role::Admin];
 const ACTION: &str = "patientview.GetPatientView";
+const RECHECK: Duration = Duration::from_millis(250);
 
 /// `iop.patientview.v1.PatientViewService`.
 #[derive(Clone)]
@@ -38,7 +39,11 @@ pub struct PatientViewApi {
 impl PatientViewApi {
     /// The service over its database; `applied` is woken after each applied event.
     pub fn new(db: Database, applied: Arc<Notify>, max_wait: Duration) -> Self {
-        Self { db, applied, max_wait }
+        Self {
+            db,
+            applied,
+            max_wait,
+        }
     }
 }
 
@@ -64,17 +69,28 @@ pub fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
 }
 
 fn to_date(d: NaiveDate) -> Date {
-    Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 }
+    Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
 }
 
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
 }
 
 impl PatientViewApi {
     async fn applied_sequence(&self, token: &ConsistencyToken) -> Result<i64, Status> {
         let key = (token.aggregate_id.clone(), token.source.clone());
-        Ok(position::Entity::find_by_id(key).one(self.db.conn()).await.map_err(internal)?.map_or(0, |p| p.sequence))
+        Ok(position::Entity::find_by_id(key)
+            .one(self.db.conn())
+            .await
+            .map_err(internal)?
+            .map_or(0, |p| p.sequence))
     }
 
     /// Waits until the view has applied `token`, or fails with DEADLINE_EXCEEDED.
@@ -88,7 +104,10 @@ impl PatientViewApi {
             if self.applied_sequence(token).await? >= token.sequence {
                 return Ok(());
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            // Also re-check on a short interval: with several replicas, the event
+            // may be applied by another process sharing this database.
+            let wake = (tokio::time::Instant::now() + RECHECK).min(deadline);
+            if tokio::time::timeout_at(wake, notified).await.is_err() && wake >= deadline {
                 return Err(Status::deadline_exceeded(format!(
                     "the view has not yet applied {} event {} of patient {}",
                     token.source, token.sequence, token.aggregate_id
@@ -97,11 +116,28 @@ impl PatientViewApi {
         }
     }
 
-    async fn audit(&self, caller: &Caller, patient_id: &str, facility: Option<&str>, purpose: Purpose, outcome: Outcome) -> Result<(), Status> {
+    async fn audit(
+        &self,
+        caller: &Caller,
+        patient_id: &str,
+        facility: Option<&str>,
+        purpose: Purpose,
+        outcome: Outcome,
+    ) -> Result<(), Status> {
         let txn = self.db.begin_write().await.map_err(internal)?;
-        audit::record(&*txn, AuditEntry { caller, action: ACTION, patient_id: Some(patient_id), facility_id: facility, purpose, outcome })
-            .await
-            .map_err(internal)?;
+        audit::record(
+            &*txn,
+            AuditEntry {
+                caller,
+                action: ACTION,
+                patient_id: Some(patient_id),
+                facility_id: facility,
+                purpose,
+                outcome,
+            },
+        )
+        .await
+        .map_err(internal)?;
         txn.commit().await.map_err(internal)
     }
 }
@@ -116,7 +152,8 @@ impl PatientViewService for PatientViewApi {
         caller.require_role(READERS)?;
         let purpose = Purpose::from_metadata(request.metadata())?;
         // Answer a little before the client gives up, so it sees our status.
-        let budget = grpc_timeout(request.metadata()).map_or(self.max_wait, |d| d.mul_f64(0.9).min(self.max_wait));
+        let budget = grpc_timeout(request.metadata())
+            .map_or(self.max_wait, |d| d.mul_f64(0.9).min(self.max_wait));
         let req = request.into_inner();
         let patient_id = uuid::Uuid::parse_str(&req.patient_id)
             .map_err(|_| Status::invalid_argument("patient_id: must be a UUID"))?
@@ -125,7 +162,9 @@ impl PatientViewService for PatientViewApi {
             let token = ConsistencyToken::decode(&req.consistency_token)
                 .map_err(|_| Status::invalid_argument("consistency_token: malformed"))?;
             if token.aggregate_id != patient_id {
-                return Err(Status::invalid_argument("consistency_token: issued for another patient"));
+                return Err(Status::invalid_argument(
+                    "consistency_token: issued for another patient",
+                ));
             }
             self.wait_for(&token, budget).await?;
         }
@@ -134,29 +173,49 @@ impl PatientViewService for PatientViewApi {
             .one(self.db.conn())
             .await
             .map_err(internal)?
-            .ok_or_else(|| Status::not_found(format!("patient {patient_id} not found in the view")))?;
-        let allowed = [v.facility_id.as_deref(), Some(v.registered_facility_id.as_str())]
-            .into_iter()
-            .flatten()
-            .find(|f| !f.is_empty() && caller.acts_for(f));
-        let Some(facility) = allowed else {
-            self.audit(&caller, &patient_id, None, purpose, Outcome::Denied).await?;
-            return Err(Status::permission_denied(format!(
-                "caller acts for no facility where patient {patient_id} is known"
-            )));
-        };
-        self.audit(&caller, &patient_id, Some(facility), purpose, Outcome::Allowed).await?;
-
+            .ok_or_else(|| {
+                Status::not_found(format!("patient {patient_id} not found in the view"))
+            })?;
         let entries = timeline::Entity::find()
             .filter(timeline::Column::PatientId.eq(&patient_id))
             .order_by_asc(timeline::Column::Position)
             .all(self.db.conn())
             .await
             .map_err(internal)?;
+        // A facility sees the patients it registered or treated (as admissions does);
+        // consent-based access comes with the full admissions domain.
+        let allowed = [
+            v.facility_id.as_deref(),
+            Some(v.registered_facility_id.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(entries.iter().map(|t| t.facility_id.as_str()))
+        .find(|f| !f.is_empty() && caller.acts_for(f))
+        .map(str::to_owned);
+        let Some(facility) = allowed else {
+            self.audit(&caller, &patient_id, None, purpose, Outcome::Denied)
+                .await?;
+            return Err(Status::permission_denied(format!(
+                "caller acts for no facility where patient {patient_id} is known"
+            )));
+        };
+        self.audit(
+            &caller,
+            &patient_id,
+            Some(&facility),
+            purpose,
+            Outcome::Allowed,
+        )
+        .await?;
         let view = PatientView {
             patient_id: v.patient_id,
             mrn: v.mrn,
-            legal_name: Some(PersonName { given: v.given_name, middle: v.middle_name, family: v.family_name }),
+            legal_name: Some(PersonName {
+                given: v.given_name,
+                middle: v.middle_name,
+                family: v.family_name,
+            }),
             preferred_name: v.preferred_name,
             date_of_birth: v.date_of_birth.map(to_date),
             status: v.status,
@@ -189,11 +248,18 @@ mod tests {
     #[test]
     fn parses_grpc_timeout_units() {
         let mut m = MetadataMap::new();
-        for (v, d) in [("500m", Duration::from_millis(500)), ("10S", Duration::from_secs(10)), ("2M", Duration::from_secs(120))] {
+        for (v, d) in [
+            ("500m", Duration::from_millis(500)),
+            ("10S", Duration::from_secs(10)),
+            ("2M", Duration::from_secs(120)),
+        ] {
             m.insert("grpc-timeout", v.parse().unwrap_or_else(|_| unreachable!()));
             assert_eq!(grpc_timeout(&m), Some(d));
         }
-        m.insert("grpc-timeout", "abc".parse().unwrap_or_else(|_| unreachable!()));
+        m.insert(
+            "grpc-timeout",
+            "abc".parse().unwrap_or_else(|_| unreachable!()),
+        );
         assert_eq!(grpc_timeout(&m), None);
     }
 }

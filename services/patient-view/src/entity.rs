@@ -2,7 +2,10 @@
 //! `view_positions` (per patient and source, the sequence applied so far: what
 //! consistency tokens are checked against) and `timeline` (each applied event).
 
-#![allow(missing_docs, reason = "fields are the columns, described on the module")]
+#![allow(
+    missing_docs,
+    reason = "fields are the columns, described on the module"
+)]
 
 pub mod view {
     use sea_orm::entity::prelude::*;

@@ -87,7 +87,13 @@ pub fn decode(event_type: &str, payload: &[u8]) -> Result<Option<ViewEvent>, pro
 }
 
 fn date(d: Option<&Date>) -> Option<NaiveDate> {
-    d.and_then(|d| NaiveDate::from_ymd_opt(d.year, u32::try_from(d.month).ok()?, u32::try_from(d.day).ok()?))
+    d.and_then(|d| {
+        NaiveDate::from_ymd_opt(
+            d.year,
+            u32::try_from(d.month).ok()?,
+            u32::try_from(d.day).ok()?,
+        )
+    })
 }
 
 /// The state after `event`. An admission seen before its registration (the
@@ -134,8 +140,16 @@ mod tests {
         PatientRegistered {
             patient_id: "p".into(),
             mrn: "IOP0000000018".into(),
-            legal_name: Some(PersonName { given: "Ana".into(), middle: String::new(), family: "Reyes".into() }),
-            date_of_birth: Some(Date { year: 1990, month: 4, day: 12 }),
+            legal_name: Some(PersonName {
+                given: "Ana".into(),
+                middle: String::new(),
+                family: "Reyes".into(),
+            }),
+            date_of_birth: Some(Date {
+                year: 1990,
+                month: 4,
+                day: 12,
+            }),
             facility_id: "sf".into(),
             ..Default::default()
         }
@@ -147,7 +161,11 @@ mod tests {
             episode_id: "e".into(),
             facility_id: facility.into(),
             program: Program::IopDay as i32,
-            admitted_on: Some(Date { year: 2026, month: 11, day: 2 }),
+            admitted_on: Some(Date {
+                year: 2026,
+                month: 11,
+                day: 2,
+            }),
             ..Default::default()
         }
     }
@@ -155,7 +173,10 @@ mod tests {
     #[test]
     fn registration_then_admission() {
         let s = apply(None, &ViewEvent::Registered(registered()));
-        assert_eq!((s.status, s.family_name.as_str()), (CareStatus::Registered, "Reyes"));
+        assert_eq!(
+            (s.status, s.family_name.as_str()),
+            (CareStatus::Registered, "Reyes")
+        );
         assert_eq!(s.date_of_birth, NaiveDate::from_ymd_opt(1990, 4, 12));
         let s = apply(Some(s), &ViewEvent::Admitted(admitted("oakland")));
         assert_eq!(s.status, CareStatus::Admitted);
@@ -176,9 +197,15 @@ mod tests {
     #[test]
     fn decode_by_type() {
         let bytes = registered().encode_to_vec();
-        let ev = decode("iop.admissions.events.v1.PatientRegistered", &bytes).unwrap().unwrap();
+        let ev = decode("iop.admissions.events.v1.PatientRegistered", &bytes)
+            .unwrap()
+            .unwrap();
         assert_eq!(ev.patient_id(), "p");
-        assert!(decode("iop.admissions.events.v1.SomethingNew", &bytes).unwrap().is_none());
+        assert!(
+            decode("iop.admissions.events.v1.SomethingNew", &bytes)
+                .unwrap()
+                .is_none()
+        );
         assert!(decode("iop.admissions.events.v1.PatientAdmitted", b"\xff\xff\xff").is_err());
     }
 }

@@ -45,7 +45,13 @@ fn state_of(m: view::Model) -> PatientState {
 }
 
 impl ViewHandler {
-    async fn save(&self, txn: &DatabaseTransaction, patient_id: &str, s: PatientState, exists: bool) -> Result<(), ApplyError> {
+    async fn save(
+        &self,
+        txn: &DatabaseTransaction,
+        patient_id: &str,
+        s: PatientState,
+        exists: bool,
+    ) -> Result<(), ApplyError> {
         let ep = s.episode.as_ref();
         let model = view::ActiveModel {
             patient_id: Set(patient_id.to_owned()),
@@ -73,15 +79,68 @@ impl ViewHandler {
     }
 }
 
+impl ViewHandler {
+    /// Records that `sequence` of `patient_id` from this source was applied, so
+    /// consistency tokens naming it are answered. Every event counts, including
+    /// types this view ignores: otherwise their tokens would wait forever.
+    async fn advance(
+        &self,
+        txn: &DatabaseTransaction,
+        patient_id: &str,
+        sequence: i64,
+    ) -> Result<(), ApplyError> {
+        let key = (patient_id.to_owned(), self.source.to_owned());
+        match position::Entity::find_by_id(key).one(txn).await? {
+            Some(p) if p.sequence >= sequence => {}
+            Some(p) => {
+                let mut p: position::ActiveModel = p.into();
+                p.sequence = Set(sequence);
+                p.update(txn).await?;
+            }
+            None => {
+                position::ActiveModel {
+                    patient_id: Set(patient_id.to_owned()),
+                    source: Set(self.source.to_owned()),
+                    sequence: Set(sequence),
+                }
+                .insert(txn)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl EventHandler for ViewHandler {
-    async fn apply(&self, txn: &DatabaseTransaction, event: &InboundEvent) -> Result<(), ApplyError> {
-        let Some(decoded) = fold::decode(&event.event_type, &event.payload)? else {
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &InboundEvent,
+    ) -> Result<(), ApplyError> {
+        let decoded = fold::decode(&event.event_type, &event.payload)?;
+        let patient_id = match (&decoded, &event.subject) {
+            (Some(d), Some(subject)) if d.patient_id() != subject => {
+                return Err(ApplyError::Permanent(
+                    "ce_subject and the payload name different patients".into(),
+                ));
+            }
+            (Some(d), _) => d.patient_id().to_owned(),
+            (None, Some(subject)) => subject.clone(),
+            // Not a patient event and not one this view folds.
+            (None, None) => return Ok(()),
+        };
+        if uuid::Uuid::parse_str(&patient_id).is_err() {
+            return Err(ApplyError::Permanent(
+                "event has no valid patient id".into(),
+            ));
+        }
+        if let Some(sequence) = event.sequence {
+            self.advance(txn, &patient_id, sequence).await?;
+        }
+        let Some(decoded) = decoded else {
             return Ok(());
         };
-        let patient_id = decoded.patient_id().to_owned();
-        if uuid::Uuid::parse_str(&patient_id).is_err() {
-            return Err(ApplyError::Permanent("event has no valid patient_id".into()));
-        }
+
         let existing = view::Entity::find_by_id(&patient_id).one(txn).await?;
         let exists = existing.is_some();
         let next = fold::apply(existing.map(state_of), &decoded);
@@ -90,34 +149,13 @@ impl EventHandler for ViewHandler {
         timeline::ActiveModel {
             position: sea_orm::NotSet,
             event_id: Set(event.id.clone()),
-            patient_id: Set(patient_id.clone()),
+            patient_id: Set(patient_id),
             event_type: Set(event.event_type.clone()),
             occurred_at: Set(event.time),
             facility_id: Set(decoded.facility_id().to_owned()),
         }
         .insert(txn)
         .await?;
-
-        if let Some(sequence) = event.sequence {
-            let key = (patient_id.clone(), self.source.to_owned());
-            match position::Entity::find_by_id(key).one(txn).await? {
-                Some(p) if p.sequence >= sequence => {}
-                Some(p) => {
-                    let mut p: position::ActiveModel = p.into();
-                    p.sequence = Set(sequence);
-                    p.update(txn).await?;
-                }
-                None => {
-                    position::ActiveModel {
-                        patient_id: Set(patient_id),
-                        source: Set(self.source.to_owned()),
-                        sequence: Set(sequence),
-                    }
-                    .insert(txn)
-                    .await?;
-                }
-            }
-        }
         Ok(())
     }
 

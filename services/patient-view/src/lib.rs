@@ -17,14 +17,16 @@ pub mod migration;
 use std::{sync::Arc, time::Duration};
 
 use iop_messaging::{StartError, consumer::EventConsumer, kafka};
-use iop_proto::{patientview::v1::patient_view_service_server::PatientViewServiceServer, service_names::PATIENT_VIEW};
+use iop_proto::{
+    patientview::v1::patient_view_service_server::PatientViewServiceServer,
+    service_names::PATIENT_VIEW,
+};
 use iop_runtime::{
     CancellationToken, Settings,
     db::Database,
     server::{self, Host},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 use tokio::sync::Notify;
 
 pub use api::PatientViewApi;
@@ -34,22 +36,29 @@ pub const CONSUMER: &str = "iop.patientview";
 
 /// The topics the patient view consumes and dead-letters to.
 pub fn topics() -> Vec<String> {
-    vec![kafka::context_topic(iop_proto::contexts::ADMISSIONS), kafka::dead_letter_topic(CONSUMER)]
+    vec![
+        kafka::context_topic(iop_proto::contexts::ADMISSIONS),
+        kafka::dead_letter_topic(CONSUMER),
+    ]
 }
 
 /// Connects and migrates the database, mounts the gRPC service, and starts the
 /// consumer once the broker answers and the topics exist (then SERVING).
 pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), StartError> {
     let db = Database::connect(database).await?;
-    migration::Migrator::up(db.conn(), None).await?;
+    db.migrate::<migration::Migrator>().await?;
     let applied = Arc::new(Notify::new());
     let max_wait = Duration::from_millis(host.settings.patient_view.read_your_writes_timeout_ms);
     let grpc = &host.settings.grpc;
-    let service = PatientViewServiceServer::new(PatientViewApi::new(db.clone(), applied.clone(), max_wait))
-        .max_decoding_message_size(grpc.max_message_bytes)
-        .max_encoding_message_size(grpc.max_message_bytes);
+    let service =
+        PatientViewServiceServer::new(PatientViewApi::new(db.clone(), applied.clone(), max_wait))
+            .max_decoding_message_size(grpc.max_message_bytes)
+            .max_encoding_message_size(grpc.max_message_bytes);
     let auth = host.auth.clone();
-    host.routes().add_service(tonic::service::interceptor::InterceptedService::new(service, auth));
+    host.routes()
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            service, auth,
+        ));
 
     let source = iop_proto::contexts::ADMISSIONS;
     let topics = vec![kafka::context_topic(source)];
@@ -70,8 +79,11 @@ pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), S
             return;
         }
         let _ = ready_tx.send(());
-        if let Err(e) = consumer.run(shutdown).await {
-            tracing::error!(error = %e, "patient view consumer stopped");
+        if let Err(e) = consumer.run(shutdown.clone()).await {
+            // A view that cannot consume must not look healthy: stop the process
+            // so its supervisor restarts it.
+            tracing::error!(error = %e, "patient view consumer failed; shutting down");
+            shutdown.cancel();
         }
     });
     host.serving_when(PATIENT_VIEW, async move { ready_rx.await.is_ok() });
@@ -80,7 +92,9 @@ pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), S
 
 /// Runs the patient view alone (`iop serve --service patient-view`) until `shutdown`.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), StartError> {
-    let listener = server::bind(settings.grpc.listen).await.map_err(server::HostError::from)?;
+    let listener = server::bind(settings.grpc.listen)
+        .await
+        .map_err(server::HostError::from)?;
     let database = settings.database.clone();
     let mut host = Host::new(settings, shutdown, &[PATIENT_VIEW]).await?;
     start(&mut host, &database).await?;

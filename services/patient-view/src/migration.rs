@@ -11,7 +11,8 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut all: Vec<Box<dyn MigrationTrait>> = vec![Box::new(iop_runtime::audit::CreateAuditLog)];
+        let mut all: Vec<Box<dyn MigrationTrait>> =
+            vec![Box::new(iop_runtime::audit::CreateAuditLog)];
         all.extend(iop_messaging::migrations());
         all.push(Box::new(CreateViewTables));
         all
@@ -36,7 +37,12 @@ impl MigrationTrait for CreateViewTables {
             .create_table(
                 Table::create()
                     .table(view::Entity)
-                    .col(ColumnDef::new(V::PatientId).string().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(V::PatientId)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(V::Mrn).string().not_null())
                     .col(ColumnDef::new(V::GivenName).string().not_null())
                     .col(ColumnDef::new(V::MiddleName).string().not_null())
@@ -50,7 +56,11 @@ impl MigrationTrait for CreateViewTables {
                     .col(ColumnDef::new(V::Program).integer().not_null())
                     .col(ColumnDef::new(V::LevelOfCare).integer().not_null())
                     .col(ColumnDef::new(V::AdmittedOn).date())
-                    .col(ColumnDef::new(V::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(V::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -69,23 +79,45 @@ impl MigrationTrait for CreateViewTables {
             .create_table(
                 Table::create()
                     .table(timeline::Entity)
-                    .col(ColumnDef::new(T::Position).big_integer().not_null().auto_increment().primary_key())
+                    .col(
+                        ColumnDef::new(T::Position)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(T::EventId).string().not_null().unique_key())
                     .col(ColumnDef::new(T::PatientId).string().not_null())
                     .col(ColumnDef::new(T::EventType).string().not_null())
-                    .col(ColumnDef::new(T::OccurredAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(T::OccurredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(T::FacilityId).string().not_null())
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(Index::create().name("timeline_patient").table(timeline::Entity).col(T::PatientId).to_owned())
+            .create_index(
+                Index::create()
+                    .name("timeline_patient")
+                    .table(timeline::Entity)
+                    .col(T::PatientId)
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(timeline::Entity).to_owned()).await?;
-        manager.drop_table(Table::drop().table(position::Entity).to_owned()).await?;
-        manager.drop_table(Table::drop().table(view::Entity).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(timeline::Entity).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(position::Entity).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(view::Entity).to_owned())
+            .await
     }
 }

@@ -1,0 +1,253 @@
+//! Test fixtures shared by the integration tests: an in-process network (every
+//! service on one gRPC address, the librdkafka mock broker, SQLite files in a
+//! temporary directory or fresh PostgreSQL databases), bearer tokens, and helpers
+//! to call the API as a facility system would. Never used by production code.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "test fixtures fail loudly"
+)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use iop_proto::{
+    admissions::v1::admissions_service_client::AdmissionsServiceClient,
+    patientview::v1::patient_view_service_client::PatientViewServiceClient,
+    service_names::{ADMISSIONS, PATIENT_VIEW},
+};
+use iop_runtime::{
+    CancellationToken, Settings,
+    auth::{Role, TokenIssuer},
+    server::{self, Host},
+    settings::DatabaseSettings,
+};
+use rdkafka::mocking::MockCluster;
+use sea_orm::ConnectionTrait;
+use tonic::{Request, transport::Channel};
+
+/// Environment variable naming a PostgreSQL server for tests: a URL whose user
+/// may create databases, e.g. `postgres://iop:iop@127.0.0.1:55432/postgres`.
+pub const POSTGRES_ENV: &str = "IOP_TEST_DATABASE_URL";
+
+/// Which database backend the services use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite files in a temporary directory.
+    Sqlite,
+    /// Fresh databases on the server named by [`POSTGRES_ENV`].
+    Postgres,
+}
+
+/// A fresh database for one service of one test.
+pub async fn database(backend: Backend, dir: &std::path::Path, name: &str) -> DatabaseSettings {
+    let base = Settings::defaults().expect("defaults").database;
+    match backend {
+        Backend::Sqlite => DatabaseSettings {
+            url: format!("sqlite://{}/{name}.db", dir.display()),
+            ..base
+        },
+        Backend::Postgres => {
+            let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+                panic!("{POSTGRES_ENV} is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+            });
+            let db_name = format!(
+                "iop_test_{}_{}",
+                name.replace('-', "_"),
+                uuid::Uuid::new_v4().simple()
+            );
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to test PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+                .await
+                .expect("create test database");
+            let (prefix, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+            DatabaseSettings {
+                url: format!("{prefix}/{db_name}"),
+                max_connections: 5,
+                ..base
+            }
+        }
+    }
+}
+
+/// Settings for tests: defaults with a fresh secret and quick timings.
+pub fn settings() -> Settings {
+    let mut s = Settings::defaults().expect("defaults");
+    s.auth.hs256_secret = iop_runtime::auth::generate_secret();
+    s.grpc.listen = "127.0.0.1:0".parse().unwrap();
+    s.grpc.drain_ms = 0;
+    s.kafka.topic_partitions = 3;
+    s.kafka.topic_replication = 1;
+    s.outbox.poll_interval_ms = 50;
+    s.consumer.retry_backoff_ms = 10;
+    s
+}
+
+/// Every service in this process, on the mock broker.
+pub struct TestNetwork {
+    /// gRPC address of all services.
+    pub address: SocketAddr,
+    /// Settings the services run with.
+    pub settings: Settings,
+    /// Database of admissions.
+    pub admissions_db: DatabaseSettings,
+    /// Database of the patient view.
+    pub view_db: DatabaseSettings,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+    // Declared last: dropped after the services stopped using it.
+    broker: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+}
+
+impl TestNetwork {
+    /// Starts the network and waits until every service reports SERVING.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// As [`TestNetwork::start`], letting `tune` change the settings first.
+    pub async fn start_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let broker = MockCluster::new(1).expect("mock broker");
+        let mut settings = settings();
+        settings.kafka.bootstrap_servers = broker.bootstrap_servers();
+        settings.kafka.create_topics = false;
+        tune(&mut settings);
+        let mut topics = iop_admissions::topics();
+        topics.extend(iop_patient_view::topics());
+        topics.sort();
+        topics.dedup();
+        for t in &topics {
+            broker
+                .create_topic(t, settings.kafka.topic_partitions, 1)
+                .expect("create topic");
+        }
+        let admissions_db = database(backend, dir.path(), "admissions").await;
+        let view_db = database(backend, dir.path(), "patient-view").await;
+        let shutdown = CancellationToken::new();
+        let listener = server::bind(settings.grpc.listen).await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let mut host = Host::new(
+            settings.clone(),
+            shutdown.clone(),
+            &[ADMISSIONS, PATIENT_VIEW],
+        )
+        .await
+        .expect("host");
+        iop_admissions::start(&mut host, &admissions_db)
+            .await
+            .expect("admissions starts");
+        iop_patient_view::start(&mut host, &view_db)
+            .await
+            .expect("patient view starts");
+        let server = tokio::spawn(async move {
+            host.serve(listener).await.expect("serve");
+        });
+        let network = Self {
+            address,
+            settings,
+            admissions_db,
+            view_db,
+            shutdown,
+            server: Some(server),
+            _dir: dir,
+            broker,
+        };
+        network.wait_serving("").await;
+        network
+    }
+
+    /// The broker's bootstrap address (for test producers and consumers).
+    pub fn bootstrap_servers(&self) -> String {
+        self.broker.bootstrap_servers()
+    }
+
+    /// A channel to the services.
+    pub async fn channel(&self) -> Channel {
+        channel(self.address).await
+    }
+
+    /// Admissions client.
+    pub async fn admissions(&self) -> AdmissionsServiceClient<Channel> {
+        AdmissionsServiceClient::new(self.channel().await)
+    }
+
+    /// Patient view client.
+    pub async fn view(&self) -> PatientViewServiceClient<Channel> {
+        PatientViewServiceClient::new(self.channel().await)
+    }
+
+    /// A token signed with the network's key.
+    pub fn token(&self, roles: &[Role], facilities: &[&str]) -> String {
+        token(&self.settings, roles, facilities)
+    }
+
+    /// Waits until health reports `service` ("" = all) SERVING.
+    pub async fn wait_serving(&self, service: &str) {
+        wait_serving(self.address, service, Duration::from_secs(30)).await;
+    }
+
+    /// Stops the services and waits for them.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(s) = self.server.take() {
+            s.await.expect("server task");
+        }
+    }
+}
+
+/// A token signed with `settings`' key, valid for an hour.
+pub fn token(settings: &Settings, roles: &[Role], facilities: &[&str]) -> String {
+    TokenIssuer::new(&settings.auth)
+        .expect("issuer")
+        .issue("test-user", roles, facilities, 3600)
+        .expect("token")
+}
+
+/// A lazily connecting channel to `address`.
+pub async fn channel(address: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect_lazy()
+}
+
+/// Waits until the health service at `address` reports `service` SERVING.
+pub async fn wait_serving(address: SocketAddr, service: &str, within: Duration) {
+    use iop_runtime_health::*;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let mut client = HealthClient::new(channel(address).await);
+        let status = client
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .map(|r| r.into_inner().status);
+        if status.as_ref().ok() == Some(&1) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{service:?} at {address} not SERVING: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+mod iop_runtime_health {
+    pub use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+}
+
+/// `message` with a bearer token.
+pub fn authed<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs every test of IOP Network: formatting, lints, unit tests, integration tests
+# on SQLite and PostgreSQL with the embedded broker, and the end-to-end tests with a
+# real Kafka-protocol broker (tansu) and separate `iop serve` processes.
+#
+# It installs what the tests need when it can (as root: Debian packages; always:
+# tansu from crates.io, reusing an installed binary of the same version), starts a
+# throwaway PostgreSQL cluster, and stops it at exit. CI runs exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TANSU_VERSION=0.6.0
+PACKAGES=(cmake libcurl4-openssl-dev postgresql build-essential)
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# 1. Debian packages: rdkafka builds librdkafka with cmake; PostgreSQL for the tests.
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing packages: ${missing[*]}" >&2
+    echo "install them first: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# 2. tansu, the Kafka-API broker of the end-to-end tests (first build: 15-25 min).
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! tansu --version 2>/dev/null | grep -qx "tansu $TANSU_VERSION"; then
+  say "installing tansu $TANSU_VERSION (once per machine)"
+  cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore
+fi
+export IOP_TANSU_BIN
+IOP_TANSU_BIN=$(command -v tansu)
+
+# 3. A throwaway PostgreSQL cluster on a free loopback port.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_dir=$(mktemp -d /tmp/iop-test-pg.XXXXXX)
+pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_pg=()
+if [[ $(id -u) -eq 0 ]]; then
+  chown postgres: "$pg_dir"
+  as_pg=(runuser -u postgres --)
+fi
+cleanup() {
+  "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap cleanup EXIT
+say "starting PostgreSQL on 127.0.0.1:$pg_port"
+"${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir -c max_connections=300 -c fsync=off" start >/dev/null
+export IOP_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+
+# 4. The checks and the tests.
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+say "cargo test"
+cargo test --workspace --locked

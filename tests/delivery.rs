@@ -1,0 +1,352 @@
+//! Delivery guarantees at the consumer, on the in-process network: a record that
+//! is not an IOP event, or whose payload does not decode, goes to the dead-letter
+//! topic with its reason while the events behind it are applied; a redelivered
+//! event is applied once. The admissions topic is also read here as an analyst
+//! would: CloudEvents headers and a protobuf payload.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::time::Duration;
+
+use iop_proto::{
+    admissions::{
+        events::v1::PatientRegistered,
+        v1::{AdmitPatientRequest, RegisterPatientRequest},
+    },
+    common::v1::{Date, PersonName, Program, Sex},
+    patientview::v1::{CareStatus, GetPatientViewRequest},
+};
+use iop_runtime::auth::Role;
+use iop_testkit::{Backend, TestNetwork, authed};
+use prost::Message as _;
+use rdkafka::{
+    ClientConfig, Message,
+    consumer::{Consumer, StreamConsumer},
+    message::{Header, Headers, OwnedHeaders, OwnedMessage},
+    producer::{FutureProducer, FutureRecord},
+};
+
+fn registration(family: &str) -> RegisterPatientRequest {
+    RegisterPatientRequest {
+        legal_name: Some(PersonName {
+            given: "Kim".into(),
+            middle: String::new(),
+            family: family.into(),
+        }),
+        date_of_birth: Some(Date {
+            year: 2001,
+            month: 11,
+            day: 9,
+        }),
+        sex: Sex::Other as i32,
+        facility_id: "sacramento".into(),
+        ..Default::default()
+    }
+}
+
+fn producer(bootstrap: &str) -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap()
+}
+
+/// Reads every record of `topic` from the beginning until `count` have arrived.
+async fn read_topic(bootstrap: &str, topic: &str, count: usize) -> Vec<OwnedMessage> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("analyst-{}", uuid::Uuid::new_v4()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while out.len() < count {
+        let m = tokio::time::timeout_at(deadline, consumer.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} records on {topic}", out.len()))
+            .unwrap();
+        out.push(m.detach());
+    }
+    out
+}
+
+fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
+    m.headers()?
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| std::str::from_utf8(h.value?).ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_records_are_dead_lettered_and_the_partition_moves_on() {
+    let net = TestNetwork::start_with(Backend::Sqlite, |s| s.kafka.topic_partitions = 1).await;
+    let bootstrap = net.bootstrap_servers();
+    let token = net.token(&[Role::Intake], &["sacramento"]);
+    let producer = producer(&bootstrap);
+
+    // 1: no CloudEvents headers at all.
+    producer
+        .send(
+            FutureRecord::to("iop.admissions.v1")
+                .key("x")
+                .payload(b"\x00not an event"),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    // 2: proper headers, payload that is not a PatientRegistered.
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "ce_specversion",
+            value: Some("1.0"),
+        })
+        .insert(Header {
+            key: "ce_id",
+            value: Some("bad-payload-1"),
+        })
+        .insert(Header {
+            key: "ce_source",
+            value: Some("/iop/test/admissions"),
+        })
+        .insert(Header {
+            key: "ce_type",
+            value: Some("iop.admissions.events.v1.PatientRegistered"),
+        })
+        .insert(Header {
+            key: "ce_time",
+            value: Some("2026-11-28T10:00:00Z"),
+        });
+    producer
+        .send(
+            FutureRecord::to("iop.admissions.v1")
+                .key("y")
+                .payload(b"\xff\xff\xff\xff")
+                .headers(headers),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+
+    // Events behind the garbage, in the same (single) partition, are applied.
+    let mut admissions = net.admissions().await;
+    let r = admissions
+        .register_patient(authed(registration("Behind"), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    let pid = r.patient.unwrap().patient_id;
+    let a = admissions
+        .admit_patient(authed(
+            AdmitPatientRequest {
+                patient_id: pid.clone(),
+                facility_id: "sacramento".into(),
+                program: Program::IopDay as i32,
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let v = net
+        .view()
+        .await
+        .get_patient_view(authed(
+            GetPatientViewRequest {
+                patient_id: pid,
+                consistency_token: a.consistency_token,
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .view
+        .unwrap();
+    assert_eq!(v.status, CareStatus::Admitted as i32);
+
+    let dead = read_topic(&bootstrap, "iop.patientview.dlq", 2).await;
+    assert_eq!(dead[0].payload(), Some(&b"\x00not an event"[..]));
+    assert!(
+        header(&dead[0], "iop_dlq_reason")
+            .unwrap()
+            .contains("missing header ce_specversion")
+    );
+    assert_eq!(
+        header(&dead[0], "iop_dlq_origin"),
+        Some("iop.admissions.v1/0/0")
+    );
+    assert_eq!(
+        header(&dead[1], "ce_id"),
+        Some("bad-payload-1"),
+        "original headers kept"
+    );
+    assert!(
+        header(&dead[1], "iop_dlq_reason")
+            .unwrap()
+            .contains("undecodable payload")
+    );
+    assert_eq!(
+        header(&dead[1], "iop_dlq_consumer"),
+        Some("iop.patientview")
+    );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyst_decodes_events_and_a_redelivered_event_is_applied_once() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let bootstrap = net.bootstrap_servers();
+    let token = net.token(&[Role::Intake], &["sacramento"]);
+    let mut admissions = net.admissions().await;
+    let r = admissions
+        .register_patient(authed(registration("Twice"), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    let patient = r.patient.unwrap();
+
+    // As an analyst: key, CloudEvents binary-mode headers, protobuf value.
+    let records = read_topic(&bootstrap, "iop.admissions.v1", 1).await;
+    let record = &records[0];
+    assert_eq!(
+        record.key(),
+        Some(patient.patient_id.as_bytes()),
+        "keyed by patient id"
+    );
+    assert_eq!(header(record, "ce_specversion"), Some("1.0"));
+    assert_eq!(
+        header(record, "ce_type"),
+        Some("iop.admissions.events.v1.PatientRegistered")
+    );
+    assert_eq!(header(record, "ce_source"), Some("/iop/local/admissions"));
+    assert_eq!(
+        header(record, "ce_subject"),
+        Some(patient.patient_id.as_str())
+    );
+    assert_eq!(header(record, "ce_sequence"), Some("1"));
+    assert_eq!(header(record, "content-type"), Some("application/protobuf"));
+    assert!(chrono::DateTime::parse_from_rfc3339(header(record, "ce_time").unwrap()).is_ok());
+    assert!(uuid::Uuid::parse_str(header(record, "ce_id").unwrap()).is_ok());
+    let event = PatientRegistered::decode(record.payload().unwrap()).unwrap();
+    assert_eq!(event.patient_id, patient.patient_id);
+    assert_eq!(event.mrn, patient.mrn);
+    assert_eq!(event.facility_id, "sacramento");
+
+    // Deliver the very same record twice more.
+    let producer = producer(&bootstrap);
+    for _ in 0..2 {
+        let mut copy = FutureRecord::to("iop.admissions.v1")
+            .key(record.key().unwrap())
+            .payload(record.payload().unwrap());
+        copy = copy.headers(record.headers().unwrap().clone());
+        producer.send(copy, Duration::from_secs(5)).await.unwrap();
+    }
+    // A later event of the same patient (same partition, after the copies).
+    let a = admissions
+        .admit_patient(authed(
+            AdmitPatientRequest {
+                patient_id: patient.patient_id.clone(),
+                facility_id: "sacramento".into(),
+                program: Program::IopCombined as i32,
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let v = net
+        .view()
+        .await
+        .get_patient_view(authed(
+            GetPatientViewRequest {
+                patient_id: patient.patient_id,
+                consistency_token: a.consistency_token,
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .view
+        .unwrap();
+    let types: Vec<_> = v.timeline.iter().map(|t| t.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "iop.admissions.events.v1.PatientRegistered",
+            "iop.admissions.events.v1.PatientAdmitted"
+        ]
+    );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_the_view_does_not_fold_still_satisfy_consistency_tokens() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let token = net.token(&[Role::Intake], &["sacramento"]);
+    let r = net
+        .admissions()
+        .await
+        .register_patient(authed(registration("Newer"), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    let pid = r.patient.unwrap().patient_id;
+
+    // A newer admissions version publishes a type this view does not know, as
+    // the patient's second event.
+    let headers = iop_messaging::cloudevents::OutboundAttributes {
+        id: "future-type-1",
+        source: "/iop/local/admissions",
+        event_type: "iop.admissions.events.v1.SomethingNew",
+        time: chrono::Utc::now(),
+        subject: &pid,
+        sequence: 2,
+        traceparent: None,
+    }
+    .headers();
+    producer(&net.bootstrap_servers())
+        .send(
+            FutureRecord::to("iop.admissions.v1")
+                .key(&pid)
+                .payload(b"\x0a\x01x")
+                .headers(headers),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    let future_token = iop_runtime::consistency::ConsistencyToken {
+        source: "admissions".into(),
+        aggregate_id: pid.clone(),
+        sequence: 2,
+    };
+    let mut request = authed(
+        GetPatientViewRequest {
+            patient_id: pid,
+            consistency_token: future_token.encode(),
+        },
+        &token,
+    );
+    request.set_timeout(Duration::from_secs(10));
+    let v = net
+        .view()
+        .await
+        .get_patient_view(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .view
+        .unwrap();
+    assert_eq!(
+        v.status,
+        CareStatus::Registered as i32,
+        "unknown type changes nothing"
+    );
+    assert_eq!(v.timeline.len(), 1);
+    net.stop().await;
+}

@@ -1,0 +1,317 @@
+//! End to end with a real Kafka-protocol broker (tansu, in memory) and two
+//! separate `iop serve` processes, admissions and the patient view, as two pods
+//! would run. Proves: a write at one is read at the other; the view killed with
+//! SIGKILL and restarted loses and repeats nothing; writes keep being accepted
+//! while the broker is frozen and all arrive once it thaws; a garbage record on
+//! the topic is dead-lettered and the events behind it are applied.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+mod support;
+
+use std::time::Duration;
+
+use iop_proto::{
+    admissions::v1::{
+        AdmitPatientRequest, RegisterPatientRequest,
+        admissions_service_client::AdmissionsServiceClient,
+    },
+    common::v1::{Date, PersonName, Program, Sex},
+    patientview::v1::{
+        CareStatus, GetPatientViewRequest, patient_view_service_client::PatientViewServiceClient,
+    },
+};
+use iop_runtime::auth::Role;
+use iop_testkit::{authed, channel, wait_serving};
+use rdkafka::{
+    ClientConfig, Message,
+    consumer::{Consumer, StreamConsumer},
+    message::Headers,
+    producer::{FutureProducer, FutureRecord},
+};
+use support::{Proc, free_port, socket, start_service, start_tansu};
+use tonic::transport::Channel;
+
+struct Cluster {
+    admissions: SocketAddrStr,
+    view: SocketAddrStr,
+    env_view: Vec<(String, String)>,
+    token: String,
+}
+
+type SocketAddrStr = String;
+
+fn env(common: &[(String, String)], listen: &str, db: &str) -> Vec<(String, String)> {
+    let mut e = common.to_vec();
+    e.push(("IOP__GRPC__LISTEN".into(), listen.into()));
+    e.push(("IOP__DATABASE__URL".into(), db.into()));
+    e
+}
+
+async fn register_and_admit(
+    admissions: &mut AdmissionsServiceClient<Channel>,
+    token: &str,
+    n: usize,
+) -> (String, String) {
+    let r = admissions
+        .register_patient(authed(
+            RegisterPatientRequest {
+                legal_name: Some(PersonName {
+                    given: "Sam".into(),
+                    middle: String::new(),
+                    family: format!("Example{}", "x".repeat(n % 7 + 1)),
+                }),
+                date_of_birth: Some(Date {
+                    year: 1970 + (n % 30) as i32,
+                    month: 5,
+                    day: 17,
+                }),
+                sex: Sex::Unknown as i32,
+                facility_id: "la-downtown".into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .expect("registration accepted")
+        .into_inner();
+    let pid = r.patient.unwrap().patient_id;
+    let a = admissions
+        .admit_patient(authed(
+            AdmitPatientRequest {
+                patient_id: pid.clone(),
+                facility_id: "la-downtown".into(),
+                program: Program::IopDay as i32,
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .expect("admission accepted")
+        .into_inner();
+    (pid, a.consistency_token)
+}
+
+/// Reads the view with the token, waiting up to `within`; asserts exactly two
+/// events were applied (registered, admitted), once each.
+async fn assert_view(
+    view: &mut PatientViewServiceClient<Channel>,
+    token: &str,
+    pid: &str,
+    consistency: &str,
+    within: Duration,
+) {
+    let mut request = authed(
+        GetPatientViewRequest {
+            patient_id: pid.into(),
+            consistency_token: consistency.into(),
+        },
+        token,
+    );
+    request.set_timeout(within);
+    let v = view
+        .get_patient_view(request)
+        .await
+        .unwrap_or_else(|e| panic!("view of {pid}: {e:?}"))
+        .into_inner()
+        .view
+        .unwrap();
+    assert_eq!(v.status, CareStatus::Admitted as i32, "{pid}");
+    let ids: std::collections::HashSet<_> = v.timeline.iter().map(|t| t.event_id.clone()).collect();
+    assert_eq!(v.timeline.len(), 2, "{pid}: {:?}", v.timeline);
+    assert_eq!(ids.len(), 2, "{pid}: an event applied twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_and_a_real_broker() {
+    let dir = support::Workdir::new();
+    let logs = dir.path();
+    let (broker, bootstrap) = start_tansu(logs);
+    let secret = iop_runtime::auth::generate_secret();
+    let common: Vec<(String, String)> = [
+        ("IOP__KAFKA__BOOTSTRAP_SERVERS", bootstrap.as_str()),
+        ("IOP__KAFKA__TOPIC_PARTITIONS", "3"),
+        ("IOP__AUTH__HS256_SECRET", secret.as_str()),
+        ("IOP__GRPC__DRAIN_MS", "0"),
+        ("IOP__OUTBOX__POLL_INTERVAL_MS", "50"),
+        (
+            "IOP__TELEMETRY__LOG_FILTER",
+            "info,rdkafka=debug,librdkafka=debug",
+        ),
+        ("NO_COLOR", "1"),
+        ("IOP__KAFKA__PROPERTIES__DEBUG", "cgrp"),
+        // A killed member holds its partitions until its session expires.
+        ("IOP__KAFKA__SESSION_TIMEOUT_MS", "6000"),
+        ("IOP__PATIENT_VIEW__READ_YOUR_WRITES_TIMEOUT_MS", "60000"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let cluster = Cluster {
+        admissions: format!("127.0.0.1:{}", free_port()),
+        view: format!("127.0.0.1:{}", free_port()),
+        env_view: Vec::new(),
+        token: String::new(),
+    };
+    let adm_env = env(
+        &common,
+        &cluster.admissions,
+        &format!("sqlite://{}/admissions.db", dir.path().display()),
+    );
+    let mut view_env = env(
+        &common,
+        &cluster.view,
+        &format!("sqlite://{}/view.db", dir.path().display()),
+    );
+    view_env.push(("IOP__CONSUMER__MAX_POLL_INTERVAL_MS".into(), "10000".into()));
+    let cluster = Cluster {
+        env_view: view_env.clone(),
+        ..cluster
+    };
+    let _admissions_proc = start_service("admissions", &adm_env, logs);
+    let mut view_proc = start_service("patient-view", &cluster.env_view, logs);
+    wait_serving(
+        socket(&cluster.admissions),
+        "iop.admissions.v1.AdmissionsService",
+        Duration::from_secs(60),
+    )
+    .await;
+    wait_serving(
+        socket(&cluster.view),
+        "iop.patientview.v1.PatientViewService",
+        Duration::from_secs(60),
+    )
+    .await;
+
+    let mut settings = iop_testkit::settings();
+    settings.auth.hs256_secret = secret.clone();
+    let token = iop_testkit::token(&settings, &[Role::Intake], &["la-downtown"]);
+    let cluster = Cluster { token, ..cluster };
+    let mut admissions = AdmissionsServiceClient::new(channel(socket(&cluster.admissions)).await);
+    let view_channel =
+        || async { PatientViewServiceClient::new(channel(socket(&cluster.view)).await) };
+    let mut view = view_channel().await;
+
+    // 1. A write at admissions is read at the view.
+    let first = register_and_admit(&mut admissions, &cluster.token, 0).await;
+    assert_view(
+        &mut view,
+        &cluster.token,
+        &first.0,
+        &first.1,
+        Duration::from_secs(20),
+    )
+    .await;
+
+    // 2. SIGKILL the view right after it applied (offsets likely not yet
+    //    committed, so the broker redelivers), keep writing, restart it.
+    view_proc.kill();
+    let mut while_down = Vec::new();
+    for n in 1..=10 {
+        while_down.push(register_and_admit(&mut admissions, &cluster.token, n).await);
+    }
+    let _view_proc = start_service("patient-view", &cluster.env_view, logs);
+    wait_serving(
+        socket(&cluster.view),
+        "iop.patientview.v1.PatientViewService",
+        Duration::from_secs(60),
+    )
+    .await;
+    let mut view = view_channel().await;
+    assert_view(
+        &mut view,
+        &cluster.token,
+        &first.0,
+        &first.1,
+        Duration::from_secs(30),
+    )
+    .await;
+    for (pid, consistency) in &while_down {
+        assert_view(
+            &mut view,
+            &cluster.token,
+            pid,
+            consistency,
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+
+    // 3. Freeze the broker; every write is still accepted; all arrive after.
+    broker.signal("STOP");
+    let mut while_frozen = Vec::new();
+    for n in 11..=20 {
+        while_frozen.push(register_and_admit(&mut admissions, &cluster.token, n).await);
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    broker.signal("CONT");
+    for (pid, consistency) in &while_frozen {
+        assert_view(
+            &mut view,
+            &cluster.token,
+            pid,
+            consistency,
+            Duration::from_secs(60),
+        )
+        .await;
+    }
+
+    // 4. Garbage on the topic, keyed like a patient: dead-lettered; later events applied.
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let garbage_key = while_frozen[0].0.clone();
+    producer
+        .send(
+            FutureRecord::to("iop.admissions.v1")
+                .key(&garbage_key)
+                .payload(b"\x08\x96\x01garbage"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    let mut behind = Vec::new();
+    for n in 21..=25 {
+        behind.push(register_and_admit(&mut admissions, &cluster.token, n).await);
+    }
+    for (pid, consistency) in &behind {
+        assert_view(
+            &mut view,
+            &cluster.token,
+            pid,
+            consistency,
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    let dlq: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "e2e-dlq-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    dlq.subscribe(&["iop.patientview.dlq"]).unwrap();
+    let dead = tokio::time::timeout(Duration::from_secs(30), dlq.recv())
+        .await
+        .expect("a dead letter")
+        .unwrap()
+        .detach();
+    assert_eq!(dead.payload(), Some(&b"\x08\x96\x01garbage"[..]));
+    assert_eq!(dead.key(), Some(garbage_key.as_bytes()));
+    let reason = dead
+        .headers()
+        .unwrap()
+        .iter()
+        .find(|h| h.key == "iop_dlq_reason")
+        .and_then(|h| h.value)
+        .unwrap();
+    assert!(String::from_utf8_lossy(reason).contains("malformed event"));
+    drop(broker);
+}
+
+#[allow(
+    dead_code,
+    reason = "keeps the Proc type referenced for readers of this file"
+)]
+fn _procs(_: &Proc) {}
