@@ -73,6 +73,7 @@ impl Drop for Proc {
         let _ = Command::new("kill")
             .arg("-CONT")
             .arg(self.pid().to_string())
+            .stderr(Stdio::null())
             .status();
         self.kill();
     }

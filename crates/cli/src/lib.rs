@@ -224,13 +224,20 @@ fn dev(
         let mut host = Host::new(settings, shutdown, &[ADMISSIONS, PATIENT_VIEW]).await?;
         iop_admissions::start(&mut host, &sqlite(&data_dir, "admissions", &base)).await?;
         iop_patient_view::start(&mut host, &sqlite(&data_dir, "patient-view", &base)).await?;
-        println!("IOP Network (dev): every service in one process");
-        println!("grpc: {address}");
-        println!("data: {}", data_dir.display());
-        println!("token: {token}");
-        println!("try:  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {address} list");
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
+        // Written, not println!: a closed stdout must not stop the network.
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "IOP Network (dev): every service in one process");
+            let _ = writeln!(out, "grpc: {address}");
+            let _ = writeln!(out, "data: {}", data_dir.display());
+            let _ = writeln!(
+                out,
+                "try:  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {address} list"
+            );
+            let _ = writeln!(out, "token: {token}");
+            let _ = out.flush();
+        }
         host.serve(listener).await?;
         Ok::<(), BoxError>(())
     })?;
