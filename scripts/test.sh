@@ -67,3 +67,8 @@ say "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --workspace --locked
+
+# 5. The README's walk-through with grpcurl 1.8 against `iop dev`.
+say "grpcurl smoke test against iop dev"
+cargo build --locked --bin iop
+bash scripts/smoke-grpcurl.sh target/debug/iop

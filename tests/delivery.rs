@@ -9,15 +9,10 @@
 use std::time::Duration;
 
 use iop_proto::{
-    admissions::{
-        events::v1::PatientRegistered,
-        v1::{AdmitPatientRequest, RegisterPatientRequest},
-    },
-    common::v1::{Date, PersonName, Program, Sex},
-    patientview::v1::{CareStatus, GetPatientViewRequest},
+    admissions::events::v1::PatientRegistered, common::v1::Program, patientview::v1::CareStatus,
 };
 use iop_runtime::auth::Role;
-use iop_testkit::{Backend, TestNetwork, authed};
+use iop_testkit::{Backend, TestNetwork, admit, authed, read_view, register, registration};
 use prost::Message as _;
 use rdkafka::{
     ClientConfig, Message,
@@ -26,23 +21,8 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 
-fn registration(family: &str) -> RegisterPatientRequest {
-    RegisterPatientRequest {
-        legal_name: Some(PersonName {
-            given: "Kim".into(),
-            middle: String::new(),
-            family: family.into(),
-        }),
-        date_of_birth: Some(Date {
-            year: 2001,
-            month: 11,
-            day: 9,
-        }),
-        sex: Sex::Other as i32,
-        facility_id: "sacramento".into(),
-        ..Default::default()
-    }
-}
+const FACILITY: &str = "sacramento";
+const WITHIN: Duration = Duration::from_secs(10);
 
 fn producer(bootstrap: &str) -> FutureProducer {
     ClientConfig::new()
@@ -84,7 +64,7 @@ fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
 async fn undecodable_records_are_dead_lettered_and_the_partition_moves_on() {
     let net = TestNetwork::start_with(Backend::Sqlite, |s| s.kafka.topic_partitions = 1).await;
     let bootstrap = net.bootstrap_servers();
-    let token = net.token(&[Role::Intake], &["sacramento"]);
+    let token = net.token(&[Role::Intake], &[FACILITY]);
     let producer = producer(&bootstrap);
 
     // 1: no CloudEvents headers at all.
@@ -132,39 +112,18 @@ async fn undecodable_records_are_dead_lettered_and_the_partition_moves_on() {
 
     // Events behind the garbage, in the same (single) partition, are applied.
     let mut admissions = net.admissions().await;
-    let r = admissions
-        .register_patient(authed(registration("Behind"), &token))
+    let (pid, _) = register(
+        &mut admissions,
+        &token,
+        registration("Kim", "Behind", FACILITY),
+    )
+    .await
+    .unwrap();
+    let admitted = admit(&mut admissions, &token, &pid, FACILITY, Program::IopDay)
         .await
-        .unwrap()
-        .into_inner();
-    let pid = r.patient.unwrap().patient_id;
-    let a = admissions
-        .admit_patient(authed(
-            AdmitPatientRequest {
-                patient_id: pid.clone(),
-                facility_id: "sacramento".into(),
-                program: Program::IopDay as i32,
-                ..Default::default()
-            },
-            &token,
-        ))
+        .unwrap();
+    let v = read_view(&mut net.view().await, &token, &pid, &admitted, WITHIN)
         .await
-        .unwrap()
-        .into_inner();
-    let v = net
-        .view()
-        .await
-        .get_patient_view(authed(
-            GetPatientViewRequest {
-                patient_id: pid,
-                consistency_token: a.consistency_token,
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .view
         .unwrap();
     assert_eq!(v.status, CareStatus::Admitted as i32);
 
@@ -200,10 +159,10 @@ async fn undecodable_records_are_dead_lettered_and_the_partition_moves_on() {
 async fn analyst_decodes_events_and_a_redelivered_event_is_applied_once() {
     let net = TestNetwork::start(Backend::Sqlite).await;
     let bootstrap = net.bootstrap_servers();
-    let token = net.token(&[Role::Intake], &["sacramento"]);
+    let token = net.token(&[Role::Intake], &[FACILITY]);
     let mut admissions = net.admissions().await;
     let r = admissions
-        .register_patient(authed(registration("Twice"), &token))
+        .register_patient(authed(registration("Kim", "Twice", FACILITY), &token))
         .await
         .unwrap()
         .into_inner();
@@ -246,34 +205,24 @@ async fn analyst_decodes_events_and_a_redelivered_event_is_applied_once() {
         producer.send(copy, Duration::from_secs(5)).await.unwrap();
     }
     // A later event of the same patient (same partition, after the copies).
-    let a = admissions
-        .admit_patient(authed(
-            AdmitPatientRequest {
-                patient_id: patient.patient_id.clone(),
-                facility_id: "sacramento".into(),
-                program: Program::IopCombined as i32,
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let v = net
-        .view()
-        .await
-        .get_patient_view(authed(
-            GetPatientViewRequest {
-                patient_id: patient.patient_id,
-                consistency_token: a.consistency_token,
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .view
-        .unwrap();
+    let admitted = admit(
+        &mut admissions,
+        &token,
+        &patient.patient_id,
+        FACILITY,
+        Program::IopCombined,
+    )
+    .await
+    .unwrap();
+    let v = read_view(
+        &mut net.view().await,
+        &token,
+        &patient.patient_id,
+        &admitted,
+        WITHIN,
+    )
+    .await
+    .unwrap();
     let types: Vec<_> = v.timeline.iter().map(|t| t.event_type.as_str()).collect();
     assert_eq!(
         types,
@@ -288,15 +237,14 @@ async fn analyst_decodes_events_and_a_redelivered_event_is_applied_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_the_view_does_not_fold_still_satisfy_consistency_tokens() {
     let net = TestNetwork::start(Backend::Sqlite).await;
-    let token = net.token(&[Role::Intake], &["sacramento"]);
-    let r = net
-        .admissions()
-        .await
-        .register_patient(authed(registration("Newer"), &token))
-        .await
-        .unwrap()
-        .into_inner();
-    let pid = r.patient.unwrap().patient_id;
+    let token = net.token(&[Role::Intake], &[FACILITY]);
+    let (pid, _) = register(
+        &mut net.admissions().await,
+        &token,
+        registration("Kim", "Newer", FACILITY),
+    )
+    .await
+    .unwrap();
 
     // A newer admissions version publishes a type this view does not know, as
     // the patient's second event.
@@ -325,23 +273,15 @@ async fn events_the_view_does_not_fold_still_satisfy_consistency_tokens() {
         aggregate_id: pid.clone(),
         sequence: 2,
     };
-    let mut request = authed(
-        GetPatientViewRequest {
-            patient_id: pid,
-            consistency_token: future_token.encode(),
-        },
+    let v = read_view(
+        &mut net.view().await,
         &token,
-    );
-    request.set_timeout(Duration::from_secs(10));
-    let v = net
-        .view()
-        .await
-        .get_patient_view(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .view
-        .unwrap();
+        &pid,
+        &future_token.encode(),
+        WITHIN,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         v.status,
         CareStatus::Registered as i32,

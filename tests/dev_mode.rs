@@ -14,17 +14,14 @@ use std::{
 };
 
 use iop_proto::{
-    admissions::v1::{
-        AdmitPatientRequest, RegisterPatientRequest,
-        admissions_service_client::AdmissionsServiceClient,
-    },
-    common::v1::{Date, PersonName, Program, Sex},
-    patientview::v1::{
-        CareStatus, GetPatientViewRequest, patient_view_service_client::PatientViewServiceClient,
-    },
+    admissions::v1::admissions_service_client::AdmissionsServiceClient,
+    common::v1::Program,
+    patientview::v1::{CareStatus, patient_view_service_client::PatientViewServiceClient},
 };
-use iop_testkit::{authed, channel, wait_serving};
+use iop_testkit::{admit, channel, read_view, register, registration, wait_serving};
 use support::{Proc, Workdir};
+
+const WITHIN: Duration = Duration::from_secs(10);
 
 /// Starts `iop dev` and reads the address and token it prints.
 fn start_dev(data: &std::path::Path, logs: &std::path::Path) -> (Proc, String, String) {
@@ -75,55 +72,19 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
     wait_serving(support::socket(&address), "", Duration::from_secs(30)).await;
 
     let mut admissions = AdmissionsServiceClient::new(channel(support::socket(&address)).await);
-    let r = admissions
-        .register_patient(authed(
-            RegisterPatientRequest {
-                legal_name: Some(PersonName {
-                    given: "Dee".into(),
-                    middle: String::new(),
-                    family: "Mendoza".into(),
-                }),
-                date_of_birth: Some(Date {
-                    year: 1995,
-                    month: 12,
-                    day: 1,
-                }),
-                sex: Sex::Female as i32,
-                facility_id: "san-jose".into(),
-                ..Default::default()
-            },
-            &token,
-        ))
+    let (pid, _) = register(
+        &mut admissions,
+        &token,
+        registration("Dee", "Mendoza", "san-jose"),
+    )
+    .await
+    .unwrap();
+    let admitted = admit(&mut admissions, &token, &pid, "san-jose", Program::IopDay)
         .await
-        .unwrap()
-        .into_inner();
-    let pid = r.patient.unwrap().patient_id;
-    let a = admissions
-        .admit_patient(authed(
-            AdmitPatientRequest {
-                patient_id: pid.clone(),
-                facility_id: "san-jose".into(),
-                program: Program::IopDay as i32,
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let mut view = PatientViewServiceClient::new(channel(support::socket(&address)).await);
-    let before = view
-        .get_patient_view(authed(
-            GetPatientViewRequest {
-                patient_id: pid.clone(),
-                consistency_token: a.consistency_token.clone(),
-            },
-            &token,
-        ))
+    let before = read_view(&mut view, &token, &pid, &admitted, WITHIN)
         .await
-        .unwrap()
-        .into_inner()
-        .view
         .unwrap();
     assert_eq!(before.timeline.len(), 2);
 
@@ -138,18 +99,8 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
     let mut view = PatientViewServiceClient::new(channel(support::socket(&address)).await);
     let mut admissions = AdmissionsServiceClient::new(channel(support::socket(&address)).await);
     // The old token still works: the key persisted in the data directory.
-    let after = view
-        .get_patient_view(authed(
-            GetPatientViewRequest {
-                patient_id: pid.clone(),
-                consistency_token: a.consistency_token,
-            },
-            &token,
-        ))
+    let after = read_view(&mut view, &token, &pid, &admitted, WITHIN)
         .await
-        .unwrap()
-        .into_inner()
-        .view
         .unwrap();
     assert_eq!(after.status, CareStatus::Admitted as i32);
     assert_eq!(
@@ -158,40 +109,15 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
     );
 
     // And new writes reach the view through the new broker.
-    let r = admissions
-        .register_patient(authed(
-            RegisterPatientRequest {
-                legal_name: Some(PersonName {
-                    given: "Eli".into(),
-                    middle: String::new(),
-                    family: "Park".into(),
-                }),
-                date_of_birth: Some(Date {
-                    year: 1961,
-                    month: 6,
-                    day: 21,
-                }),
-                sex: Sex::Male as i32,
-                facility_id: "san-jose".into(),
-                ..Default::default()
-            },
-            &token_again,
-        ))
+    let (other, registered) = register(
+        &mut admissions,
+        &token_again,
+        registration("Eli", "Park", "san-jose"),
+    )
+    .await
+    .unwrap();
+    let v = read_view(&mut view, &token_again, &other, &registered, WITHIN)
         .await
-        .unwrap()
-        .into_inner();
-    let v = view
-        .get_patient_view(authed(
-            GetPatientViewRequest {
-                patient_id: r.patient.unwrap().patient_id,
-                consistency_token: r.consistency_token,
-            },
-            &token_again,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .view
         .unwrap();
     assert_eq!(v.status, CareStatus::Registered as i32);
 }

@@ -12,17 +12,12 @@ mod support;
 use std::time::Duration;
 
 use iop_proto::{
-    admissions::v1::{
-        AdmitPatientRequest, RegisterPatientRequest,
-        admissions_service_client::AdmissionsServiceClient,
-    },
-    common::v1::{Date, PersonName, Program, Sex},
-    patientview::v1::{
-        CareStatus, GetPatientViewRequest, patient_view_service_client::PatientViewServiceClient,
-    },
+    admissions::v1::admissions_service_client::AdmissionsServiceClient,
+    common::v1::Program,
+    patientview::v1::{CareStatus, patient_view_service_client::PatientViewServiceClient},
 };
 use iop_runtime::auth::Role;
-use iop_testkit::{authed, channel, wait_serving};
+use iop_testkit::{admit, channel, read_view, register, registration, wait_serving};
 use rdkafka::{
     ClientConfig, Message,
     consumer::{Consumer, StreamConsumer},
@@ -31,6 +26,8 @@ use rdkafka::{
 };
 use support::{free_port, socket, start_service, start_tansu};
 use tonic::transport::Channel;
+
+const FACILITY: &str = "la-downtown";
 
 fn env(common: &[(String, String)], listen: &str, db: &str) -> Vec<(String, String)> {
     let mut e = common.to_vec();
@@ -44,43 +41,14 @@ async fn register_and_admit(
     token: &str,
     n: usize,
 ) -> (String, String) {
-    let r = admissions
-        .register_patient(authed(
-            RegisterPatientRequest {
-                legal_name: Some(PersonName {
-                    given: "Sam".into(),
-                    middle: String::new(),
-                    family: format!("Example{}", "x".repeat(n % 7 + 1)),
-                }),
-                date_of_birth: Some(Date {
-                    year: 1970 + (n % 30) as i32,
-                    month: 5,
-                    day: 17,
-                }),
-                sex: Sex::Unknown as i32,
-                facility_id: "la-downtown".into(),
-                ..Default::default()
-            },
-            token,
-        ))
+    let family = format!("Example{}", "x".repeat(n % 7 + 1));
+    let (pid, _) = register(admissions, token, registration("Sam", &family, FACILITY))
         .await
-        .expect("registration accepted")
-        .into_inner();
-    let pid = r.patient.unwrap().patient_id;
-    let a = admissions
-        .admit_patient(authed(
-            AdmitPatientRequest {
-                patient_id: pid.clone(),
-                facility_id: "la-downtown".into(),
-                program: Program::IopDay as i32,
-                ..Default::default()
-            },
-            token,
-        ))
+        .expect("registration accepted");
+    let consistency = admit(admissions, token, &pid, FACILITY, Program::IopDay)
         .await
-        .expect("admission accepted")
-        .into_inner();
-    (pid, a.consistency_token)
+        .expect("admission accepted");
+    (pid, consistency)
 }
 
 /// Reads the view with the token, waiting up to `within`; asserts exactly two
@@ -92,21 +60,9 @@ async fn assert_view(
     consistency: &str,
     within: Duration,
 ) {
-    let mut request = authed(
-        GetPatientViewRequest {
-            patient_id: pid.into(),
-            consistency_token: consistency.into(),
-        },
-        token,
-    );
-    request.set_timeout(within);
-    let v = view
-        .get_patient_view(request)
+    let v = read_view(view, token, pid, consistency, within)
         .await
-        .unwrap_or_else(|e| panic!("view of {pid}: {e:?}"))
-        .into_inner()
-        .view
-        .unwrap();
+        .unwrap_or_else(|e| panic!("view of {pid}: {e:?}"));
     assert_eq!(v.status, CareStatus::Admitted as i32, "{pid}");
     let ids: std::collections::HashSet<_> = v.timeline.iter().map(|t| t.event_id.clone()).collect();
     assert_eq!(v.timeline.len(), 2, "{pid}: {:?}", v.timeline);
@@ -162,7 +118,7 @@ async fn two_processes_and_a_real_broker() {
 
     let mut settings = iop_testkit::settings();
     settings.auth.hs256_secret = secret.clone();
-    let token = iop_testkit::token(&settings, &[Role::Intake], &["la-downtown"]);
+    let token = iop_testkit::token(&settings, &[Role::Intake], &[FACILITY]);
     let mut admissions = AdmissionsServiceClient::new(channel(socket(&admissions_addr)).await);
     let view_channel =
         || async { PatientViewServiceClient::new(channel(socket(&view_addr)).await) };

@@ -9,35 +9,14 @@
 use std::time::Duration;
 
 use iop_proto::{
-    admissions::v1::{
-        AdmitPatientRequest, GetPatientRequest, PatientStatus, RegisterPatientRequest,
-    },
-    common::v1::{Date, PersonName, Program, Sex},
+    admissions::v1::{AdmitPatientRequest, GetPatientRequest, PatientStatus},
+    common::v1::{Date, Program},
     patientview::v1::{CareStatus, GetPatientViewRequest},
 };
 use iop_runtime::auth::Role;
-use iop_testkit::{Backend, TestNetwork, authed};
+use iop_testkit::{Backend, TestNetwork, admit, authed, read_view, register, registration};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tonic::Code;
-
-fn registration(given: &str, family: &str, facility: &str) -> RegisterPatientRequest {
-    RegisterPatientRequest {
-        legal_name: Some(PersonName {
-            given: given.into(),
-            middle: String::new(),
-            family: family.into(),
-        }),
-        date_of_birth: Some(Date {
-            year: 1988,
-            month: 7,
-            day: 3,
-        }),
-        sex: Sex::Male as i32,
-        phone: "(510) 555-0142".into(),
-        facility_id: facility.into(),
-        ..Default::default()
-    }
-}
 
 async fn audit_rows(url: &str, patient_id: &str, outcome: &str) -> i64 {
     let db = sea_orm::Database::connect(url).await.unwrap();
@@ -339,50 +318,21 @@ async fn concurrent_registrations(backend: Backend) {
         let mut client = net.admissions().await;
         let token = token.clone();
         tasks.push(tokio::spawn(async move {
-            let r = client
-                .register_patient(authed(
-                    registration(
-                        "Pat",
-                        &format!("Concurrent{}", "x".repeat(i % 5 + 1)),
-                        "oakland",
-                    ),
-                    &token,
-                ))
-                .await?
-                .into_inner();
-            let p = r.patient.unwrap();
-            client
-                .admit_patient(authed(
-                    AdmitPatientRequest {
-                        patient_id: p.patient_id.clone(),
-                        facility_id: "oakland".into(),
-                        program: Program::IopDay as i32,
-                        ..Default::default()
-                    },
-                    &token,
-                ))
-                .await
-                .map(|a| (p.patient_id, a.into_inner().consistency_token))
+            let family = format!("Concurrent{}", "x".repeat(i % 5 + 1));
+            let (pid, _) =
+                register(&mut client, &token, registration("Pat", &family, "oakland")).await?;
+            let admitted = admit(&mut client, &token, &pid, "oakland", Program::IopDay).await?;
+            Ok::<_, tonic::Status>((pid, admitted))
         }));
     }
     let mut view = net.view().await;
     for t in tasks {
-        let (pid, token_value) = t
+        let (pid, admitted) = t
             .await
             .unwrap()
             .expect("no command fails under concurrency");
-        let v = view
-            .get_patient_view(authed(
-                GetPatientViewRequest {
-                    patient_id: pid,
-                    consistency_token: token_value,
-                },
-                &token,
-            ))
+        let v = read_view(&mut view, &token, &pid, &admitted, Duration::from_secs(10))
             .await
-            .unwrap()
-            .into_inner()
-            .view
             .unwrap();
         assert_eq!(v.timeline.len(), 2);
         assert_eq!(v.status, CareStatus::Admitted as i32);

@@ -11,6 +11,7 @@ pub mod phi;
 pub mod server;
 pub mod settings;
 pub mod telemetry;
+pub mod wire;
 
 pub use settings::Settings;
 pub use tokio_util::sync::CancellationToken;

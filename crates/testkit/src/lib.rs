@@ -12,8 +12,14 @@
 use std::{net::SocketAddr, time::Duration};
 
 use iop_proto::{
-    admissions::v1::admissions_service_client::AdmissionsServiceClient,
-    patientview::v1::patient_view_service_client::PatientViewServiceClient,
+    admissions::v1::{
+        AdmitPatientRequest, RegisterPatientRequest,
+        admissions_service_client::AdmissionsServiceClient,
+    },
+    common::v1::{Date, PersonName, Program, Sex},
+    patientview::v1::{
+        GetPatientViewRequest, PatientView, patient_view_service_client::PatientViewServiceClient,
+    },
     service_names::{ADMISSIONS, PATIENT_VIEW},
 };
 use iop_runtime::{
@@ -24,7 +30,7 @@ use iop_runtime::{
 };
 use rdkafka::mocking::MockCluster;
 use sea_orm::ConnectionTrait;
-use tonic::{Request, transport::Channel};
+use tonic::{Request, Status, transport::Channel};
 
 /// Environment variable naming a PostgreSQL server for tests: a URL whose user
 /// may create databases, e.g. `postgres://iop:iop@127.0.0.1:55432/postgres`.
@@ -250,4 +256,85 @@ pub fn authed<T>(message: T, token: &str) -> Request<T> {
         format!("Bearer {token}").parse().expect("header"),
     );
     request
+}
+
+/// A valid registration of `given family` at `facility`.
+pub fn registration(given: &str, family: &str, facility: &str) -> RegisterPatientRequest {
+    RegisterPatientRequest {
+        legal_name: Some(PersonName {
+            given: given.into(),
+            middle: String::new(),
+            family: family.into(),
+        }),
+        date_of_birth: Some(Date {
+            year: 1988,
+            month: 7,
+            day: 3,
+        }),
+        sex: Sex::Unknown as i32,
+        facility_id: facility.into(),
+        ..Default::default()
+    }
+}
+
+/// Registers a patient; returns its id and the write's consistency token.
+pub async fn register(
+    client: &mut AdmissionsServiceClient<Channel>,
+    token: &str,
+    request: RegisterPatientRequest,
+) -> Result<(String, String), Status> {
+    let r = client
+        .register_patient(authed(request, token))
+        .await?
+        .into_inner();
+    Ok((
+        r.patient.map(|p| p.patient_id).unwrap_or_default(),
+        r.consistency_token,
+    ))
+}
+
+/// Admits a patient to `program` at `facility`; returns the consistency token.
+pub async fn admit(
+    client: &mut AdmissionsServiceClient<Channel>,
+    token: &str,
+    patient_id: &str,
+    facility: &str,
+    program: Program,
+) -> Result<String, Status> {
+    let request = AdmitPatientRequest {
+        patient_id: patient_id.into(),
+        facility_id: facility.into(),
+        program: program as i32,
+        ..Default::default()
+    };
+    Ok(client
+        .admit_patient(authed(request, token))
+        .await?
+        .into_inner()
+        .consistency_token)
+}
+
+/// Reads a patient's view once it holds the write named by `consistency`,
+/// giving the call `within` as its deadline.
+pub async fn read_view(
+    client: &mut PatientViewServiceClient<Channel>,
+    token: &str,
+    patient_id: &str,
+    consistency: &str,
+    within: Duration,
+) -> Result<PatientView, Status> {
+    let mut request = authed(
+        GetPatientViewRequest {
+            patient_id: patient_id.into(),
+            consistency_token: consistency.into(),
+        },
+        token,
+    );
+    request.set_timeout(within);
+    Ok(client
+        .get_patient_view(request)
+        .await?
+        .into_inner()
+        .view
+        .unwrap_or_default())
 }

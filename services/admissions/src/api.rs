@@ -2,7 +2,7 @@
 //! requests into domain types, and commits each write with its events (outbox)
 //! and its audit row in one transaction.
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::Utc;
 use iop_messaging::outbox::{NewEvent, Outbox};
 use iop_proto::{
     admissions::{
@@ -20,6 +20,7 @@ use iop_runtime::{
     auth::{Caller, Role},
     consistency::ConsistencyToken,
     db::Database,
+    wire,
 };
 use rand::Rng;
 use sea_orm::{
@@ -62,32 +63,13 @@ fn token(patient_id: &str, sequence: i64) -> String {
     .encode()
 }
 
-fn to_date(d: NaiveDate) -> common::Date {
-    common::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
-
-fn from_date(d: Option<&common::Date>) -> Option<(i32, i32, i32)> {
-    d.map(|d| (d.year, d.month, d.day))
-}
-
-fn timestamp(t: chrono::DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
-
 fn episode_message(e: &episode::Model) -> Episode {
     Episode {
         episode_id: e.id.clone(),
         facility_id: e.facility_id.clone(),
         program: e.program,
         level_of_care: e.level_of_care,
-        admitted_on: Some(to_date(e.admitted_on)),
+        admitted_on: Some(wire::date(e.admitted_on)),
     }
 }
 
@@ -101,7 +83,7 @@ fn patient_message(p: &patient::Model, active: Option<&episode::Model>) -> Patie
             family: p.family_name.clone(),
         }),
         preferred_name: p.preferred_name.clone(),
-        date_of_birth: Some(to_date(p.date_of_birth)),
+        date_of_birth: Some(wire::date(p.date_of_birth)),
         sex: p.sex,
         gender_identity: p.gender_identity.clone(),
         phone: p.phone.clone(),
@@ -112,7 +94,7 @@ fn patient_message(p: &patient::Model, active: Option<&episode::Model>) -> Patie
             PatientStatus::Registered
         } as i32,
         active_episode: active.map(episode_message),
-        registered_at: Some(timestamp(p.registered_at)),
+        registered_at: Some(wire::timestamp(p.registered_at)),
     }
 }
 
@@ -182,7 +164,7 @@ impl AdmissionsApi {
             middle: &name.middle,
             family: &name.family,
             preferred_name: &req.preferred_name,
-            date_of_birth: from_date(req.date_of_birth.as_ref()),
+            date_of_birth: wire::date_parts(req.date_of_birth.as_ref()),
             sex: req.sex,
             gender_identity: &req.gender_identity,
             phone: &req.phone,
@@ -266,11 +248,11 @@ impl AdmissionsApi {
                 family: inserted.family_name.clone(),
             }),
             preferred_name: inserted.preferred_name.clone(),
-            date_of_birth: Some(to_date(inserted.date_of_birth)),
+            date_of_birth: Some(wire::date(inserted.date_of_birth)),
             sex: inserted.sex,
             gender_identity: inserted.gender_identity.clone(),
             facility_id: inserted.registered_facility_id.clone(),
-            occurred_at: Some(timestamp(now)),
+            occurred_at: Some(wire::timestamp(now)),
         };
         self.outbox
             .append(&*txn, NewEvent::of(AGGREGATE, &patient_id, 1, &event))
@@ -387,7 +369,7 @@ impl AdmissionsApi {
             &req.patient_id,
             &req.facility_id,
             req.program,
-            from_date(req.admitted_on.as_ref()),
+            wire::date_parts(req.admitted_on.as_ref()),
             Utc::now().date_naive(),
         )?;
         if !caller.acts_for(&admission.facility_id) {
@@ -470,8 +452,8 @@ impl AdmissionsApi {
             facility_id: e.facility_id.clone(),
             program: e.program,
             level_of_care: e.level_of_care,
-            admitted_on: Some(to_date(e.admitted_on)),
-            occurred_at: Some(timestamp(now)),
+            admitted_on: Some(wire::date(e.admitted_on)),
+            occurred_at: Some(wire::timestamp(now)),
         };
         self.outbox
             .append(&*txn, NewEvent::of(AGGREGATE, &p.id, sequence, &event))

@@ -4,9 +4,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::{Datelike, NaiveDate};
 use iop_proto::{
-    common::v1::{Date, PersonName},
+    common::v1::PersonName,
     patientview::v1::{
         CurrentEpisode, GetPatientViewRequest, GetPatientViewResponse, PatientView, TimelineEntry,
         patient_view_service_server::PatientViewService,
@@ -17,6 +16,7 @@ use iop_runtime::{
     auth::{Caller, Role},
     consistency::ConsistencyToken,
     db::Database,
+    wire,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::Notify;
@@ -66,21 +66,6 @@ pub fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
         "n" => Duration::from_nanos(n),
         _ => return None,
     })
-}
-
-fn to_date(d: NaiveDate) -> Date {
-    Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
-
-fn timestamp(t: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
 }
 
 impl PatientViewApi {
@@ -217,25 +202,25 @@ impl PatientViewService for PatientViewApi {
                 family: v.family_name,
             }),
             preferred_name: v.preferred_name,
-            date_of_birth: v.date_of_birth.map(to_date),
+            date_of_birth: v.date_of_birth.map(wire::date),
             status: v.status,
             current_episode: v.episode_id.map(|episode_id| CurrentEpisode {
                 episode_id,
                 facility_id: v.facility_id.unwrap_or_default(),
                 program: v.program,
                 level_of_care: v.level_of_care,
-                admitted_on: v.admitted_on.map(to_date),
+                admitted_on: v.admitted_on.map(wire::date),
             }),
             timeline: entries
                 .into_iter()
                 .map(|t| TimelineEntry {
                     event_id: t.event_id,
                     event_type: t.event_type,
-                    occurred_at: Some(timestamp(t.occurred_at)),
+                    occurred_at: Some(wire::timestamp(t.occurred_at)),
                     facility_id: t.facility_id,
                 })
                 .collect(),
-            updated_at: Some(timestamp(v.updated_at)),
+            updated_at: Some(wire::timestamp(v.updated_at)),
         };
         Ok(Response::new(GetPatientViewResponse { view: Some(view) }))
     }

@@ -5,7 +5,6 @@
 use chrono::NaiveDate;
 use iop_proto::{
     admissions::events::v1::{PatientAdmitted, PatientRegistered},
-    common::v1::Date,
     patientview::v1::CareStatus,
 };
 use prost::{Message, Name};
@@ -86,16 +85,6 @@ pub fn decode(event_type: &str, payload: &[u8]) -> Result<Option<ViewEvent>, pro
     })
 }
 
-fn date(d: Option<&Date>) -> Option<NaiveDate> {
-    d.and_then(|d| {
-        NaiveDate::from_ymd_opt(
-            d.year,
-            u32::try_from(d.month).ok()?,
-            u32::try_from(d.day).ok()?,
-        )
-    })
-}
-
 /// The state after `event`. An admission seen before its registration (the
 /// registration was dead-lettered) still yields a usable, partial view.
 pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
@@ -108,7 +97,7 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
             s.middle_name = name.middle;
             s.family_name = name.family;
             s.preferred_name = e.preferred_name.clone();
-            s.date_of_birth = date(e.date_of_birth.as_ref());
+            s.date_of_birth = iop_runtime::wire::naive_date(e.date_of_birth.as_ref());
             s.registered_facility_id = e.facility_id.clone();
             if s.status == CareStatus::Unspecified {
                 s.status = CareStatus::Registered;
@@ -121,7 +110,7 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
                 facility_id: e.facility_id.clone(),
                 program: e.program,
                 level_of_care: e.level_of_care,
-                admitted_on: date(e.admitted_on.as_ref()),
+                admitted_on: iop_runtime::wire::naive_date(e.admitted_on.as_ref()),
             });
         }
     }
@@ -132,7 +121,7 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
-    use iop_proto::common::v1::{PersonName, Program};
+    use iop_proto::common::v1::{Date, PersonName, Program};
 
     use super::*;
 
