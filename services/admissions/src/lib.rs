@@ -12,6 +12,7 @@ mod api;
 pub mod domain;
 mod entity;
 pub mod error;
+pub mod matching;
 pub mod migration;
 
 use iop_messaging::{StartError, kafka, outbox::Outbox, relay::Relay};
