@@ -9,6 +9,7 @@
 //! alone, as a pod does.
 
 mod api;
+pub mod consent;
 pub mod domain;
 mod entity;
 pub mod error;
