@@ -258,7 +258,9 @@ pub fn authed<T>(message: T, token: &str) -> Request<T> {
     request
 }
 
-/// A valid registration of `given family` at `facility`.
+/// A valid registration of `given family` at `facility`. It confirms a new
+/// patient up front (tests of other behaviour register look-alikes on purpose);
+/// duplicate-detection tests clear `confirm_new_patient`.
 pub fn registration(given: &str, family: &str, facility: &str) -> RegisterPatientRequest {
     RegisterPatientRequest {
         legal_name: Some(PersonName {
@@ -273,6 +275,7 @@ pub fn registration(given: &str, family: &str, facility: &str) -> RegisterPatien
         }),
         sex: Sex::Unknown as i32,
         facility_id: facility.into(),
+        confirm_new_patient: true,
         ..Default::default()
     }
 }

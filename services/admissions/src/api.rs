@@ -2,15 +2,16 @@
 //! requests into domain types, and commits each write with its events (outbox)
 //! and its audit row in one transaction.
 
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use iop_messaging::outbox::{NewEvent, Outbox};
 use iop_proto::{
     admissions::{
         events::v1 as events,
         v1::{
-            AdmitPatientRequest, AdmitPatientResponse, Episode, GetPatientRequest,
-            GetPatientResponse, Patient, PatientStatus, RegisterPatientRequest,
-            RegisterPatientResponse, admissions_service_server::AdmissionsService,
+            AdmitPatientRequest, AdmitPatientResponse, DuplicateCandidate, Episode,
+            GetPatientRequest, GetPatientResponse, Patient, PatientStatus, RegisterPatientRequest,
+            RegisterPatientResponse, RegistrationOutcome,
+            admissions_service_server::AdmissionsService,
         },
     },
     common::v1 as common,
@@ -34,10 +35,13 @@ use crate::{
     domain::{self, RegistrationInput},
     entity::{episode, patient},
     error::AdmissionsError,
+    matching::{self, Demographics, MatchRules, MatchScore},
 };
 
 const AGGREGATE: &str = "patient";
 const WRITERS: &[Role] = &[Role::Intake, Role::Admin];
+/// Most candidates returned by one registration.
+const MAX_CANDIDATES: usize = 10;
 const READERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Billing, Role::Admin];
 
 /// `iop.admissions.v1.AdmissionsService`.
@@ -169,6 +173,7 @@ impl AdmissionsApi {
             gender_identity: &req.gender_identity,
             phone: &req.phone,
             email: &req.email,
+            ssn_last4: &req.ssn_last4,
             facility_id: &req.facility_id,
         };
         let registration = domain::registration(&input, Utc::now().date_naive())?;
@@ -185,6 +190,18 @@ impl AdmissionsApi {
                 .await?
         {
             return Ok(existing);
+        }
+        if !req.confirm_new_patient {
+            let candidates = self
+                .duplicate_candidates(caller, purpose, &registration)
+                .await?;
+            if !candidates.is_empty() {
+                return Ok(RegisterPatientResponse {
+                    outcome: RegistrationOutcome::DuplicatesFound as i32,
+                    candidates,
+                    ..Default::default()
+                });
+            }
         }
 
         let now = Utc::now();
@@ -218,6 +235,7 @@ impl AdmissionsApi {
             gender_identity: Set(registration.gender_identity.expose().clone()),
             phone: Set(registration.phone.expose().clone()),
             email: Set(registration.email.expose().clone()),
+            ssn_last4: Set(registration.ssn_last4.expose().clone()),
             registered_facility_id: Set(registration.facility_id.clone()),
             version: Set(1),
             request_id: Set(request_id.clone()),
@@ -275,7 +293,94 @@ impl AdmissionsApi {
         Ok(RegisterPatientResponse {
             patient: Some(patient_message(&inserted, None)),
             consistency_token: token(&patient_id, 1),
+            outcome: RegistrationOutcome::Registered as i32,
+            candidates: Vec::new(),
         })
+    }
+
+    /// Existing patients, at any facility, who may be the person in
+    /// `registration`, best first. The search is blocked on date of birth (as
+    /// given and with day and month swapped), phone and SSN-4: without one of
+    /// those no candidate can reach the threshold, so nothing is missed. Each
+    /// candidate shown is an access to that patient's record and is audited.
+    async fn duplicate_candidates(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        registration: &domain::Registration,
+    ) -> Result<Vec<DuplicateCandidate>, AdmissionsError> {
+        use sea_orm::Condition;
+        let dob = *registration.date_of_birth.expose();
+        let mut block = Condition::any().add(patient::Column::DateOfBirth.eq(dob));
+        if let Some(swapped) = chrono::NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month()) {
+            block = block.add(patient::Column::DateOfBirth.eq(swapped));
+        }
+        let phone = registration.phone.expose();
+        let digits = phone.trim_start_matches('+');
+        let national = &digits[digits.len().saturating_sub(10)..];
+        if !national.is_empty() {
+            block = block.add(patient::Column::Phone.ends_with(national));
+        }
+        let ssn = registration.ssn_last4.expose();
+        if !ssn.is_empty() {
+            block = block.add(patient::Column::SsnLast4.eq(ssn.as_str()));
+        }
+        let rules = MatchRules::default();
+        let new = Demographics {
+            given: registration.legal_name.given.expose(),
+            family: registration.legal_name.family.expose(),
+            date_of_birth: dob,
+            phone,
+            ssn_last4: ssn,
+        };
+        let mut found: Vec<(MatchScore, patient::Model)> = patient::Entity::find()
+            .filter(block)
+            .all(self.db.conn())
+            .await?
+            .into_iter()
+            .filter_map(|p| {
+                let existing = Demographics {
+                    given: &p.given_name,
+                    family: &p.family_name,
+                    date_of_birth: p.date_of_birth,
+                    phone: &p.phone,
+                    ssn_last4: &p.ssn_last4,
+                };
+                let scored = matching::score(&rules, &new, &existing)?;
+                Some((scored, p))
+            })
+            .collect();
+        found.sort_by(|a, b| b.0.score.cmp(&a.0.score).then_with(|| a.1.id.cmp(&b.1.id)));
+        found.truncate(MAX_CANDIDATES);
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_write().await?;
+        for (_, p) in &found {
+            audit::record(
+                &*txn,
+                AuditEntry {
+                    caller,
+                    action: "admissions.RegisterPatient.duplicate_check",
+                    patient_id: Some(&p.id),
+                    facility_id: Some(&registration.facility_id),
+                    purpose,
+                    outcome: Outcome::Allowed,
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(found
+            .into_iter()
+            .map(|(m, p)| DuplicateCandidate {
+                patient_id: p.id,
+                mrn: p.mrn,
+                score: m.score,
+                matched_fields: m.matched.iter().map(|f| f.as_str().to_owned()).collect(),
+                registered_facility_id: p.registered_facility_id,
+            })
+            .collect())
     }
 
     /// The answer to a repeated registration: the patient first registered with
@@ -313,6 +418,8 @@ impl AdmissionsApi {
         Ok(Some(RegisterPatientResponse {
             patient: Some(patient_message(&p, active.as_ref())),
             consistency_token: token(&p.id, 1),
+            outcome: RegistrationOutcome::Registered as i32,
+            candidates: Vec::new(),
         }))
     }
 

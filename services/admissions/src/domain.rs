@@ -44,6 +44,8 @@ pub struct Registration {
     pub phone: Phi<String>,
     /// E-mail, lower-cased; possibly empty.
     pub email: Phi<String>,
+    /// Last four SSN digits; possibly empty.
+    pub ssn_last4: Phi<String>,
     /// Facility where the patient presents.
     pub facility_id: String,
 }
@@ -69,6 +71,8 @@ pub struct RegistrationInput<'a> {
     pub phone: &'a str,
     /// E-mail.
     pub email: &'a str,
+    /// Last four SSN digits.
+    pub ssn_last4: &'a str,
     /// Facility id.
     pub facility_id: &'a str,
 }
@@ -195,6 +199,7 @@ pub fn registration(
         gender_identity: Phi::new(gender_identity.to_owned()),
         phone: Phi::new(phone(input.phone)?),
         email: Phi::new(email(input.email)?),
+        ssn_last4: Phi::new(ssn_last4(input.ssn_last4)?),
         facility_id: facility_id("facility_id", input.facility_id)?,
     })
 }
@@ -223,6 +228,15 @@ fn phone(value: &str) -> Result<String, AdmissionsError> {
     } else {
         digits
     })
+}
+
+fn ssn_last4(value: &str) -> Result<String, AdmissionsError> {
+    let value = value.trim();
+    if value.is_empty() || (value.len() == 4 && value.chars().all(|c| c.is_ascii_digit())) {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid("ssn_last4", "must be exactly four digits"))
+    }
 }
 
 fn email(value: &str) -> Result<String, AdmissionsError> {
@@ -480,6 +494,20 @@ mod tests {
                     ..valid()
                 },
                 "facility_id",
+            ),
+            (
+                RegistrationInput {
+                    ssn_last4: "12a4",
+                    ..valid()
+                },
+                "ssn_last4",
+            ),
+            (
+                RegistrationInput {
+                    ssn_last4: "12345",
+                    ..valid()
+                },
+                "ssn_last4",
             ),
         ];
         for (input, field) in cases {

@@ -25,6 +25,8 @@ pub mod patient {
         pub gender_identity: String,
         pub phone: String,
         pub email: String,
+        /// Last four SSN digits, or empty; only for duplicate detection.
+        pub ssn_last4: String,
         pub registered_facility_id: String,
         /// Sequence number of the patient's last event.
         pub version: i64,

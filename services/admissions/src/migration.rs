@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             vec![Box::new(iop_runtime::audit::CreateAuditLog)];
         all.extend(iop_messaging::migrations());
         all.push(Box::new(CreatePatientsAndEpisodes));
+        all.push(Box::new(AddDuplicateDetection));
         all
     }
 }
@@ -102,6 +103,67 @@ impl MigrationTrait for CreatePatientsAndEpisodes {
             .await?;
         manager
             .drop_table(Table::drop().table(patient::Entity).to_owned())
+            .await
+    }
+}
+
+/// SSN-4 for the master patient index, and the indexes its candidate search
+/// uses (date of birth, phone, SSN-4).
+struct AddDuplicateDetection;
+
+impl MigrationName for AddDuplicateDetection {
+    fn name(&self) -> &str {
+        "m20261128_000200_add_duplicate_detection"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddDuplicateDetection {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use patient::Column as P;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(patient::Entity)
+                    .add_column(ColumnDef::new(P::SsnLast4).string().not_null().default(""))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, column) in [
+            ("patients_date_of_birth", P::DateOfBirth),
+            ("patients_phone", P::Phone),
+            ("patients_ssn_last4", P::SsnLast4),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(patient::Entity)
+                        .col(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "patients_date_of_birth",
+            "patients_phone",
+            "patients_ssn_last4",
+        ] {
+            manager
+                .drop_index(Index::drop().name(name).table(patient::Entity).to_owned())
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(patient::Entity)
+                    .drop_column(patient::Column::SsnLast4)
+                    .to_owned(),
+            )
             .await
     }
 }
