@@ -8,10 +8,11 @@ use iop_proto::{
     admissions::{
         events::v1 as events,
         v1::{
-            AdmitPatientRequest, AdmitPatientResponse, DuplicateCandidate, Episode,
-            GetPatientRequest, GetPatientResponse, Patient, PatientStatus, RegisterPatientRequest,
-            RegisterPatientResponse, RegistrationOutcome,
-            admissions_service_server::AdmissionsService,
+            AdmitPatientRequest, AdmitPatientResponse, DischargePatientRequest,
+            DischargePatientResponse, DuplicateCandidate, Episode, GetPatientRequest,
+            GetPatientResponse, Patient, PatientStatus, RegisterPatientRequest,
+            RegisterPatientResponse, RegistrationOutcome, TransferPatientRequest,
+            TransferPatientResponse, admissions_service_server::AdmissionsService,
         },
     },
     common::v1 as common,
@@ -20,7 +21,7 @@ use iop_runtime::{
     audit::{self, AuditEntry, Outcome, Purpose},
     auth::{Caller, Role},
     consistency::ConsistencyToken,
-    db::Database,
+    db::{Database, WriteTxn},
     wire,
 };
 use rand::Rng;
@@ -40,6 +41,20 @@ use crate::{
 
 const AGGREGATE: &str = "patient";
 const WRITERS: &[Role] = &[Role::Intake, Role::Admin];
+/// Transfers and discharges are clinical decisions recorded by intake or clinicians.
+const EPISODE_WRITERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Admin];
+const ACTIVE: &str = "active";
+const DISCHARGED: &str = "discharged";
+
+/// A write transaction holding a patient's next event sequence.
+struct Claim {
+    txn: WriteTxn,
+    patient: patient::Model,
+    active: Option<episode::Model>,
+    /// Sequence of the event this command will append.
+    sequence: i64,
+}
+
 /// Most candidates returned by one registration.
 const MAX_CANDIDATES: usize = 10;
 const READERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Billing, Role::Admin];
@@ -108,7 +123,7 @@ async fn active_episode<C: ConnectionTrait>(
 ) -> Result<Option<episode::Model>, DbErr> {
     episode::Entity::find()
         .filter(episode::Column::PatientId.eq(patient_id))
-        .filter(episode::Column::Status.eq("active"))
+        .filter(episode::Column::Status.eq(ACTIVE))
         .one(db)
         .await
 }
@@ -466,6 +481,199 @@ impl AdmissionsApi {
         })
     }
 
+    /// Opens a write transaction on `patient_id` and claims its next event
+    /// sequence. The optimistic check on `version` makes a concurrent command on
+    /// the same patient fail with ABORTED instead of interleaving events.
+    async fn claim(&self, patient_id: &str) -> Result<Claim, AdmissionsError> {
+        let txn = self.db.begin_write().await?;
+        let patient = patient::Entity::find_by_id(patient_id)
+            .one(&*txn)
+            .await?
+            .ok_or_else(|| AdmissionsError::PatientNotFound {
+                patient_id: patient_id.to_owned(),
+            })?;
+        let active = active_episode(&*txn, &patient.id).await?;
+        let sequence = patient.version + 1;
+        let bumped = patient::Entity::update_many()
+            .col_expr(patient::Column::Version, Expr::value(sequence))
+            .filter(patient::Column::Id.eq(&patient.id))
+            .filter(patient::Column::Version.eq(patient.version))
+            .exec(&*txn)
+            .await?;
+        if bumped.rows_affected != 1 {
+            return Err(AdmissionsError::Conflict {
+                patient_id: patient.id,
+            });
+        }
+        Ok(Claim {
+            txn,
+            patient,
+            active,
+            sequence,
+        })
+    }
+
+    /// The active episode of a claimed patient, or FAILED_PRECONDITION; the
+    /// caller must act for the episode's facility.
+    fn require_active<'a>(
+        caller: &Caller,
+        claim: &'a Claim,
+    ) -> Result<&'a episode::Model, AdmissionsError> {
+        let active = claim
+            .active
+            .as_ref()
+            .ok_or_else(|| AdmissionsError::NotAdmitted {
+                patient_id: claim.patient.id.clone(),
+            })?;
+        if !caller.acts_for(&active.facility_id) {
+            return Err(AdmissionsError::PermissionDenied(format!(
+                "caller does not act for facility {}, where the episode is",
+                active.facility_id
+            )));
+        }
+        Ok(active)
+    }
+
+    async fn transfer(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        req: TransferPatientRequest,
+    ) -> Result<TransferPatientResponse, AdmissionsError> {
+        let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
+        let claim = self.claim(&patient_id).await?;
+        let active = Self::require_active(caller, &claim)?;
+        let current = domain::ActiveEpisode {
+            facility_id: &active.facility_id,
+            program: common::Program::try_from(active.program).unwrap_or_default(),
+            admitted_on: active.admitted_on,
+        };
+        let t = domain::transfer(
+            current,
+            &req.to_facility_id,
+            req.program,
+            wire::date_parts(req.transferred_on.as_ref()),
+            Utc::now().date_naive(),
+        )?;
+        let from_facility_id = active.facility_id.clone();
+        let mut moved: episode::ActiveModel = active.clone().into();
+        moved.facility_id = Set(t.to_facility_id.clone());
+        moved.program = Set(t.program as i32);
+        moved.level_of_care = Set(t.level_of_care as i32);
+        let moved = moved.update(&*claim.txn).await?;
+        let event = events::PatientTransferred {
+            patient_id: patient_id.clone(),
+            episode_id: moved.id.clone(),
+            from_facility_id: from_facility_id.clone(),
+            to_facility_id: t.to_facility_id.clone(),
+            program: moved.program,
+            level_of_care: moved.level_of_care,
+            transferred_on: Some(wire::date(t.transferred_on)),
+            occurred_at: Some(wire::timestamp(Utc::now())),
+        };
+        let sequence = claim.sequence;
+        self.commit_change(
+            caller,
+            purpose,
+            "admissions.TransferPatient",
+            claim,
+            &from_facility_id,
+            &event,
+        )
+        .await?;
+        Ok(TransferPatientResponse {
+            consistency_token: token(&patient_id, sequence),
+            episode: Some(episode_message(&moved)),
+        })
+    }
+
+    async fn discharge(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        req: DischargePatientRequest,
+    ) -> Result<DischargePatientResponse, AdmissionsError> {
+        let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
+        let claim = self.claim(&patient_id).await?;
+        let active = Self::require_active(caller, &claim)?;
+        let current = domain::ActiveEpisode {
+            facility_id: &active.facility_id,
+            program: common::Program::try_from(active.program).unwrap_or_default(),
+            admitted_on: active.admitted_on,
+        };
+        let d = domain::discharge(
+            current,
+            req.reason,
+            wire::date_parts(req.discharged_on.as_ref()),
+            Utc::now().date_naive(),
+        )?;
+        let facility_id = active.facility_id.clone();
+        let mut closed: episode::ActiveModel = active.clone().into();
+        closed.status = Set(DISCHARGED.to_owned());
+        closed.discharge_reason = Set(Some(d.reason as i32));
+        closed.discharged_on = Set(Some(d.discharged_on));
+        let closed = closed.update(&*claim.txn).await?;
+        let event = events::PatientDischarged {
+            patient_id: patient_id.clone(),
+            episode_id: closed.id.clone(),
+            facility_id: facility_id.clone(),
+            reason: d.reason as i32,
+            discharged_on: Some(wire::date(d.discharged_on)),
+            occurred_at: Some(wire::timestamp(Utc::now())),
+        };
+        let sequence = claim.sequence;
+        self.commit_change(
+            caller,
+            purpose,
+            "admissions.DischargePatient",
+            claim,
+            &facility_id,
+            &event,
+        )
+        .await?;
+        Ok(DischargePatientResponse {
+            episode_id: closed.id,
+            consistency_token: token(&patient_id, sequence),
+        })
+    }
+
+    /// Appends `event` at the claimed sequence, audits the write, commits.
+    async fn commit_change<M: prost::Name>(
+        &self,
+        caller: &Caller,
+        purpose: Purpose,
+        action: &str,
+        claim: Claim,
+        facility_id: &str,
+        event: &M,
+    ) -> Result<(), AdmissionsError> {
+        let Claim {
+            txn,
+            patient,
+            sequence,
+            ..
+        } = claim;
+        self.outbox
+            .append(&*txn, NewEvent::of(AGGREGATE, &patient.id, sequence, event))
+            .await?;
+        audit::record(
+            &*txn,
+            AuditEntry {
+                caller,
+                action,
+                patient_id: Some(&patient.id),
+                facility_id: Some(facility_id),
+                purpose,
+                outcome: Outcome::Allowed,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.outbox.committed();
+        tracing::info!(patient_id = %patient.id, action, "patient changed");
+        Ok(())
+    }
+
     async fn admit(
         &self,
         caller: &Caller,
@@ -514,29 +722,17 @@ impl AdmissionsApi {
             });
         }
 
-        let txn = self.db.begin_write().await?;
-        let p = patient::Entity::find_by_id(&admission.patient_id)
-            .one(&*txn)
-            .await?
-            .ok_or_else(|| AdmissionsError::PatientNotFound {
-                patient_id: admission.patient_id.clone(),
-            })?;
-        if let Some(active) = active_episode(&*txn, &p.id).await? {
+        let Claim {
+            txn,
+            patient: p,
+            active,
+            sequence,
+        } = self.claim(&admission.patient_id).await?;
+        if let Some(active) = active {
             return Err(AdmissionsError::AlreadyAdmitted {
                 patient_id: p.id,
                 episode_id: active.id,
             });
-        }
-        let sequence = p.version + 1;
-        // Optimistic check: a concurrent command on this patient makes this match nothing.
-        let bumped = patient::Entity::update_many()
-            .col_expr(patient::Column::Version, Expr::value(sequence))
-            .filter(patient::Column::Id.eq(&p.id))
-            .filter(patient::Column::Version.eq(p.version))
-            .exec(&*txn)
-            .await?;
-        if bumped.rows_affected != 1 {
-            return Err(AdmissionsError::Conflict { patient_id: p.id });
         }
         let now = Utc::now();
         let e = episode::ActiveModel {
@@ -546,7 +742,9 @@ impl AdmissionsApi {
             program: Set(admission.program as i32),
             level_of_care: Set(admission.level_of_care as i32),
             admitted_on: Set(admission.admitted_on),
-            status: Set("active".to_owned()),
+            status: Set(ACTIVE.to_owned()),
+            discharge_reason: Set(None),
+            discharged_on: Set(None),
             sequence: Set(sequence),
             request_id: Set(request_id),
             created_at: Set(now),
@@ -623,6 +821,28 @@ impl AdmissionsService for AdmissionsApi {
         let (caller, purpose) = begin(&request, WRITERS)?;
         Ok(Response::new(
             self.admit(&caller, purpose, request.into_inner()).await?,
+        ))
+    }
+
+    async fn transfer_patient(
+        &self,
+        request: Request<TransferPatientRequest>,
+    ) -> Result<Response<TransferPatientResponse>, Status> {
+        let (caller, purpose) = begin(&request, EPISODE_WRITERS)?;
+        Ok(Response::new(
+            self.transfer(&caller, purpose, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn discharge_patient(
+        &self,
+        request: Request<DischargePatientRequest>,
+    ) -> Result<Response<DischargePatientResponse>, Status> {
+        let (caller, purpose) = begin(&request, EPISODE_WRITERS)?;
+        Ok(Response::new(
+            self.discharge(&caller, purpose, request.into_inner())
+                .await?,
         ))
     }
 }

@@ -4,7 +4,7 @@
 //! requests into these types and storage persists them.
 
 use chrono::{Datelike, NaiveDate};
-use iop_proto::common::v1::{LevelOfCare, Program, Sex};
+use iop_proto::common::v1::{DischargeReason, LevelOfCare, Program, Sex};
 use iop_runtime::phi::Phi;
 
 use crate::error::AdmissionsError;
@@ -310,6 +310,107 @@ pub fn admission(
     })
 }
 
+/// A transfer that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// Receiving facility.
+    pub to_facility_id: String,
+    /// Program there.
+    pub program: Program,
+    /// Its level of care.
+    pub level_of_care: LevelOfCare,
+    /// Day of the move.
+    pub transferred_on: NaiveDate,
+}
+
+/// The active episode a transfer or discharge applies to.
+#[derive(Debug, Clone, Copy)]
+pub struct ActiveEpisode<'a> {
+    /// Where it is.
+    pub facility_id: &'a str,
+    /// In which program.
+    pub program: Program,
+    /// Since when.
+    pub admitted_on: NaiveDate,
+}
+
+/// Validates moving `current` to `to_facility` (and `program`, the current one
+/// when unspecified) on `on` (today when absent).
+pub fn transfer(
+    current: ActiveEpisode<'_>,
+    to_facility: &str,
+    program: i32,
+    on: Option<(i32, i32, i32)>,
+    today: NaiveDate,
+) -> Result<Transfer, AdmissionsError> {
+    let to_facility_id = facility_id("to_facility_id", to_facility)?;
+    let program = match Program::try_from(program) {
+        Ok(Program::Unspecified) => current.program,
+        Ok(p) => p,
+        Err(_) => return Err(invalid("program", "is not a known program")),
+    };
+    if to_facility_id == current.facility_id && program == current.program {
+        return Err(invalid(
+            "to_facility_id",
+            "is where the episode already is, in the same program",
+        ));
+    }
+    let transferred_on = match on {
+        None => today,
+        Some(d) => date("transferred_on", d)?,
+    };
+    if transferred_on < current.admitted_on {
+        return Err(invalid("transferred_on", "is before the admission"));
+    }
+    if transferred_on > today + chrono::Days::new(1) {
+        return Err(invalid("transferred_on", "is in the future"));
+    }
+    Ok(Transfer {
+        to_facility_id,
+        program,
+        level_of_care: level_of_program(program),
+        transferred_on,
+    })
+}
+
+/// A discharge that passed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Discharge {
+    /// Why.
+    pub reason: DischargeReason,
+    /// Last day of the episode.
+    pub discharged_on: NaiveDate,
+}
+
+/// Validates ending `current` for `reason` on `on` (today when absent).
+pub fn discharge(
+    current: ActiveEpisode<'_>,
+    reason: i32,
+    on: Option<(i32, i32, i32)>,
+    today: NaiveDate,
+) -> Result<Discharge, AdmissionsError> {
+    let reason = match DischargeReason::try_from(reason) {
+        Ok(DischargeReason::Unspecified) | Err(_) => {
+            return Err(invalid("reason", "must name why the episode ends"));
+        }
+        Ok(r) => r,
+    };
+    let discharged_on = match on {
+        None => today,
+        Some(d) => date("discharged_on", d)?,
+    };
+    if discharged_on < current.admitted_on {
+        return Err(invalid("discharged_on", "is before the admission"));
+    }
+    if discharged_on > today + chrono::Days::new(1) {
+        return Err(invalid("discharged_on", "is in the future"));
+    }
+    Ok(Discharge {
+        reason,
+        discharged_on,
+    })
+}
+
 /// The ASAM level of care a program delivers: IOP tracks are 2.1, PHP is 2.5.
 pub fn level_of_program(program: Program) -> LevelOfCare {
     match program {
@@ -563,6 +664,65 @@ mod tests {
         assert_eq!(
             field(admission(p, "sf", 1, Some((2026, 12, 5)), today())),
             "admitted_on"
+        );
+    }
+
+    #[test]
+    fn transfer_and_discharge_rules() {
+        let current = ActiveEpisode {
+            facility_id: "oakland",
+            program: Program::IopDay,
+            admitted_on: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+        };
+        let t = transfer(current, "fresno", 0, None, today()).unwrap();
+        assert_eq!(
+            (t.to_facility_id.as_str(), t.program, t.transferred_on),
+            ("fresno", Program::IopDay, today())
+        );
+        let t = transfer(current, "oakland", Program::Php as i32, None, today()).unwrap();
+        assert_eq!(
+            t.level_of_care,
+            LevelOfCare::LevelOfCare25PartialHospitalization
+        );
+        let field = |r: Result<Transfer, AdmissionsError>| field_of(r.unwrap_err());
+        assert_eq!(
+            field(transfer(current, "oakland", 0, None, today())),
+            "to_facility_id"
+        );
+        assert_eq!(
+            field(transfer(current, "", 0, None, today())),
+            "to_facility_id"
+        );
+        assert_eq!(
+            field(transfer(current, "fresno", 0, Some((2026, 11, 1)), today())),
+            "transferred_on"
+        );
+
+        for reason in [
+            DischargeReason::Completed,
+            DischargeReason::StepDownOutpatient,
+            DischargeReason::StepUpResidential,
+            DischargeReason::StepUpInpatient,
+            DischargeReason::LeftAgainstAdvice,
+            DischargeReason::Administrative,
+            DischargeReason::TransferredOut,
+        ] {
+            assert_eq!(
+                discharge(current, reason as i32, None, today())
+                    .unwrap()
+                    .reason,
+                reason
+            );
+        }
+        let field = |r: Result<Discharge, AdmissionsError>| field_of(r.unwrap_err());
+        assert_eq!(field(discharge(current, 0, None, today())), "reason");
+        assert_eq!(
+            field(discharge(current, 1, Some((2026, 10, 30)), today())),
+            "discharged_on"
+        );
+        assert_eq!(
+            field(discharge(current, 1, Some((2027, 1, 1)), today())),
+            "discharged_on"
         );
     }
 

@@ -54,8 +54,10 @@ pub mod episode {
         pub program: i32,
         pub level_of_care: i32,
         pub admitted_on: Date,
-        /// `active` or `closed`.
+        /// `active` or `discharged`.
         pub status: String,
+        pub discharge_reason: Option<i32>,
+        pub discharged_on: Option<Date>,
         /// Sequence number of the PatientAdmitted event that opened it.
         pub sequence: i64,
         #[sea_orm(unique)]

@@ -28,6 +28,12 @@ pub enum AdmissionsError {
         /// The active episode.
         episode_id: String,
     },
+    /// The patient has no active episode.
+    #[error("patient {patient_id} has no active episode")]
+    NotAdmitted {
+        /// The patient.
+        patient_id: String,
+    },
     /// The caller may not do this.
     #[error("{0}")]
     PermissionDenied(String),
@@ -47,7 +53,9 @@ impl From<AdmissionsError> for Status {
         match &e {
             AdmissionsError::InvalidArgument { .. } => Status::invalid_argument(e.to_string()),
             AdmissionsError::PatientNotFound { .. } => Status::not_found(e.to_string()),
-            AdmissionsError::AlreadyAdmitted { .. } => Status::failed_precondition(e.to_string()),
+            AdmissionsError::AlreadyAdmitted { .. } | AdmissionsError::NotAdmitted { .. } => {
+                Status::failed_precondition(e.to_string())
+            }
             AdmissionsError::PermissionDenied(_) => Status::permission_denied(e.to_string()),
             AdmissionsError::Conflict { .. } => Status::aborted(e.to_string()),
             AdmissionsError::Storage(db) => {

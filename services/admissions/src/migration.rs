@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         all.extend(iop_messaging::migrations());
         all.push(Box::new(CreatePatientsAndEpisodes));
         all.push(Box::new(AddDuplicateDetection));
+        all.push(Box::new(AddDischarge));
         all
     }
 }
@@ -162,6 +163,57 @@ impl MigrationTrait for AddDuplicateDetection {
                 Table::alter()
                     .table(patient::Entity)
                     .drop_column(patient::Column::SsnLast4)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// Discharge reason and date on episodes.
+struct AddDischarge;
+
+impl MigrationName for AddDischarge {
+    fn name(&self) -> &str {
+        "m20261128_000300_add_discharge"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddDischarge {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite alters one column per statement.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(episode::Entity)
+                    .add_column(ColumnDef::new(episode::Column::DischargeReason).integer())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(episode::Entity)
+                    .add_column(ColumnDef::new(episode::Column::DischargedOn).date())
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(episode::Entity)
+                    .drop_column(episode::Column::DischargedOn)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(episode::Entity)
+                    .drop_column(episode::Column::DischargeReason)
                     .to_owned(),
             )
             .await

@@ -4,7 +4,9 @@
 
 use chrono::NaiveDate;
 use iop_proto::{
-    admissions::events::v1::{PatientAdmitted, PatientRegistered},
+    admissions::events::v1::{
+        PatientAdmitted, PatientDischarged, PatientRegistered, PatientTransferred,
+    },
     patientview::v1::CareStatus,
 };
 use prost::{Message, Name};
@@ -54,6 +56,10 @@ pub enum ViewEvent {
     Registered(PatientRegistered),
     /// `iop.admissions.events.v1.PatientAdmitted`.
     Admitted(PatientAdmitted),
+    /// `iop.admissions.events.v1.PatientTransferred`.
+    Transferred(PatientTransferred),
+    /// `iop.admissions.events.v1.PatientDischarged`.
+    Discharged(PatientDischarged),
 }
 
 impl ViewEvent {
@@ -62,6 +68,8 @@ impl ViewEvent {
         match self {
             ViewEvent::Registered(e) => &e.patient_id,
             ViewEvent::Admitted(e) => &e.patient_id,
+            ViewEvent::Transferred(e) => &e.patient_id,
+            ViewEvent::Discharged(e) => &e.patient_id,
         }
     }
 
@@ -70,6 +78,8 @@ impl ViewEvent {
         match self {
             ViewEvent::Registered(e) => &e.facility_id,
             ViewEvent::Admitted(e) => &e.facility_id,
+            ViewEvent::Transferred(e) => &e.to_facility_id,
+            ViewEvent::Discharged(e) => &e.facility_id,
         }
     }
 }
@@ -80,6 +90,10 @@ pub fn decode(event_type: &str, payload: &[u8]) -> Result<Option<ViewEvent>, pro
         Some(ViewEvent::Registered(PatientRegistered::decode(payload)?))
     } else if event_type == PatientAdmitted::full_name() {
         Some(ViewEvent::Admitted(PatientAdmitted::decode(payload)?))
+    } else if event_type == PatientTransferred::full_name() {
+        Some(ViewEvent::Transferred(PatientTransferred::decode(payload)?))
+    } else if event_type == PatientDischarged::full_name() {
+        Some(ViewEvent::Discharged(PatientDischarged::decode(payload)?))
     } else {
         None
     })
@@ -112,6 +126,28 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
                 level_of_care: e.level_of_care,
                 admitted_on: iop_runtime::wire::naive_date(e.admitted_on.as_ref()),
             });
+        }
+        ViewEvent::Transferred(e) => {
+            let admitted_on = s.episode.as_ref().and_then(|ep| ep.admitted_on);
+            s.status = CareStatus::Admitted;
+            s.episode = Some(EpisodeState {
+                episode_id: e.episode_id.clone(),
+                facility_id: e.to_facility_id.clone(),
+                program: e.program,
+                level_of_care: e.level_of_care,
+                admitted_on,
+            });
+        }
+        ViewEvent::Discharged(e) => {
+            // A discharge of an older episode (replayed out of order) must not
+            // close the current one.
+            if s.episode
+                .as_ref()
+                .is_none_or(|ep| ep.episode_id == e.episode_id)
+            {
+                s.status = CareStatus::Discharged;
+                s.episode = None;
+            }
         }
     }
     s
@@ -181,6 +217,49 @@ mod tests {
         let s = apply(Some(s), &ViewEvent::Registered(registered()));
         assert_eq!(s.status, CareStatus::Admitted);
         assert_eq!(s.mrn, "IOP0000000018");
+    }
+
+    #[test]
+    fn transfer_moves_the_episode_and_discharge_closes_it() {
+        let s = apply(None, &ViewEvent::Registered(registered()));
+        let s = apply(Some(s), &ViewEvent::Admitted(admitted("oakland")));
+        let moved = PatientTransferred {
+            patient_id: "p".into(),
+            episode_id: "e".into(),
+            from_facility_id: "oakland".into(),
+            to_facility_id: "fresno".into(),
+            program: Program::IopEvening as i32,
+            ..Default::default()
+        };
+        let s = apply(Some(s), &ViewEvent::Transferred(moved));
+        let ep = s.episode.clone().unwrap();
+        assert_eq!(
+            (ep.facility_id.as_str(), ep.program),
+            ("fresno", Program::IopEvening as i32)
+        );
+        assert_eq!(
+            ep.admitted_on,
+            NaiveDate::from_ymd_opt(2026, 11, 2),
+            "admission date kept"
+        );
+        let stale = PatientDischarged {
+            patient_id: "p".into(),
+            episode_id: "older".into(),
+            ..Default::default()
+        };
+        let s = apply(Some(s), &ViewEvent::Discharged(stale));
+        assert_eq!(
+            s.status,
+            CareStatus::Admitted,
+            "another episode's discharge changes nothing"
+        );
+        let done = PatientDischarged {
+            patient_id: "p".into(),
+            episode_id: "e".into(),
+            ..Default::default()
+        };
+        let s = apply(Some(s), &ViewEvent::Discharged(done));
+        assert_eq!((s.status, s.episode), (CareStatus::Discharged, None));
     }
 
     #[test]
