@@ -15,6 +15,7 @@ mod entity;
 pub mod error;
 pub mod matching;
 pub mod migration;
+pub mod placement;
 
 use iop_messaging::{StartError, kafka, outbox::Outbox, relay::Relay};
 use iop_proto::{
