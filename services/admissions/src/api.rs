@@ -82,6 +82,14 @@ fn token(patient_id: &str, sequence: i64) -> String {
     .encode()
 }
 
+fn active_of(e: &episode::Model) -> domain::ActiveEpisode<'_> {
+    domain::ActiveEpisode {
+        facility_id: &e.facility_id,
+        program: common::Program::try_from(e.program).unwrap_or_default(),
+        admitted_on: e.admitted_on,
+    }
+}
+
 fn episode_message(e: &episode::Model) -> Episode {
     Episode {
         episode_id: e.id.clone(),
@@ -543,11 +551,7 @@ impl AdmissionsApi {
         let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
         let claim = self.claim(&patient_id).await?;
         let active = Self::require_active(caller, &claim)?;
-        let current = domain::ActiveEpisode {
-            facility_id: &active.facility_id,
-            program: common::Program::try_from(active.program).unwrap_or_default(),
-            admitted_on: active.admitted_on,
-        };
+        let current = active_of(active);
         let t = domain::transfer(
             current,
             &req.to_facility_id,
@@ -596,11 +600,7 @@ impl AdmissionsApi {
         let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
         let claim = self.claim(&patient_id).await?;
         let active = Self::require_active(caller, &claim)?;
-        let current = domain::ActiveEpisode {
-            facility_id: &active.facility_id,
-            program: common::Program::try_from(active.program).unwrap_or_default(),
-            admitted_on: active.admitted_on,
-        };
+        let current = active_of(active);
         let d = domain::discharge(
             current,
             req.reason,
