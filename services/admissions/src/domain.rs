@@ -355,22 +355,34 @@ pub fn transfer(
             "is where the episode already is, in the same program",
         ));
     }
-    let transferred_on = match on {
-        None => today,
-        Some(d) => date("transferred_on", d)?,
-    };
-    if transferred_on < current.admitted_on {
-        return Err(invalid("transferred_on", "is before the admission"));
-    }
-    if transferred_on > today + chrono::Days::new(1) {
-        return Err(invalid("transferred_on", "is in the future"));
-    }
+    let transferred_on = episode_day("transferred_on", on, current, today)?;
     Ok(Transfer {
         to_facility_id,
         program,
         level_of_care: level_of_program(program),
         transferred_on,
     })
+}
+
+/// The day of a change to `current`: today when absent, never before the
+/// admission, at most a day ahead (facilities ahead of UTC).
+fn episode_day(
+    field: &'static str,
+    on: Option<(i32, i32, i32)>,
+    current: ActiveEpisode<'_>,
+    today: NaiveDate,
+) -> Result<NaiveDate, AdmissionsError> {
+    let day = match on {
+        None => today,
+        Some(d) => date(field, d)?,
+    };
+    if day < current.admitted_on {
+        return Err(invalid(field, "is before the admission"));
+    }
+    if day > today + chrono::Days::new(1) {
+        return Err(invalid(field, "is in the future"));
+    }
+    Ok(day)
 }
 
 /// A discharge that passed validation.
@@ -395,16 +407,7 @@ pub fn discharge(
         }
         Ok(r) => r,
     };
-    let discharged_on = match on {
-        None => today,
-        Some(d) => date("discharged_on", d)?,
-    };
-    if discharged_on < current.admitted_on {
-        return Err(invalid("discharged_on", "is before the admission"));
-    }
-    if discharged_on > today + chrono::Days::new(1) {
-        return Err(invalid("discharged_on", "is in the future"));
-    }
+    let discharged_on = episode_day("discharged_on", on, current, today)?;
     Ok(Discharge {
         reason,
         discharged_on,
