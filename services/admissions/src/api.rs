@@ -2,7 +2,7 @@
 //! requests into domain types, and commits each write with its events (outbox)
 //! and its audit row in one transaction.
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use iop_messaging::outbox::{NewEvent, Outbox};
 use iop_proto::{
     admissions::{
@@ -333,29 +333,23 @@ impl AdmissionsApi {
         registration: &domain::Registration,
     ) -> Result<Vec<DuplicateCandidate>, AdmissionsError> {
         use sea_orm::Condition;
-        let dob = *registration.date_of_birth.expose();
-        let mut block = Condition::any().add(patient::Column::DateOfBirth.eq(dob));
-        if let Some(swapped) = chrono::NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month()) {
-            block = block.add(patient::Column::DateOfBirth.eq(swapped));
-        }
-        let phone = registration.phone.expose();
-        let digits = phone.trim_start_matches('+');
-        let national = &digits[digits.len().saturating_sub(10)..];
-        if !national.is_empty() {
-            block = block.add(patient::Column::Phone.ends_with(national));
-        }
-        let ssn = registration.ssn_last4.expose();
-        if !ssn.is_empty() {
-            block = block.add(patient::Column::SsnLast4.eq(ssn.as_str()));
-        }
         let rules = MatchRules::default();
         let new = Demographics {
             given: registration.legal_name.given.expose(),
             family: registration.legal_name.family.expose(),
-            date_of_birth: dob,
-            phone,
-            ssn_last4: ssn,
+            date_of_birth: *registration.date_of_birth.expose(),
+            phone: registration.phone.expose(),
+            ssn_last4: registration.ssn_last4.expose(),
         };
+        let keys = matching::blocking_keys(&new);
+        let mut block =
+            Condition::any().add(patient::Column::DateOfBirth.is_in(keys.dates_of_birth));
+        if let Some(phone) = keys.phone_suffix {
+            block = block.add(patient::Column::Phone.ends_with(phone));
+        }
+        if let Some(ssn) = keys.ssn_last4 {
+            block = block.add(patient::Column::SsnLast4.eq(ssn));
+        }
         let mut found: Vec<(MatchScore, patient::Model)> = patient::Entity::find()
             .filter(block)
             .all(self.db.conn())

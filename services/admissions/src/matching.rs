@@ -173,6 +173,36 @@ pub fn score(
     })
 }
 
+/// What a candidate search must match on at least one of: without any of
+/// them a pair cannot reach the default threshold (names alone score at most
+/// 40), so searching by these keys misses no candidate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockingKeys {
+    /// The date of birth, and the same with day and month swapped when that is a date.
+    pub dates_of_birth: Vec<NaiveDate>,
+    /// The national part of the phone (last ten digits), if any.
+    pub phone_suffix: Option<String>,
+    /// SSN-4, if any.
+    pub ssn_last4: Option<String>,
+}
+
+/// The blocking keys of `person`.
+pub fn blocking_keys(person: &Demographics<'_>) -> BlockingKeys {
+    let dob = person.date_of_birth;
+    let mut dates_of_birth = vec![dob];
+    if let Some(swapped) = NaiveDate::from_ymd_opt(dob.year(), dob.day(), dob.month())
+        && swapped != dob
+    {
+        dates_of_birth.push(swapped);
+    }
+    let phone = last_ten(person.phone);
+    BlockingKeys {
+        dates_of_birth,
+        phone_suffix: (!phone.is_empty()).then(|| phone.to_owned()),
+        ssn_last4: (!person.ssn_last4.is_empty()).then(|| person.ssn_last4.to_owned()),
+    }
+}
+
 /// National number without country code, so `+14155550100` equals `4155550100`.
 fn last_ten(phone: &str) -> &str {
     let digits = phone.trim_start_matches('+');
@@ -387,6 +417,31 @@ mod tests {
         assert!(is_typo("smith", "smtih"));
         assert!(is_typo("fitzgerald", "fitzgearld"));
         assert!(!is_typo("nguyen", "ngo"));
+    }
+
+    #[test]
+    fn blocking_keys_cover_every_way_to_reach_the_threshold() {
+        let p = Demographics {
+            ssn_last4: "1234",
+            ..person("Ana", "Reyes", (1990, 4, 12), "+14155550100")
+        };
+        let keys = blocking_keys(&p);
+        assert_eq!(
+            keys.dates_of_birth,
+            [
+                NaiveDate::from_ymd_opt(1990, 4, 12).unwrap(),
+                NaiveDate::from_ymd_opt(1990, 12, 4).unwrap()
+            ]
+        );
+        assert_eq!(keys.phone_suffix.as_deref(), Some("4155550100"));
+        assert_eq!(keys.ssn_last4.as_deref(), Some("1234"));
+        // Day 31 cannot be a month: no swapped date; no phone or SSN: no such keys.
+        let q = blocking_keys(&person("Ana", "Reyes", (1990, 1, 31), ""));
+        assert_eq!(q.dates_of_birth.len(), 1);
+        assert_eq!((q.phone_suffix, q.ssn_last4), (None, None));
+        // The claim behind blocking: names alone stay under the threshold.
+        let rules = MatchRules::default();
+        assert!(rules.family + rules.given < rules.threshold);
     }
 
     #[test]
