@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives a running-from-scratch `iop dev` with grpcurl 1.8 (reflection v1alpha), as
 # a newcomer following the README would: list services with the printed token,
-# health, register + admit + read the view with the consistency token, then no
+# health, the demo facilities, register + screen + admit + read the view with the
+# consistency token, then no
 # token (UNAUTHENTICATED) and a malformed field (INVALID_ARGUMENT naming it).
 # Usage: scripts/smoke-grpcurl.sh [path/to/iop]
 set -euo pipefail
@@ -39,10 +40,26 @@ for s in iop.admissions.v1.AdmissionsService iop.patientview.v1.PatientViewServi
 done
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# `iop dev` registers its demo facilities right after it starts serving.
+for _ in $(seq 1 50); do
+  grpcurl -plaintext "${auth[@]}" "$addr" iop.admissions.v1.AdmissionsService/ListFacilities \
+    | grep -q '"sf-mission"' && break
+  sleep 0.2
+done
+grpcurl -plaintext "${auth[@]}" "$addr" iop.admissions.v1.AdmissionsService/ListFacilities \
+  | grep -q '"sf-mission"' || fail "demo facility sf-mission not registered"
 registered=$(grpcurl -plaintext "${auth[@]}" -d '{"legal_name":{"given":"Ana","family":"Reyes"},
   "date_of_birth":{"year":1990,"month":4,"day":12},"sex":"SEX_FEMALE","facility_id":"sf-mission"}' \
   "$addr" iop.admissions.v1.AdmissionsService/RegisterPatient)
 patient=$(json '["patient"]["patientId"]' <<<"$registered")
+assessed=$(grpcurl -plaintext "${auth[@]}" -d "{\"patient_id\":\"$patient\",\"facility_id\":\"sf-mission\",
+  \"input\":{\"dimensions\":{\"d1_withdrawal\":1,\"d5_relapse\":2},
+  \"suitability\":{\"severity\":\"SEVERITY_MODERATE\",\"home\":\"HOME_ENVIRONMENT_STABLE\",
+  \"commitments\":\"COMMITMENTS_DAYTIME\",\"motivation\":\"MOTIVATION_HIGH\",
+  \"payment\":\"PAYMENT_MEANS_INSURED\",\"transportation\":\"TRANSPORTATION_RELIABLE\"}}}" \
+  "$addr" iop.admissions.v1.AdmissionsService/RecordAssessment)
+[[ $(json '["assessment"]["recommendation"]["level"]' <<<"$assessed") == LEVEL_OF_CARE_2_1_INTENSIVE_OUTPATIENT ]] \
+  || fail "screening did not place at IOP: $assessed"
 admitted=$(grpcurl -plaintext "${auth[@]}" \
   -d "{\"patient_id\":\"$patient\",\"facility_id\":\"sf-mission\",\"program\":\"PROGRAM_IOP_EVENING\"}" \
   "$addr" iop.admissions.v1.AdmissionsService/AdmitPatient)
@@ -62,4 +79,4 @@ if out=$(grpcurl -plaintext "${auth[@]}" -d '{"legal_name":{"given":"Ana"},
 grep -q 'Code: InvalidArgument' <<<"$out" && grep -q 'legal_name.family' <<<"$out" || fail "malformed: $out"
 
 echo "grpcurl smoke test against iop dev: all checks held"
-echo "smoke: 6 passed, 0 failed"
+echo "smoke: 8 passed, 0 failed"

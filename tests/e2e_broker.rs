@@ -123,6 +123,8 @@ async fn two_processes_and_a_real_broker() {
     let view_channel =
         || async { PatientViewServiceClient::new(channel(socket(&view_addr)).await) };
     let mut view = view_channel().await;
+    let admin = iop_testkit::token(&settings, &[Role::Admin], &["*"]);
+    iop_testkit::put_facilities(&mut admissions, &admin).await;
 
     // 1. A write at admissions is read at the view.
     let first = register_and_admit(&mut admissions, &token, 0).await;
@@ -232,5 +234,9 @@ async fn two_processes_and_a_real_broker() {
         .and_then(|h| h.value)
         .unwrap();
     assert!(String::from_utf8_lossy(reason).contains("malformed event"));
+    // The reader leaves its group while the broker is still there: librdkafka's
+    // consumer close waits for the coordinator, and would wait forever after it.
+    drop(dead);
+    drop(dlq);
     drop(broker);
 }

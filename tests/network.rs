@@ -14,30 +14,11 @@ use iop_proto::{
     patientview::v1::{CareStatus, GetPatientViewRequest},
 };
 use iop_runtime::auth::Role;
-use iop_testkit::{Backend, TestNetwork, admit, authed, read_view, register, registration};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use iop_testkit::{
+    Backend, TestNetwork, admit, assess, audit_rows, authed, iop_assessment, read_view, register,
+    registration,
+};
 use tonic::Code;
-
-async fn audit_rows(url: &str, patient_id: &str, outcome: &str) -> i64 {
-    let db = sea_orm::Database::connect(url).await.unwrap();
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "SELECT COUNT(*) AS n FROM audit_log WHERE patient_id = $1 AND outcome = $2"
-        }
-        _ => "SELECT COUNT(*) AS n FROM audit_log WHERE patient_id = ? AND outcome = ?",
-    };
-    let row = db
-        .query_one(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [patient_id.into(), outcome.into()],
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n").unwrap()
-}
 
 async fn care_path(backend: Backend) {
     let net = TestNetwork::start(backend).await;
@@ -148,6 +129,9 @@ async fn care_path(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().starts_with("program"), "{}", err.message());
+    assess(&mut admissions, &intake, &pid, "oakland", iop_assessment())
+        .await
+        .unwrap();
     let admitted = admissions
         .admit_patient(authed(admit(Program::IopEvening), &intake))
         .await
@@ -253,12 +237,19 @@ async fn care_path(backend: Backend) {
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
-    // Audit: register, its idempotent repeat (a read of the stored result), admit
-    // and get allowed at admissions, one denial; two allowed view reads, one denial.
-    assert_eq!(audit_rows(&net.admissions_db.url, &pid, "allowed").await, 4);
-    assert_eq!(audit_rows(&net.admissions_db.url, &pid, "denied").await, 1);
-    assert_eq!(audit_rows(&net.view_db.url, &pid, "allowed").await, 2);
-    assert_eq!(audit_rows(&net.view_db.url, &pid, "denied").await, 1);
+    // Audit: register, its idempotent repeat (a read of the stored result), the
+    // screening, admit and get allowed at admissions, one denial; two allowed view
+    // reads, one denial.
+    assert_eq!(
+        audit_rows(&net.admissions_db.url, &pid, None, "allowed").await,
+        5
+    );
+    assert_eq!(
+        audit_rows(&net.admissions_db.url, &pid, None, "denied").await,
+        1
+    );
+    assert_eq!(audit_rows(&net.view_db.url, &pid, None, "allowed").await, 2);
+    assert_eq!(audit_rows(&net.view_db.url, &pid, None, "denied").await, 1);
 
     // Tokens: malformed, for another patient, or from the future.
     let req = |token: &str| GetPatientViewRequest {

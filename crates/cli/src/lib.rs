@@ -224,6 +224,7 @@ fn dev(
         let mut host = Host::new(settings, shutdown, &[ADMISSIONS, PATIENT_VIEW]).await?;
         iop_admissions::start(&mut host, &sqlite(&data_dir, "admissions", &base)).await?;
         iop_patient_view::start(&mut host, &sqlite(&data_dir, "patient-view", &base)).await?;
+        tokio::spawn(seed_demo_facilities(address, token.clone()));
         // Written, not println!: a closed stdout must not stop the network.
         {
             use std::io::Write;
@@ -243,6 +244,47 @@ fn dev(
     })?;
     drop(broker);
     Ok(())
+}
+
+/// Registers the demo facilities through the public API once the network
+/// answers, if the registry is empty, so a newcomer can admit right away.
+async fn seed_demo_facilities(address: SocketAddr, token: String) {
+    use iop_proto::admissions::v1::{
+        ListFacilitiesRequest, PutFacilityRequest,
+        admissions_service_client::AdmissionsServiceClient,
+    };
+    fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        if let Ok(value) = format!("Bearer {token}").parse() {
+            request.metadata_mut().insert("authorization", value);
+        }
+        request
+    }
+    let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{address}")) else {
+        return;
+    };
+    let mut client = AdmissionsServiceClient::new(endpoint.connect_lazy());
+    for _ in 0..100 {
+        match client
+            .list_facilities(authed(ListFacilitiesRequest {}, &token))
+            .await
+        {
+            Ok(listed) if !listed.get_ref().facilities.is_empty() => return,
+            Ok(_) => {
+                for facility in iop_admissions::demo_facilities() {
+                    let request = PutFacilityRequest {
+                        facility: Some(facility),
+                    };
+                    if let Err(e) = client.put_facility(authed(request, &token)).await {
+                        tracing::warn!(error = %e.message(), "demo facility not registered");
+                    }
+                }
+                tracing::info!("registered the demo facilities");
+                return;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
 }
 
 fn serve(config: Option<&Path>, service: ServiceName) -> Result<(), BoxError> {

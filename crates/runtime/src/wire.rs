@@ -37,6 +37,12 @@ pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
+/// A wire instant as a chrono one, if it is in range.
+pub fn instant(t: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    let t = t?;
+    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +75,7 @@ mod tests {
         let t = DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap_or_default();
         let w = timestamp(t);
         assert_eq!((w.seconds, w.nanos), (1_700_000_000, 123_456_789));
+        assert_eq!(instant(Some(&w)), Some(t));
+        assert_eq!(instant(None), None);
     }
 }

@@ -13,10 +13,13 @@ use std::{net::SocketAddr, time::Duration};
 
 use iop_proto::{
     admissions::v1::{
-        AdmitPatientRequest, RegisterPatientRequest,
+        AdmitPatientRequest, PutFacilityRequest, RecordAssessmentRequest, RegisterPatientRequest,
         admissions_service_client::AdmissionsServiceClient,
     },
-    common::v1::{Date, PersonName, Program, Sex},
+    common::v1::{
+        AsamDimensions, AssessmentInput, Commitments, Date, HomeEnvironment, Motivation,
+        PaymentMeans, PersonName, Program, Severity, Sex, Suitability, Transportation,
+    },
     patientview::v1::{
         GetPatientViewRequest, PatientView, patient_view_service_client::PatientViewServiceClient,
     },
@@ -164,6 +167,8 @@ impl TestNetwork {
             broker,
         };
         network.wait_serving("").await;
+        let admin = network.token(&[Role::Admin], &["*"]);
+        put_facilities(&mut network.admissions().await, &admin).await;
         network
     }
 
@@ -280,6 +285,81 @@ pub fn registration(given: &str, family: &str, facility: &str) -> RegisterPatien
     }
 }
 
+/// Registers the demo network's facilities (`iop_admissions::demo_facilities`)
+/// with an admin `token`; tests refer to them by id (`oakland`, `fresno`, …).
+/// Every program takes the most patients a program may have, so only tests of
+/// capacity (which register their own facility) ever meet a full program.
+pub async fn put_facilities(client: &mut AdmissionsServiceClient<Channel>, token: &str) {
+    for mut facility in iop_admissions::demo_facilities() {
+        for program in &mut facility.programs {
+            program.capacity = iop_admissions::records::MAX_CAPACITY;
+        }
+        client
+            .put_facility(authed(
+                PutFacilityRequest {
+                    facility: Some(facility),
+                },
+                token,
+            ))
+            .await
+            .expect("put facility");
+    }
+}
+
+/// A screening that places an adult at IOP (2.1): dimensions 0-1, moderate
+/// severity, stable home, no barriers.
+pub fn iop_assessment() -> AssessmentInput {
+    AssessmentInput {
+        dimensions: Some(AsamDimensions {
+            d1_withdrawal: 1,
+            d3_emotional: 1,
+            d5_relapse: 1,
+            ..Default::default()
+        }),
+        suitability: Some(Suitability {
+            severity: Severity::Moderate as i32,
+            home: HomeEnvironment::Stable as i32,
+            commitments: Commitments::Daytime as i32,
+            motivation: Motivation::High as i32,
+            payment: PaymentMeans::Insured as i32,
+            transportation: Transportation::Reliable as i32,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A screening that places at partial hospitalization (2.5): a severe disorder.
+pub fn php_assessment() -> AssessmentInput {
+    let mut input = iop_assessment();
+    if let Some(s) = input.suitability.as_mut() {
+        s.severity = Severity::Severe as i32;
+    }
+    input
+}
+
+/// Records a screening of `patient_id` at `facility`; returns the assessment id.
+pub async fn assess(
+    client: &mut AdmissionsServiceClient<Channel>,
+    token: &str,
+    patient_id: &str,
+    facility: &str,
+    input: AssessmentInput,
+) -> Result<String, Status> {
+    let request = RecordAssessmentRequest {
+        patient_id: patient_id.into(),
+        facility_id: facility.into(),
+        input: Some(input),
+    };
+    Ok(client
+        .record_assessment(authed(request, token))
+        .await?
+        .into_inner()
+        .assessment
+        .map(|a| a.assessment_id)
+        .unwrap_or_default())
+}
+
 /// Registers a patient; returns its id and the write's consistency token.
 pub async fn register(
     client: &mut AdmissionsServiceClient<Channel>,
@@ -296,7 +376,8 @@ pub async fn register(
     ))
 }
 
-/// Admits a patient to `program` at `facility`; returns the consistency token.
+/// Screens a patient for `program`'s level (see [`assess`]), then admits them
+/// to it at `facility`; returns the admission's consistency token.
 pub async fn admit(
     client: &mut AdmissionsServiceClient<Channel>,
     token: &str,
@@ -304,6 +385,12 @@ pub async fn admit(
     facility: &str,
     program: Program,
 ) -> Result<String, Status> {
+    let input = if program == Program::Php {
+        php_assessment()
+    } else {
+        iop_assessment()
+    };
+    assess(client, token, patient_id, facility, input).await?;
     let request = AdmitPatientRequest {
         patient_id: patient_id.into(),
         facility_id: facility.into(),
@@ -340,4 +427,80 @@ pub async fn read_view(
         .into_inner()
         .view
         .unwrap_or_default())
+}
+
+/// Audit rows about `patient_id` with `outcome` (`allowed`, `denied`), and with
+/// `action` when given, in the database at `url`.
+pub async fn audit_rows(url: &str, patient_id: &str, action: Option<&str>, outcome: &str) -> i64 {
+    use sea_orm::{DbBackend, Statement};
+    let db = sea_orm::Database::connect(url)
+        .await
+        .expect("audit database");
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT COUNT(*) AS n FROM audit_log WHERE patient_id = $1 AND outcome = $2 \
+             AND ($3 = '' OR action = $3)"
+        }
+        _ => {
+            "SELECT COUNT(*) AS n FROM audit_log WHERE patient_id = ? AND outcome = ? \
+             AND (? = '' OR action = ?)"
+        }
+    };
+    let action = action.unwrap_or_default();
+    let values: Vec<sea_orm::Value> = match backend {
+        DbBackend::Postgres => vec![patient_id.into(), outcome.into(), action.into()],
+        _ => vec![
+            patient_id.into(),
+            outcome.into(),
+            action.into(),
+            action.into(),
+        ],
+    };
+    let row = db
+        .query_one(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .expect("audit query")
+        .expect("a count");
+    row.try_get::<i64>("", "n").expect("count")
+}
+
+/// Reads `count` records of `topic` from the start, as an analyst's consumer
+/// (its own group) would; fails after 20 s.
+pub async fn read_topic(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+) -> Vec<rdkafka::message::OwnedMessage> {
+    use rdkafka::{
+        ClientConfig,
+        consumer::{Consumer, StreamConsumer},
+    };
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("analyst-{}", uuid::Uuid::new_v4()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while out.len() < count {
+        let m = tokio::time::timeout_at(deadline, consumer.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} records on {topic}", out.len()))
+            .expect("record");
+        out.push(m.detach());
+    }
+    out
+}
+
+/// A record's header as text.
+pub fn header<'a>(m: &'a rdkafka::message::OwnedMessage, key: &str) -> Option<&'a str> {
+    use rdkafka::{Message, message::Headers};
+    m.headers()?
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| std::str::from_utf8(h.value?).ok())
 }

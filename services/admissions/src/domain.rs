@@ -9,7 +9,7 @@ use iop_runtime::phi::Phi;
 
 use crate::error::AdmissionsError;
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> AdmissionsError {
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AdmissionsError {
     AdmissionsError::InvalidArgument {
         field,
         reason: reason.into(),
@@ -204,7 +204,7 @@ pub fn registration(
     })
 }
 
-fn phone(value: &str) -> Result<String, AdmissionsError> {
+pub(crate) fn phone(value: &str) -> Result<String, AdmissionsError> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(String::new());

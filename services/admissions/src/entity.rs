@@ -1,5 +1,10 @@
 //! Admissions tables: `patients` (the master record, whose `version` is the
-//! patient's event sequence) and `episodes`.
+//! patient's event sequence), `episodes`, `demographic_versions` (every recorded
+//! version of a patient's demographics), `facilities` and `facility_programs`
+//! (the registry), `assessments` (screenings with their placement), `consents`
+//! and `coverages`. Records whose shape is a contract (assessment input and
+//! recommendation, consent, coverage, demographics) are stored as their protobuf
+//! encoding beside the columns that are queried.
 
 #![allow(
     missing_docs,
@@ -33,6 +38,17 @@ pub mod patient {
         #[sea_orm(unique)]
         pub request_id: Option<String>,
         pub registered_at: DateTimeUtc,
+        pub address_line1: String,
+        pub address_line2: String,
+        pub address_city: String,
+        pub address_state: String,
+        pub address_postal_code: String,
+        pub emergency_name: String,
+        pub emergency_relationship: String,
+        pub emergency_phone: String,
+        /// The survivor, once this record was merged into it.
+        pub merged_into: Option<String>,
+        pub merged_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -63,6 +79,148 @@ pub mod episode {
         #[sea_orm(unique)]
         pub request_id: Option<String>,
         pub created_at: DateTimeUtc,
+        /// The assessment whose placement admitted the patient.
+        pub assessment_id: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod demographic_version {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "demographic_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub patient_id: String,
+        /// The patient's event sequence that recorded it.
+        pub version: i64,
+        /// `iop.admissions.v1.Demographics`, encoded.
+        pub demographics: Vec<u8>,
+        pub recorded_at: DateTimeUtc,
+        pub recorded_by: String,
+        pub reason: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod facility {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "facilities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub city: String,
+        pub time_zone: String,
+        pub version: i64,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod facility_program {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "facility_programs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub facility_id: String,
+        /// Program value.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub program: i32,
+        pub capacity: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod assessment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "assessments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub patient_id: String,
+        pub facility_id: String,
+        /// `iop.common.v1.AssessmentInput`, encoded.
+        pub input: Vec<u8>,
+        /// `iop.common.v1.PlacementRecommendation`, encoded.
+        pub recommendation: Vec<u8>,
+        pub recommended_level: i32,
+        pub rules_version: String,
+        pub age_group: i32,
+        pub assessed_by: String,
+        pub assessed_at: DateTimeUtc,
+        pub override_level: Option<i32>,
+        pub override_justification: Option<String>,
+        pub overridden_by: Option<String>,
+        pub overridden_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod consent {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// The patient (the survivor, after a merge).
+        pub patient_id: String,
+        /// `iop.common.v1.Consent`, encoded, as signed (without revocation).
+        pub consent: Vec<u8>,
+        pub recorded_at: DateTimeUtc,
+        pub recorded_by: String,
+        pub revoked_at: Option<DateTimeUtc>,
+        pub expiry_event_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod coverage {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "coverages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub patient_id: String,
+        /// `iop.common.v1.Coverage`, encoded.
+        pub coverage: Vec<u8>,
+        pub recorded_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

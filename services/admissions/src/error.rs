@@ -43,19 +43,51 @@ pub enum AdmissionsError {
         /// The patient.
         patient_id: String,
     },
+    /// The record was merged into another; change the survivor instead.
+    #[error("patient {patient_id} was merged into {survivor_id}")]
+    Merged {
+        /// The merged-away record.
+        patient_id: String,
+        /// Where it lives on.
+        survivor_id: String,
+    },
+    /// Something referred to does not exist (a facility, an assessment, a consent).
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What kind of thing.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The system is not in the state the command needs (no placement at the
+    /// program's level, a full program, an already revoked consent).
+    #[error("{0}")]
+    Precondition(String),
     /// Storage failed.
     #[error("storage: {0}")]
     Storage(#[from] sea_orm::DbErr),
+}
+
+impl From<iop_consent::ConsentError> for AdmissionsError {
+    fn from(e: iop_consent::ConsentError) -> Self {
+        AdmissionsError::InvalidArgument {
+            field: e.element,
+            reason: e.reason.to_owned(),
+        }
+    }
 }
 
 impl From<AdmissionsError> for Status {
     fn from(e: AdmissionsError) -> Self {
         match &e {
             AdmissionsError::InvalidArgument { .. } => Status::invalid_argument(e.to_string()),
-            AdmissionsError::PatientNotFound { .. } => Status::not_found(e.to_string()),
-            AdmissionsError::AlreadyAdmitted { .. } | AdmissionsError::NotAdmitted { .. } => {
-                Status::failed_precondition(e.to_string())
+            AdmissionsError::PatientNotFound { .. } | AdmissionsError::NotFound { .. } => {
+                Status::not_found(e.to_string())
             }
+            AdmissionsError::AlreadyAdmitted { .. }
+            | AdmissionsError::NotAdmitted { .. }
+            | AdmissionsError::Merged { .. }
+            | AdmissionsError::Precondition(_) => Status::failed_precondition(e.to_string()),
             AdmissionsError::PermissionDenied(_) => Status::permission_denied(e.to_string()),
             AdmissionsError::Conflict { .. } => Status::aborted(e.to_string()),
             AdmissionsError::Storage(db) => {

@@ -9,13 +9,14 @@
 //! alone, as a pod does.
 
 mod api;
-pub mod consent;
+pub mod assessment;
 pub mod domain;
 mod entity;
 pub mod error;
 pub mod matching;
 pub mod migration;
 pub mod placement;
+pub mod records;
 
 use iop_messaging::{StartError, kafka, outbox::Outbox, relay::Relay};
 use iop_proto::{
@@ -29,9 +30,49 @@ use iop_runtime::{
 };
 
 pub use api::AdmissionsApi;
+/// Part 2 consent rules, shared with every context.
+pub use iop_consent as consent;
 
 /// The bounded context's name: topic `iop.admissions.v1`, consistency-token source.
 pub const CONTEXT: &str = iop_proto::contexts::ADMISSIONS;
+
+/// The demo network `iop dev` starts with (when its registry is empty) and the
+/// tests register: California facilities offering every program. Real networks
+/// register theirs with `PutFacility`.
+pub fn demo_facilities() -> Vec<iop_proto::admissions::v1::Facility> {
+    use iop_proto::{admissions::v1::ProgramOffering, common::v1::Program};
+    let programs = [
+        (Program::IopDay, 24),
+        (Program::IopEvening, 24),
+        (Program::IopCombined, 12),
+        (Program::Php, 12),
+    ];
+    [
+        ("sf-mission", "IOP Network SF Mission", "San Francisco"),
+        ("oakland", "IOP Network Oakland", "Oakland"),
+        ("san-jose", "IOP Network San Jose", "San Jose"),
+        ("sacramento", "IOP Network Sacramento", "Sacramento"),
+        ("fresno", "IOP Network Fresno", "Fresno"),
+        ("la-downtown", "IOP Network LA Downtown", "Los Angeles"),
+        ("san-diego", "IOP Network San Diego", "San Diego"),
+    ]
+    .into_iter()
+    .map(|(id, name, city)| iop_proto::admissions::v1::Facility {
+        facility_id: id.to_owned(),
+        name: name.to_owned(),
+        city: city.to_owned(),
+        time_zone: "America/Los_Angeles".to_owned(),
+        programs: programs
+            .iter()
+            .map(|(program, capacity)| ProgramOffering {
+                program: *program as i32,
+                capacity: *capacity,
+                census: 0,
+            })
+            .collect(),
+    })
+    .collect()
+}
 
 /// The topics admissions publishes to.
 pub fn topics() -> Vec<String> {

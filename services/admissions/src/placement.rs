@@ -207,15 +207,7 @@ pub struct Reason {
     pub explanation: String,
 }
 
-/// Weekly clinical hours of a level: `at_least <= hours < below`. The table's
-/// "9–19" is read as below 20, since 20 is where partial hospitalization begins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WeeklyHoursBand {
-    /// Inclusive lower bound.
-    pub at_least: u8,
-    /// Exclusive upper bound; none when open-ended.
-    pub below: Option<u8>,
-}
+pub use iop_care::WeeklyHoursBand;
 
 /// A placement recommendation and what it was derived from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -310,15 +302,7 @@ fn consequence(level: LevelOfCare) -> &'static str {
 
 /// Weekly clinical hours band of `level` for `age`, where the level has one.
 pub fn weekly_hours_band(level: LevelOfCare, age: AgeGroup) -> Option<WeeklyHoursBand> {
-    let (at_least, below) = match (level, age) {
-        (L1, AgeGroup::Adult) => (0, Some(9)),
-        (L1, AgeGroup::Adolescent) => (0, Some(6)),
-        (L21, AgeGroup::Adult) => (9, Some(20)),
-        (L21, AgeGroup::Adolescent) => (6, Some(20)),
-        (L25, _) => (20, None),
-        _ => return None,
-    };
-    Some(WeeklyHoursBand { at_least, below })
+    iop_care::weekly_hours_band(level, age == AgeGroup::Adolescent)
 }
 
 /// [`recommend_with`] the default thresholds.

@@ -1,4 +1,5 @@
-//! The gRPC face of the patient view: authorises the caller by facility, honours
+//! The gRPC face of the patient view: authorises the caller by facility (the
+//! shared rule of `iop_consent::access`, over the view's copy of consents), honours
 //! consistency tokens (waiting until the view has applied the write, within the
 //! call's deadline), audits every read, and answers from the view tables.
 
@@ -18,11 +19,12 @@ use iop_runtime::{
     db::Database,
     wire,
 };
+use prost::Message;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status, metadata::MetadataMap};
 
-use crate::entity::{position, timeline, view};
+use crate::entity::{consent, position, timeline, view};
 
 const READERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Billing, Role::Admin];
 const ACTION: &str = "patientview.GetPatientView";
@@ -154,41 +156,71 @@ impl PatientViewService for PatientViewApi {
             self.wait_for(&token, budget).await?;
         }
 
-        let v = view::Entity::find_by_id(&patient_id)
+        let not_found = || Status::not_found(format!("patient {patient_id} not found in the view"));
+        let mut v = view::Entity::find_by_id(&patient_id)
             .one(self.db.conn())
             .await
             .map_err(internal)?
-            .ok_or_else(|| {
-                Status::not_found(format!("patient {patient_id} not found in the view"))
-            })?;
+            .ok_or_else(not_found)?;
+        // A merged-away record reads as its survivor.
+        if let Some(survivor) = v.merged_into.clone() {
+            v = view::Entity::find_by_id(&survivor)
+                .one(self.db.conn())
+                .await
+                .map_err(internal)?
+                .ok_or_else(not_found)?;
+        }
+        let patient_id = v.patient_id.clone();
         let entries = timeline::Entity::find()
             .filter(timeline::Column::PatientId.eq(&patient_id))
             .order_by_asc(timeline::Column::Position)
             .all(self.db.conn())
             .await
             .map_err(internal)?;
-        // A facility sees the patients it registered or treated (as admissions does);
-        // consent-based access comes with the full admissions domain.
-        let allowed = [
-            v.facility_id.as_deref(),
-            Some(v.registered_facility_id.as_str()),
+        let merged = view::Entity::find()
+            .filter(view::Column::MergedInto.eq(&patient_id))
+            .order_by_asc(view::Column::PatientId)
+            .all(self.db.conn())
+            .await
+            .map_err(internal)?;
+        let consents: Vec<iop_consent::Consent> = consent::Entity::find()
+            .filter(consent::Column::PatientId.eq(&patient_id))
+            .all(self.db.conn())
+            .await
+            .map_err(internal)?
+            .iter()
+            .filter_map(|row| {
+                let c = iop_proto::common::v1::Consent::decode(row.consent.as_slice()).ok()?;
+                iop_consent::wire::consent(&c).ok()
+            })
+            .collect();
+        let known_at: Vec<String> = [
+            v.facility_id.clone(),
+            Some(v.registered_facility_id.clone()),
         ]
         .into_iter()
         .flatten()
-        .chain(entries.iter().map(|t| t.facility_id.as_str()))
-        .find(|f| !f.is_empty() && caller.acts_for(f))
-        .map(str::to_owned);
-        let Some(facility) = allowed else {
+        .chain(merged.iter().map(|m| m.registered_facility_id.clone()))
+        .chain(entries.iter().map(|t| t.facility_id.clone()))
+        .collect();
+        let basis = iop_consent::access::facility_access(
+            |f| caller.acts_for(f),
+            &known_at,
+            &consents,
+            purpose,
+            chrono::Utc::now(),
+        );
+        let Some(basis) = basis else {
             self.audit(&caller, &patient_id, None, purpose, Outcome::Denied)
                 .await?;
             return Err(Status::permission_denied(format!(
-                "caller acts for no facility where patient {patient_id} is known"
+                "caller acts for no facility where patient {patient_id} is known or that a consent covers"
             )));
         };
         self.audit(
             &caller,
             &patient_id,
-            Some(&facility),
+            Some(basis.facility_id()),
             purpose,
             Outcome::Allowed,
         )
@@ -221,6 +253,7 @@ impl PatientViewService for PatientViewApi {
                 })
                 .collect(),
             updated_at: Some(wire::timestamp(v.updated_at)),
+            merged_patient_ids: merged.into_iter().map(|m| m.patient_id).collect(),
         };
         Ok(Response::new(GetPatientViewResponse { view: Some(view) }))
     }

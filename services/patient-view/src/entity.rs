@@ -1,6 +1,8 @@
 //! Patient-view tables: `patient_views` (one folded row per patient),
 //! `view_positions` (per patient and source, the sequence applied so far: what
-//! consistency tokens are checked against) and `timeline` (each applied event).
+//! consistency tokens are checked against), `timeline` (each applied event) and
+//! `view_consents` (the local copy of each patient's Part 2 consents, which the
+//! access rule reads).
 
 #![allow(
     missing_docs,
@@ -30,6 +32,8 @@ pub mod view {
         pub level_of_care: i32,
         pub admitted_on: Option<Date>,
         pub updated_at: DateTimeUtc,
+        /// The survivor, once this record was merged into it.
+        pub merged_into: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -71,6 +75,25 @@ pub mod timeline {
         pub event_type: String,
         pub occurred_at: DateTimeUtc,
         pub facility_id: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod consent {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "view_consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub consent_id: String,
+        pub patient_id: String,
+        /// `iop.common.v1.Consent`, encoded, with its revocation and expiry event.
+        pub consent: Vec<u8>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

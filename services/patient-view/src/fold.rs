@@ -5,7 +5,9 @@
 use chrono::NaiveDate;
 use iop_proto::{
     admissions::events::v1::{
-        PatientAdmitted, PatientDischarged, PatientRegistered, PatientTransferred,
+        ConsentExpired, ConsentRecorded, ConsentRevoked, PatientAdmitted,
+        PatientDemographicsUpdated, PatientDischarged, PatientRegistered, PatientTransferred,
+        PatientsMerged,
     },
     patientview::v1::CareStatus,
 };
@@ -60,6 +62,16 @@ pub enum ViewEvent {
     Transferred(PatientTransferred),
     /// `iop.admissions.events.v1.PatientDischarged`.
     Discharged(PatientDischarged),
+    /// `iop.admissions.events.v1.PatientDemographicsUpdated`.
+    DemographicsUpdated(PatientDemographicsUpdated),
+    /// `iop.admissions.events.v1.PatientsMerged` (about the survivor).
+    Merged(PatientsMerged),
+    /// `iop.admissions.events.v1.ConsentRecorded`.
+    ConsentRecorded(ConsentRecorded),
+    /// `iop.admissions.events.v1.ConsentRevoked`.
+    ConsentRevoked(ConsentRevoked),
+    /// `iop.admissions.events.v1.ConsentExpired`.
+    ConsentExpired(ConsentExpired),
 }
 
 impl ViewEvent {
@@ -70,6 +82,13 @@ impl ViewEvent {
             ViewEvent::Admitted(e) => &e.patient_id,
             ViewEvent::Transferred(e) => &e.patient_id,
             ViewEvent::Discharged(e) => &e.patient_id,
+            ViewEvent::DemographicsUpdated(e) => &e.patient_id,
+            ViewEvent::Merged(e) => &e.survivor_id,
+            ViewEvent::ConsentRecorded(e) => {
+                e.consent.as_ref().map_or("", |c| c.patient_id.as_str())
+            }
+            ViewEvent::ConsentRevoked(e) => &e.patient_id,
+            ViewEvent::ConsentExpired(e) => &e.patient_id,
         }
     }
 
@@ -80,6 +99,11 @@ impl ViewEvent {
             ViewEvent::Admitted(e) => &e.facility_id,
             ViewEvent::Transferred(e) => &e.to_facility_id,
             ViewEvent::Discharged(e) => &e.facility_id,
+            ViewEvent::Merged(e) => e.active_episode.as_ref().map_or("", |a| &a.facility_id),
+            ViewEvent::DemographicsUpdated(_)
+            | ViewEvent::ConsentRecorded(_)
+            | ViewEvent::ConsentRevoked(_)
+            | ViewEvent::ConsentExpired(_) => "",
         }
     }
 }
@@ -94,6 +118,20 @@ pub fn decode(event_type: &str, payload: &[u8]) -> Result<Option<ViewEvent>, pro
         Some(ViewEvent::Transferred(PatientTransferred::decode(payload)?))
     } else if event_type == PatientDischarged::full_name() {
         Some(ViewEvent::Discharged(PatientDischarged::decode(payload)?))
+    } else if event_type == PatientDemographicsUpdated::full_name() {
+        Some(ViewEvent::DemographicsUpdated(
+            PatientDemographicsUpdated::decode(payload)?,
+        ))
+    } else if event_type == PatientsMerged::full_name() {
+        Some(ViewEvent::Merged(PatientsMerged::decode(payload)?))
+    } else if event_type == ConsentRecorded::full_name() {
+        Some(ViewEvent::ConsentRecorded(ConsentRecorded::decode(
+            payload,
+        )?))
+    } else if event_type == ConsentRevoked::full_name() {
+        Some(ViewEvent::ConsentRevoked(ConsentRevoked::decode(payload)?))
+    } else if event_type == ConsentExpired::full_name() {
+        Some(ViewEvent::ConsentExpired(ConsentExpired::decode(payload)?))
     } else {
         None
     })
@@ -149,6 +187,32 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
                 s.episode = None;
             }
         }
+        ViewEvent::DemographicsUpdated(e) => {
+            let name = e.legal_name.clone().unwrap_or_default();
+            s.given_name = name.given;
+            s.middle_name = name.middle;
+            s.family_name = name.family;
+            s.preferred_name = e.preferred_name.clone();
+            s.date_of_birth = iop_runtime::wire::naive_date(e.date_of_birth.as_ref());
+        }
+        ViewEvent::Merged(e) => {
+            // The survivor takes over the merged-away record's active episode;
+            // its own stays (admissions refuses a merge of two active ones).
+            if let Some(a) = &e.active_episode {
+                s.status = CareStatus::Admitted;
+                s.episode = Some(EpisodeState {
+                    episode_id: a.episode_id.clone(),
+                    facility_id: a.facility_id.clone(),
+                    program: a.program,
+                    level_of_care: a.level_of_care,
+                    admitted_on: iop_runtime::wire::naive_date(a.admitted_on.as_ref()),
+                });
+            }
+        }
+        // Consents are kept beside the view row, not in it.
+        ViewEvent::ConsentRecorded(_)
+        | ViewEvent::ConsentRevoked(_)
+        | ViewEvent::ConsentExpired(_) => {}
     }
     s
 }
@@ -193,6 +257,34 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_merge_hands_the_active_episode_to_the_survivor() {
+        let survivor = apply(None, &ViewEvent::Registered(registered()));
+        let merged = PatientsMerged {
+            survivor_id: "p".into(),
+            merged_away_id: "q".into(),
+            active_episode: Some(iop_proto::admissions::events::v1::MergedEpisode {
+                episode_id: "e-q".into(),
+                facility_id: "fresno".into(),
+                program: Program::IopEvening as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let s = apply(Some(survivor.clone()), &ViewEvent::Merged(merged.clone()));
+        assert_eq!(s.status, CareStatus::Admitted);
+        assert_eq!(s.episode.as_ref().unwrap().facility_id, "fresno");
+        assert_eq!(s.mrn, survivor.mrn);
+        let none = PatientsMerged {
+            active_episode: None,
+            ..merged
+        };
+        assert_eq!(
+            apply(Some(survivor.clone()), &ViewEvent::Merged(none)),
+            survivor
+        );
     }
 
     #[test]

@@ -8,12 +8,16 @@ use iop_messaging::{
     cloudevents::InboundEvent,
     consumer::{ApplyError, EventHandler},
 };
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, EntityTrait, Set};
+use prost::Message;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    sea_query::Expr,
+};
 use tokio::sync::Notify;
 
 use crate::{
-    entity::{position, timeline, view},
-    fold::{self, EpisodeState, PatientState},
+    entity::{consent, position, timeline, view},
+    fold::{self, EpisodeState, PatientState, ViewEvent},
 };
 
 /// Folds events from one source context into the view.
@@ -51,6 +55,7 @@ impl ViewHandler {
         patient_id: &str,
         s: PatientState,
         exists: bool,
+        merged_into: Option<String>,
     ) -> Result<(), ApplyError> {
         let ep = s.episode.as_ref();
         let model = view::ActiveModel {
@@ -69,6 +74,7 @@ impl ViewHandler {
             level_of_care: Set(ep.map_or(0, |e| e.level_of_care)),
             admitted_on: Set(ep.and_then(|e| e.admitted_on)),
             updated_at: Set(Utc::now()),
+            merged_into: Set(merged_into),
         };
         if exists {
             model.update(txn).await?;
@@ -111,6 +117,106 @@ impl ViewHandler {
     }
 }
 
+impl ViewHandler {
+    /// Keeps the local copy of a consent current; `owner` is the patient the
+    /// view files it under (the survivor, for a merged-away record).
+    async fn keep_consent(
+        &self,
+        txn: &DatabaseTransaction,
+        owner: &str,
+        event: &ViewEvent,
+    ) -> Result<(), ApplyError> {
+        let (consent_id, revoked_at, expiry_event_at) = match event {
+            ViewEvent::ConsentRecorded(e) => {
+                let Some(c) = e.consent.clone() else {
+                    return Err(ApplyError::Permanent(
+                        "ConsentRecorded without a consent".into(),
+                    ));
+                };
+                let row = consent::ActiveModel {
+                    consent_id: Set(c.consent_id.clone()),
+                    patient_id: Set(owner.to_owned()),
+                    consent: Set(c.encode_to_vec()),
+                };
+                // A replay of the same consent (after a merge re-keyed it) keeps one row.
+                if consent::Entity::find_by_id(&c.consent_id)
+                    .one(txn)
+                    .await?
+                    .is_some()
+                {
+                    row.update(txn).await?;
+                } else {
+                    row.insert(txn).await?;
+                }
+                return Ok(());
+            }
+            ViewEvent::ConsentRevoked(e) => (&e.consent_id, e.revoked_at, None),
+            ViewEvent::ConsentExpired(e) => (&e.consent_id, None, e.expiry_event_at),
+            _ => return Ok(()),
+        };
+        let Some(row) = consent::Entity::find_by_id(consent_id).one(txn).await? else {
+            // Its ConsentRecorded was dead-lettered: nothing to revoke here.
+            return Ok(());
+        };
+        let mut c = iop_proto::common::v1::Consent::decode(row.consent.as_slice())
+            .map_err(|e| ApplyError::Permanent(format!("stored consent: {e}")))?;
+        if revoked_at.is_some() {
+            c.revoked_at = revoked_at;
+        }
+        if expiry_event_at.is_some() {
+            c.expiry_event_at = expiry_event_at;
+        }
+        let mut row: consent::ActiveModel = row.into();
+        row.consent = Set(c.encode_to_vec());
+        row.update(txn).await?;
+        Ok(())
+    }
+
+    /// Re-keys what the view holds for the merged-away record to the survivor;
+    /// the merged-away row stays, pointing at the survivor, so reads of its id
+    /// and its events still in flight find their way.
+    async fn merge(
+        &self,
+        txn: &DatabaseTransaction,
+        survivor: &str,
+        merged_away: &str,
+    ) -> Result<(), ApplyError> {
+        match view::Entity::find_by_id(merged_away).one(txn).await? {
+            Some(row) => {
+                let mut row: view::ActiveModel = row.into();
+                row.merged_into = Set(Some(survivor.to_owned()));
+                row.update(txn).await?;
+            }
+            None => {
+                self.save(
+                    txn,
+                    merged_away,
+                    PatientState::default(),
+                    false,
+                    Some(survivor.to_owned()),
+                )
+                .await?;
+            }
+        }
+        view::Entity::update_many()
+            .col_expr(view::Column::MergedInto, Expr::value(survivor))
+            .filter(view::Column::MergedInto.eq(merged_away))
+            .exec(txn)
+            .await?;
+        timeline::Entity::update_many()
+            .col_expr(timeline::Column::PatientId, Expr::value(survivor))
+            .filter(timeline::Column::PatientId.eq(merged_away))
+            .exec(txn)
+            .await?;
+        consent::Entity::update_many()
+            .col_expr(consent::Column::PatientId, Expr::value(survivor))
+            .filter(consent::Column::PatientId.eq(merged_away))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+}
+
 impl EventHandler for ViewHandler {
     async fn apply(
         &self,
@@ -125,6 +231,8 @@ impl EventHandler for ViewHandler {
                 ));
             }
             (Some(d), _) => d.patient_id().to_owned(),
+            // Not about a patient (e.g. the facility registry): nothing to fold.
+            (None, Some(subject)) if uuid::Uuid::parse_str(subject).is_err() => return Ok(()),
             (None, Some(subject)) => subject.clone(),
             // Not a patient event and not one this view folds.
             (None, None) => return Ok(()),
@@ -141,15 +249,24 @@ impl EventHandler for ViewHandler {
             return Ok(());
         };
 
+        if let ViewEvent::Merged(m) = &decoded {
+            self.merge(txn, &m.survivor_id, &m.merged_away_id).await?;
+        }
         let existing = view::Entity::find_by_id(&patient_id).one(txn).await?;
         let exists = existing.is_some();
+        let merged_into = existing.as_ref().and_then(|v| v.merged_into.clone());
+        // Events of a merged-away record written before the merge may arrive
+        // after it: the record's row still folds them, the survivor gets the rest.
+        let owner = merged_into.clone().unwrap_or_else(|| patient_id.clone());
+        self.keep_consent(txn, &owner, &decoded).await?;
         let next = fold::apply(existing.map(state_of), &decoded);
-        self.save(txn, &patient_id, next, exists).await?;
+        self.save(txn, &patient_id, next, exists, merged_into)
+            .await?;
 
         timeline::ActiveModel {
             position: sea_orm::NotSet,
             event_id: Set(event.id.clone()),
-            patient_id: Set(patient_id),
+            patient_id: Set(owner),
             event_type: Set(event.event_type.clone()),
             occurred_at: Set(event.time),
             facility_id: Set(decoded.facility_id().to_owned()),

@@ -3,7 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::entity::{position, timeline, view};
+use crate::entity::{consent, position, timeline, view};
 
 /// Every patient-view migration, in order.
 pub struct Migrator;
@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             vec![Box::new(iop_runtime::audit::CreateAuditLog)];
         all.extend(iop_messaging::migrations());
         all.push(Box::new(CreateViewTables));
+        all.push(Box::new(AddMergesAndConsents));
         all
     }
 }
@@ -118,6 +119,68 @@ impl MigrationTrait for CreateViewTables {
             .await?;
         manager
             .drop_table(Table::drop().table(view::Entity).to_owned())
+            .await
+    }
+}
+
+/// Merges (a merged-away row points at its survivor) and the local consent copy.
+struct AddMergesAndConsents;
+
+impl MigrationName for AddMergesAndConsents {
+    fn name(&self) -> &str {
+        "m20261128_000200_merges_and_consents"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddMergesAndConsents {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use consent::Column as C;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(view::Entity)
+                    .add_column(ColumnDef::new(view::Column::MergedInto).string())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(consent::Entity)
+                    .col(
+                        ColumnDef::new(C::ConsentId)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(C::PatientId).string().not_null())
+                    .col(ColumnDef::new(C::Consent).binary().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("view_consents_patient")
+                    .table(consent::Entity)
+                    .col(C::PatientId)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(consent::Entity).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(view::Entity)
+                    .drop_column(view::Column::MergedInto)
+                    .to_owned(),
+            )
             .await
     }
 }

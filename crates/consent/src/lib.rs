@@ -1,8 +1,10 @@
 //! Consent to disclose substance-use-disorder records under 42 CFR Part 2: what
 //! a valid written consent must name, and whether a given disclosure (this
 //! information, to this recipient, for this purpose, at this time) is covered,
-//! and by which consent. Pure functions over plain types; storage, the gRPC
-//! face and the events that let other services keep a local copy build on them.
+//! and by which consent. Pure functions over plain types, shared by every
+//! context: admissions records consents and publishes them, other services keep
+//! a local copy from the events ([`wire`] converts) and decide with the same
+//! rules, including which facility may read a patient's record ([`access`]).
 //!
 //! Rules encoded here: every required element must be present (patient, who may
 //! disclose, what information, recipient or class of recipients, purpose, the
@@ -13,6 +15,15 @@
 //! never earlier ones; a consent is valid from its signature until its expiry.
 
 use chrono::{DateTime, NaiveDate, Utc};
+
+pub mod access;
+pub mod wire;
+
+/// The notice Part 2 requires on every disclosure (42 CFR 2.32, abridged).
+pub const REDISCLOSURE_NOTICE: &str = "This record, whose confidentiality is protected by federal law \
+(42 CFR part 2), has been disclosed to you. Federal law prohibits unauthorized use or \
+redisclosure of this information, and its use to criminally investigate or prosecute \
+any patient with a substance use disorder, except as permitted by 42 CFR part 2.";
 
 /// What may be disclosed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -148,15 +159,6 @@ pub struct ConsentError {
     pub element: &'static str,
     /// What is wrong.
     pub reason: &'static str,
-}
-
-impl From<ConsentError> for crate::error::AdmissionsError {
-    fn from(e: ConsentError) -> Self {
-        crate::error::AdmissionsError::InvalidArgument {
-            field: e.element,
-            reason: e.reason.to_owned(),
-        }
-    }
 }
 
 fn missing(element: &'static str) -> ConsentError {
