@@ -35,7 +35,8 @@ done
 grpcurl -plaintext "$addr" grpc.health.v1.Health/Check | grep -q '"SERVING"' || fail "health is not SERVING"
 
 services=$(grpcurl -plaintext "${auth[@]}" "$addr" list)
-for s in iop.admissions.v1.AdmissionsService iop.patientview.v1.PatientViewService grpc.health.v1.Health; do
+for s in iop.admissions.v1.AdmissionsService iop.patientview.v1.PatientViewService \
+  iop.scheduling.v1.SchedulingService grpc.health.v1.Health; do
   grep -qx "$s" <<<"$services" || fail "reflection does not list $s"
 done
 

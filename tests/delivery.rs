@@ -32,7 +32,6 @@ fn producer(bootstrap: &str) -> FutureProducer {
         .unwrap()
 }
 
-/// Reads every record of `topic` from the beginning until `count` have arrived.
 /// Facilities the test network registers before any test runs.
 const FACILITIES: usize = 7;
 

@@ -18,7 +18,7 @@ use std::{
 };
 
 use clap::{Parser, Subcommand, ValueEnum};
-use iop_proto::service_names::{ADMISSIONS, PATIENT_VIEW};
+use iop_proto::service_names::{ADMISSIONS, PATIENT_VIEW, SCHEDULING};
 use iop_runtime::{
     CancellationToken, Settings,
     auth::{Role, TokenIssuer},
@@ -82,6 +82,8 @@ enum Command {
 enum ServiceName {
     Admissions,
     PatientView,
+    /// Scheduling: tracks, sessions, bookings, attendance, weekly hours.
+    Scheduling,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -194,6 +196,7 @@ fn dev(
     settings.kafka.create_topics = false;
     let mut topics = iop_admissions::topics();
     topics.extend(iop_patient_view::topics());
+    topics.extend(iop_scheduling::topics());
     topics.sort();
     topics.dedup();
     for topic in &topics {
@@ -221,9 +224,11 @@ fn dev(
         let listener = server::bind(settings.grpc.listen).await?;
         let address = listener.local_addr()?;
         let base = settings.database.clone();
-        let mut host = Host::new(settings, shutdown, &[ADMISSIONS, PATIENT_VIEW]).await?;
+        let services = [ADMISSIONS, PATIENT_VIEW, SCHEDULING];
+        let mut host = Host::new(settings, shutdown, &services).await?;
         iop_admissions::start(&mut host, &sqlite(&data_dir, "admissions", &base)).await?;
         iop_patient_view::start(&mut host, &sqlite(&data_dir, "patient-view", &base)).await?;
+        iop_scheduling::start(&mut host, &sqlite(&data_dir, "scheduling", &base)).await?;
         tokio::spawn(seed_demo_facilities(address, token.clone()));
         // Written, not println!: a closed stdout must not stop the network.
         {
@@ -292,6 +297,7 @@ fn serve(config: Option<&Path>, service: ServiceName) -> Result<(), BoxError> {
     let name = match service {
         ServiceName::Admissions => "iop-admissions",
         ServiceName::PatientView => "iop-patient-view",
+        ServiceName::Scheduling => "iop-scheduling",
     };
     let runtime = runtime()?;
     let _telemetry = {
@@ -304,6 +310,7 @@ fn serve(config: Option<&Path>, service: ServiceName) -> Result<(), BoxError> {
         match service {
             ServiceName::Admissions => iop_admissions::run(settings, shutdown).await?,
             ServiceName::PatientView => iop_patient_view::run(settings, shutdown).await?,
+            ServiceName::Scheduling => iop_scheduling::run(settings, shutdown).await?,
         }
         Ok::<(), BoxError>(())
     })

@@ -9,11 +9,13 @@
 //!   `(consumer, event id)` in the same transaction), stores offsets only after
 //!   that commit, and dead-letters what cannot be applied;
 //! - [`cloudevents`]: the CloudEvents Kafka binding (binary mode) headers;
-//! - [`kafka`]: client configuration, topic creation and broker reachability.
+//! - [`kafka`]: client configuration, topic creation and broker reachability;
+//! - [`mount`]: how a service starts its relay and consumer on its gRPC host.
 
 pub mod cloudevents;
 pub mod consumer;
 pub mod kafka;
+pub mod mount;
 pub mod outbox;
 pub mod relay;
 

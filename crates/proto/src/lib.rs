@@ -28,6 +28,16 @@ pub mod iop {
             }
         }
     }
+    pub mod scheduling {
+        pub mod v1 {
+            tonic::include_proto!("iop.scheduling.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("iop.scheduling.events.v1");
+            }
+        }
+    }
     pub mod patientview {
         pub mod v1 {
             tonic::include_proto!("iop.patientview.v1");
@@ -35,7 +45,7 @@ pub mod iop {
     }
 }
 
-pub use iop::{admissions, common, patientview};
+pub use iop::{admissions, common, patientview, scheduling};
 
 /// Full gRPC service names, as registered with health and reflection.
 pub mod service_names {
@@ -43,7 +53,7 @@ pub mod service_names {
     pub const ADMISSIONS: &str = "iop.admissions.v1.AdmissionsService";
     /// `iop.patientview.v1.PatientViewService`.
     pub const PATIENT_VIEW: &str = "iop.patientview.v1.PatientViewService";
-    /// Reserved for the scheduling context.
+    /// `iop.scheduling.v1.SchedulingService`.
     pub const SCHEDULING: &str = "iop.scheduling.v1.SchedulingService";
     /// Reserved for the clinical context.
     pub const CLINICAL: &str = "iop.clinical.v1.ClinicalService";
@@ -58,4 +68,6 @@ pub mod service_names {
 pub mod contexts {
     /// Admissions.
     pub const ADMISSIONS: &str = "admissions";
+    /// Scheduling.
+    pub const SCHEDULING: &str = "scheduling";
 }

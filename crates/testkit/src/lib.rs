@@ -23,7 +23,8 @@ use iop_proto::{
     patientview::v1::{
         GetPatientViewRequest, PatientView, patient_view_service_client::PatientViewServiceClient,
     },
-    service_names::{ADMISSIONS, PATIENT_VIEW},
+    scheduling::v1::scheduling_service_client::SchedulingServiceClient,
+    service_names::{ADMISSIONS, PATIENT_VIEW, SCHEDULING},
 };
 use iop_runtime::{
     CancellationToken, Settings,
@@ -105,6 +106,8 @@ pub struct TestNetwork {
     pub admissions_db: DatabaseSettings,
     /// Database of the patient view.
     pub view_db: DatabaseSettings,
+    /// Database of scheduling.
+    pub scheduling_db: DatabaseSettings,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -128,6 +131,7 @@ impl TestNetwork {
         tune(&mut settings);
         let mut topics = iop_admissions::topics();
         topics.extend(iop_patient_view::topics());
+        topics.extend(iop_scheduling::topics());
         topics.sort();
         topics.dedup();
         for t in &topics {
@@ -137,13 +141,14 @@ impl TestNetwork {
         }
         let admissions_db = database(backend, dir.path(), "admissions").await;
         let view_db = database(backend, dir.path(), "patient-view").await;
+        let scheduling_db = database(backend, dir.path(), "scheduling").await;
         let shutdown = CancellationToken::new();
         let listener = server::bind(settings.grpc.listen).await.expect("bind");
         let address = listener.local_addr().expect("address");
         let mut host = Host::new(
             settings.clone(),
             shutdown.clone(),
-            &[ADMISSIONS, PATIENT_VIEW],
+            &[ADMISSIONS, PATIENT_VIEW, SCHEDULING],
         )
         .await
         .expect("host");
@@ -153,6 +158,9 @@ impl TestNetwork {
         iop_patient_view::start(&mut host, &view_db)
             .await
             .expect("patient view starts");
+        iop_scheduling::start(&mut host, &scheduling_db)
+            .await
+            .expect("scheduling starts");
         let server = tokio::spawn(async move {
             host.serve(listener).await.expect("serve");
         });
@@ -161,6 +169,7 @@ impl TestNetwork {
             settings,
             admissions_db,
             view_db,
+            scheduling_db,
             shutdown,
             server: Some(server),
             _dir: dir,
@@ -190,6 +199,11 @@ impl TestNetwork {
     /// Patient view client.
     pub async fn view(&self) -> PatientViewServiceClient<Channel> {
         PatientViewServiceClient::new(self.channel().await)
+    }
+
+    /// Scheduling client.
+    pub async fn scheduling(&self) -> SchedulingServiceClient<Channel> {
+        SchedulingServiceClient::new(self.channel().await)
     }
 
     /// A token signed with the network's key.

@@ -18,7 +18,7 @@ pub mod migration;
 pub mod placement;
 pub mod records;
 
-use iop_messaging::{StartError, kafka, outbox::Outbox, relay::Relay};
+use iop_messaging::{StartError, kafka, mount, outbox::Outbox};
 use iop_proto::{
     admissions::v1::admissions_service_server::AdmissionsServiceServer, service_names::ADMISSIONS,
 };
@@ -95,19 +95,8 @@ pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), S
             service, auth,
         ));
 
+    mount::relay(host, db, &outbox, CONTEXT);
     let topic = kafka::context_topic(CONTEXT);
-    let source = format!("/iop/{}/{CONTEXT}", host.settings.site.id);
-    let relay = Relay::new(
-        db,
-        &host.settings.kafka,
-        &host.settings.outbox,
-        topic.clone(),
-        source,
-        outbox.wakeup(),
-    );
-    let shutdown = host.shutdown.clone();
-    host.spawn(relay.run(shutdown));
-
     let kafka_settings = host.settings.kafka.clone();
     let shutdown = host.shutdown.clone();
     host.serving_when(ADMISSIONS, async move {

@@ -24,7 +24,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status, metadata::MetadataMap};
 
-use crate::entity::{consent, position, timeline, view};
+use crate::entity::{attendance, consent, position, timeline, view};
 
 const READERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Billing, Role::Admin];
 const ACTION: &str = "patientview.GetPatientView";
@@ -101,6 +101,31 @@ impl PatientViewApi {
                 )));
             }
         }
+    }
+
+    /// Clinical minutes attended in the current week of the patient's facility
+    /// (zero when the latest attended week is an earlier one), and its Monday.
+    async fn this_week(
+        &self,
+        patient_id: &str,
+    ) -> Result<(u32, Option<iop_proto::common::v1::Date>), Status> {
+        use chrono::Datelike;
+        let Some(row) = attendance::Entity::find_by_id(patient_id)
+            .one(self.db.conn())
+            .await
+            .map_err(internal)?
+        else {
+            return Ok((0, None));
+        };
+        let tz: chrono_tz::Tz = row.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+        let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+        let minutes = if row.week_start == monday {
+            u32::try_from(row.minutes).unwrap_or(0)
+        } else {
+            0
+        };
+        Ok((minutes, Some(wire::date(monday))))
     }
 
     async fn audit(
@@ -225,6 +250,7 @@ impl PatientViewService for PatientViewApi {
             Outcome::Allowed,
         )
         .await?;
+        let (attended_minutes_this_week, week_start) = self.this_week(&patient_id).await?;
         let view = PatientView {
             patient_id: v.patient_id,
             mrn: v.mrn,
@@ -254,6 +280,8 @@ impl PatientViewService for PatientViewApi {
                 .collect(),
             updated_at: Some(wire::timestamp(v.updated_at)),
             merged_patient_ids: merged.into_iter().map(|m| m.patient_id).collect(),
+            attended_minutes_this_week,
+            week_start,
         };
         Ok(Response::new(GetPatientViewResponse { view: Some(view) }))
     }

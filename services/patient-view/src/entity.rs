@@ -2,7 +2,8 @@
 //! `view_positions` (per patient and source, the sequence applied so far: what
 //! consistency tokens are checked against), `timeline` (each applied event) and
 //! `view_consents` (the local copy of each patient's Part 2 consents, which the
-//! access rule reads).
+//! access rule reads) and `view_attendance` (clinical minutes of each patient's
+//! latest week with attendance).
 
 #![allow(
     missing_docs,
@@ -94,6 +95,27 @@ pub mod consent {
         pub patient_id: String,
         /// `iop.common.v1.Consent`, encoded, with its revocation and expiry event.
         pub consent: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod attendance {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "view_attendance")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub patient_id: String,
+        /// Monday of the week, facility time.
+        pub week_start: Date,
+        /// The facility's time zone, to tell which week is "this week".
+        pub time_zone: String,
+        pub minutes: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,7 @@ use iop_proto::{
         PatientsMerged,
     },
     patientview::v1::CareStatus,
+    scheduling::events::v1::AttendanceRecorded,
 };
 use prost::{Message, Name};
 
@@ -72,6 +73,8 @@ pub enum ViewEvent {
     ConsentRevoked(ConsentRevoked),
     /// `iop.admissions.events.v1.ConsentExpired`.
     ConsentExpired(ConsentExpired),
+    /// `iop.scheduling.events.v1.AttendanceRecorded`.
+    Attended(AttendanceRecorded),
 }
 
 impl ViewEvent {
@@ -89,6 +92,7 @@ impl ViewEvent {
             }
             ViewEvent::ConsentRevoked(e) => &e.patient_id,
             ViewEvent::ConsentExpired(e) => &e.patient_id,
+            ViewEvent::Attended(e) => &e.patient_id,
         }
     }
 
@@ -100,6 +104,7 @@ impl ViewEvent {
             ViewEvent::Transferred(e) => &e.to_facility_id,
             ViewEvent::Discharged(e) => &e.facility_id,
             ViewEvent::Merged(e) => e.active_episode.as_ref().map_or("", |a| &a.facility_id),
+            ViewEvent::Attended(e) => &e.facility_id,
             ViewEvent::DemographicsUpdated(_)
             | ViewEvent::ConsentRecorded(_)
             | ViewEvent::ConsentRevoked(_)
@@ -132,6 +137,8 @@ pub fn decode(event_type: &str, payload: &[u8]) -> Result<Option<ViewEvent>, pro
         Some(ViewEvent::ConsentRevoked(ConsentRevoked::decode(payload)?))
     } else if event_type == ConsentExpired::full_name() {
         Some(ViewEvent::ConsentExpired(ConsentExpired::decode(payload)?))
+    } else if event_type == AttendanceRecorded::full_name() {
+        Some(ViewEvent::Attended(AttendanceRecorded::decode(payload)?))
     } else {
         None
     })
@@ -209,10 +216,11 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
                 });
             }
         }
-        // Consents are kept beside the view row, not in it.
+        // Consents and weekly attendance are kept beside the view row, not in it.
         ViewEvent::ConsentRecorded(_)
         | ViewEvent::ConsentRevoked(_)
-        | ViewEvent::ConsentExpired(_) => {}
+        | ViewEvent::ConsentExpired(_)
+        | ViewEvent::Attended(_) => {}
     }
     s
 }

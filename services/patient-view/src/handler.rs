@@ -16,14 +16,12 @@ use sea_orm::{
 use tokio::sync::Notify;
 
 use crate::{
-    entity::{consent, position, timeline, view},
+    entity::{attendance, consent, position, timeline, view},
     fold::{self, EpisodeState, PatientState, ViewEvent},
 };
 
-/// Folds events from one source context into the view.
+/// Folds the events of the consumed contexts into the view.
 pub struct ViewHandler {
-    /// Context the events come from (`admissions`), as named in consistency tokens.
-    pub source: &'static str,
     /// Woken after every commit.
     pub applied: Arc<Notify>,
 }
@@ -92,10 +90,11 @@ impl ViewHandler {
     async fn advance(
         &self,
         txn: &DatabaseTransaction,
+        source: &str,
         patient_id: &str,
         sequence: i64,
     ) -> Result<(), ApplyError> {
-        let key = (patient_id.to_owned(), self.source.to_owned());
+        let key = (patient_id.to_owned(), source.to_owned());
         match position::Entity::find_by_id(key).one(txn).await? {
             Some(p) if p.sequence >= sequence => {}
             Some(p) => {
@@ -106,7 +105,7 @@ impl ViewHandler {
             None => {
                 position::ActiveModel {
                     patient_id: Set(patient_id.to_owned()),
-                    source: Set(self.source.to_owned()),
+                    source: Set(source.to_owned()),
                     sequence: Set(sequence),
                 }
                 .insert(txn)
@@ -217,6 +216,54 @@ impl ViewHandler {
     }
 }
 
+impl ViewHandler {
+    /// Adds an attendance's clinical minutes to the patient's latest week; an
+    /// attendance of an earlier week (recorded late) does not move it back.
+    async fn count_attendance(
+        &self,
+        txn: &DatabaseTransaction,
+        owner: &str,
+        a: &iop_proto::scheduling::events::v1::AttendanceRecorded,
+    ) -> Result<(), ApplyError> {
+        let Some(week) = iop_runtime::wire::naive_date(a.week_start.as_ref()) else {
+            return Err(ApplyError::Permanent(
+                "AttendanceRecorded without week_start".into(),
+            ));
+        };
+        let minutes = if a.clinical {
+            i32::try_from(a.minutes).unwrap_or(i32::MAX)
+        } else {
+            0
+        };
+        match attendance::Entity::find_by_id(owner).one(txn).await? {
+            Some(row) if row.week_start > week => {}
+            Some(row) => {
+                let total = if row.week_start == week {
+                    row.minutes.saturating_add(minutes)
+                } else {
+                    minutes
+                };
+                let mut row: attendance::ActiveModel = row.into();
+                row.week_start = Set(week);
+                row.time_zone = Set(a.time_zone.clone());
+                row.minutes = Set(total);
+                row.update(txn).await?;
+            }
+            None => {
+                attendance::ActiveModel {
+                    patient_id: Set(owner.to_owned()),
+                    week_start: Set(week),
+                    time_zone: Set(a.time_zone.clone()),
+                    minutes: Set(minutes),
+                }
+                .insert(txn)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl EventHandler for ViewHandler {
     async fn apply(
         &self,
@@ -243,7 +290,9 @@ impl EventHandler for ViewHandler {
             ));
         }
         if let Some(sequence) = event.sequence {
-            self.advance(txn, &patient_id, sequence).await?;
+            // The context, as consistency tokens name it: `iop.<context>.v1`.
+            let source = event.topic.split('.').nth(1).unwrap_or_default();
+            self.advance(txn, source, &patient_id, sequence).await?;
         }
         let Some(decoded) = decoded else {
             return Ok(());
@@ -259,6 +308,9 @@ impl EventHandler for ViewHandler {
         // after it: the record's row still folds them, the survivor gets the rest.
         let owner = merged_into.clone().unwrap_or_else(|| patient_id.clone());
         self.keep_consent(txn, &owner, &decoded).await?;
+        if let ViewEvent::Attended(a) = &decoded {
+            self.count_attendance(txn, &owner, a).await?;
+        }
         let next = fold::apply(existing.map(state_of), &decoded);
         self.save(txn, &patient_id, next, exists, merged_into)
             .await?;

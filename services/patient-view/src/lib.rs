@@ -1,5 +1,6 @@
 //! The patient view owns every site's up-to-date picture of each patient. It
-//! consumes the admissions topic (and, as they arrive, the other contexts'),
+//! consumes the admissions and scheduling topics (and, as they arrive, the
+//! other contexts'),
 //! folds each patient's events into one row plus a timeline, and serves
 //! `GetPatientView`, which honours consistency tokens so a facility reads its own
 //! write from any site.
@@ -16,7 +17,7 @@ pub mod migration;
 
 use std::{sync::Arc, time::Duration};
 
-use iop_messaging::{StartError, consumer::EventConsumer, kafka};
+use iop_messaging::{StartError, consumer::EventConsumer, kafka, mount};
 use iop_proto::{
     patientview::v1::patient_view_service_server::PatientViewServiceServer,
     service_names::PATIENT_VIEW,
@@ -38,6 +39,7 @@ pub const CONSUMER: &str = "iop.patientview";
 pub fn topics() -> Vec<String> {
     vec![
         kafka::context_topic(iop_proto::contexts::ADMISSIONS),
+        kafka::context_topic(iop_proto::contexts::SCHEDULING),
         kafka::dead_letter_topic(CONSUMER),
     ]
 }
@@ -60,8 +62,10 @@ pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), S
             service, auth,
         ));
 
-    let source = iop_proto::contexts::ADMISSIONS;
-    let topics = vec![kafka::context_topic(source)];
+    let topics = vec![
+        kafka::context_topic(iop_proto::contexts::ADMISSIONS),
+        kafka::context_topic(iop_proto::contexts::SCHEDULING),
+    ];
     let all = self::topics();
     let consumer = EventConsumer::new(
         CONSUMER,
@@ -69,24 +73,9 @@ pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), S
         db,
         &host.settings.kafka,
         &host.settings.consumer,
-        handler::ViewHandler { source, applied },
+        handler::ViewHandler { applied },
     );
-    let kafka_settings = host.settings.kafka.clone();
-    let shutdown = host.shutdown.clone();
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    host.spawn(async move {
-        if !kafka::prepare_topics(&kafka_settings, &all, &shutdown).await {
-            return;
-        }
-        let _ = ready_tx.send(());
-        if let Err(e) = consumer.run(shutdown.clone()).await {
-            // A view that cannot consume must not look healthy: stop the process
-            // so its supervisor restarts it.
-            tracing::error!(error = %e, "patient view consumer failed; shutting down");
-            shutdown.cancel();
-        }
-    });
-    host.serving_when(PATIENT_VIEW, async move { ready_rx.await.is_ok() });
+    mount::consumer(host, PATIENT_VIEW, consumer, all);
     Ok(())
 }
 

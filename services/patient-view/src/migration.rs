@@ -3,7 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::entity::{consent, position, timeline, view};
+use crate::entity::{attendance, consent, position, timeline, view};
 
 /// Every patient-view migration, in order.
 pub struct Migrator;
@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         all.extend(iop_messaging::migrations());
         all.push(Box::new(CreateViewTables));
         all.push(Box::new(AddMergesAndConsents));
+        all.push(Box::new(AddAttendance));
         all
     }
 }
@@ -181,6 +182,44 @@ impl MigrationTrait for AddMergesAndConsents {
                     .drop_column(view::Column::MergedInto)
                     .to_owned(),
             )
+            .await
+    }
+}
+
+/// Weekly attendance from scheduling's events.
+struct AddAttendance;
+
+impl MigrationName for AddAttendance {
+    fn name(&self) -> &str {
+        "m20261128_000300_attendance"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddAttendance {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use attendance::Column as A;
+        manager
+            .create_table(
+                Table::create()
+                    .table(attendance::Entity)
+                    .col(
+                        ColumnDef::new(A::PatientId)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(A::WeekStart).date().not_null())
+                    .col(ColumnDef::new(A::TimeZone).string().not_null())
+                    .col(ColumnDef::new(A::Minutes).integer().not_null())
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(attendance::Entity).to_owned())
             .await
     }
 }

@@ -1,0 +1,209 @@
+//! How attendance turns into clinical minutes: per status, what counts (the
+//! whole session, check-in to check-out, or the minutes given), clipped to the
+//! session; which session types are clinical hours; and where a week's minutes
+//! fall against the level's band. Pure functions.
+
+use chrono::{DateTime, Utc};
+use iop_care::{Position, WeeklyHoursBand};
+use iop_proto::scheduling::v1::{AttendanceStatus, Compliance, SessionType};
+
+/// A failure naming the entry's field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct AttendanceError {
+    /// Field of `AttendanceEntry`.
+    pub field: &'static str,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+fn bad(field: &'static str, reason: &'static str) -> AttendanceError {
+    AttendanceError { field, reason }
+}
+
+/// One patient's attendance as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// Status.
+    pub status: AttendanceStatus,
+    /// Check-in, if taken.
+    pub checked_in: Option<DateTime<Utc>>,
+    /// Check-out, if taken.
+    pub checked_out: Option<DateTime<Utc>>,
+    /// Minutes stated (partial attendance without check-in/out).
+    pub minutes: u32,
+}
+
+/// Minutes of the session `[start, end)` that `mark` counts.
+pub fn minutes(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    mark: &Mark,
+) -> Result<u32, AttendanceError> {
+    let length = u32::try_from((end - start).num_minutes()).unwrap_or(0);
+    if let (Some(i), Some(o)) = (mark.checked_in, mark.checked_out)
+        && o < i
+    {
+        return Err(bad("checked_out_at", "is before checked_in_at"));
+    }
+    let span = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        let (from, to) = (from.max(start), to.min(end));
+        u32::try_from((to - from).num_minutes()).unwrap_or(0)
+    };
+    match mark.status {
+        AttendanceStatus::Unspecified => Err(bad("status", "is required")),
+        AttendanceStatus::Attended => Ok(match (mark.checked_in, mark.checked_out) {
+            (None, None) => length,
+            (i, o) => span(i.unwrap_or(start), o.unwrap_or(end)),
+        }),
+        AttendanceStatus::Partial => match (mark.checked_in, mark.checked_out) {
+            (Some(i), Some(o)) => Ok(span(i, o)),
+            (None, None) if (1..length).contains(&mark.minutes) => Ok(mark.minutes),
+            (None, None) => Err(bad(
+                "minutes",
+                "partial attendance needs 1 to the session's length less one",
+            )),
+            _ => Err(bad(
+                "checked_out_at",
+                "partial attendance needs both check-in and check-out",
+            )),
+        },
+        AttendanceStatus::Late => {
+            let i = mark
+                .checked_in
+                .ok_or_else(|| bad("checked_in_at", "late attendance needs the check-in"))?;
+            Ok(span(i, mark.checked_out.unwrap_or(end)))
+        }
+        AttendanceStatus::NoShow | AttendanceStatus::LateCancel | AttendanceStatus::Excused => {
+            if mark.checked_in.is_some() {
+                return Err(bad(
+                    "checked_in_at",
+                    "a patient who did not attend has no check-in",
+                ));
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Whether a session type counts as clinical hours: everything staff deliver;
+/// 12-step meetings are peer-led support, attended but not clinical time.
+pub fn clinical(t: SessionType) -> bool {
+    !matches!(t, SessionType::TwelveStepMeeting | SessionType::Unspecified)
+}
+
+/// A week's compliance: `None` band means the level has no weekly band.
+pub fn compliance(band: Option<WeeklyHoursBand>, minutes: u32) -> Compliance {
+    match band.map(|b| b.position(minutes)) {
+        None => Compliance::NoBand,
+        Some(Position::Below) => Compliance::BelowBand,
+        Some(Position::Within) => Compliance::Compliant,
+        Some(Position::Above) => Compliance::AboveBand,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use chrono::TimeZone;
+    use iop_proto::common::v1::LevelOfCare;
+
+    use super::*;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 24, h, m, 0).unwrap()
+    }
+
+    fn mark(status: AttendanceStatus) -> Mark {
+        Mark {
+            status,
+            checked_in: None,
+            checked_out: None,
+            minutes: 0,
+        }
+    }
+
+    #[test]
+    fn each_status_counts_its_minutes() {
+        let (start, end) = (at(17, 0), at(20, 0));
+        assert_eq!(
+            minutes(start, end, &mark(AttendanceStatus::Attended)),
+            Ok(180)
+        );
+        let partial = Mark {
+            minutes: 90,
+            ..mark(AttendanceStatus::Partial)
+        };
+        assert_eq!(minutes(start, end, &partial), Ok(90));
+        let late = Mark {
+            checked_in: Some(at(17, 40)),
+            ..mark(AttendanceStatus::Late)
+        };
+        assert_eq!(minutes(start, end, &late), Ok(140));
+        let early_leave = Mark {
+            checked_in: Some(at(16, 50)),
+            checked_out: Some(at(19, 0)),
+            ..mark(AttendanceStatus::Attended)
+        };
+        assert_eq!(
+            minutes(start, end, &early_leave),
+            Ok(120),
+            "clipped to the session"
+        );
+        for s in [
+            AttendanceStatus::NoShow,
+            AttendanceStatus::LateCancel,
+            AttendanceStatus::Excused,
+        ] {
+            assert_eq!(minutes(start, end, &mark(s)), Ok(0));
+        }
+    }
+
+    #[test]
+    fn inconsistent_marks_name_the_field() {
+        let (start, end) = (at(17, 0), at(20, 0));
+        assert_eq!(
+            minutes(start, end, &mark(AttendanceStatus::Partial))
+                .unwrap_err()
+                .field,
+            "minutes"
+        );
+        assert_eq!(
+            minutes(start, end, &mark(AttendanceStatus::Late))
+                .unwrap_err()
+                .field,
+            "checked_in_at"
+        );
+        let backwards = Mark {
+            checked_in: Some(at(19, 0)),
+            checked_out: Some(at(18, 0)),
+            ..mark(AttendanceStatus::Attended)
+        };
+        assert_eq!(
+            minutes(start, end, &backwards).unwrap_err().field,
+            "checked_out_at"
+        );
+        assert_eq!(
+            minutes(start, end, &mark(AttendanceStatus::Unspecified))
+                .unwrap_err()
+                .field,
+            "status"
+        );
+    }
+
+    #[test]
+    fn weeks_are_judged_in_minutes_against_the_band() {
+        let adult =
+            iop_care::weekly_hours_band(LevelOfCare::LevelOfCare21IntensiveOutpatient, false);
+        let teen = iop_care::weekly_hours_band(LevelOfCare::LevelOfCare21IntensiveOutpatient, true);
+        assert_eq!(compliance(adult, 3 * 180), Compliance::Compliant);
+        assert_eq!(compliance(adult, 2 * 180), Compliance::BelowBand);
+        assert_eq!(compliance(adult, 2 * 180 + 179), Compliance::BelowBand);
+        assert_eq!(compliance(teen, 2 * 180), Compliance::Compliant);
+        assert_eq!(compliance(adult, 20 * 60), Compliance::AboveBand);
+        assert_eq!(compliance(None, 0), Compliance::NoBand);
+        assert!(!clinical(SessionType::TwelveStepMeeting));
+        assert!(clinical(SessionType::GroupTherapy));
+    }
+}

@@ -1,0 +1,116 @@
+//! Wall-clock time at a facility: recurring sessions keep their local start
+//! (18:00 stays 18:00 across daylight-saving changes, so the UTC instant moves),
+//! and weeks run Monday to Sunday in the facility's time zone. Pure functions
+//! over chrono and chrono-tz.
+
+use chrono::{
+    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone,
+    Utc, Weekday,
+};
+use chrono_tz::Tz;
+
+/// Longest range sessions are generated over in one call.
+pub const MAX_RANGE_DAYS: u64 = 366;
+
+/// The UTC instant of `date` at `time` in `tz`. A wall-clock time that happens
+/// twice (the autumn change) is the first; one that does not exist (the spring
+/// gap) is moved forward by the gap, as clocks are.
+pub fn instant(date: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
+    let local = date.and_time(time);
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+        LocalResult::None => after_gap(local, tz),
+    }
+}
+
+fn after_gap(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    // Read the wall clock with the offset in force just before the gap: the
+    // instant then shows as the same time plus the gap (02:30 PST is 03:30 PDT).
+    let before = local - chrono::Duration::hours(6);
+    let offset = tz
+        .offset_from_local_datetime(&before)
+        .earliest()
+        .map_or(0, |o| o.fix().local_minus_utc());
+    Utc.from_utc_datetime(&(local - chrono::Duration::seconds(i64::from(offset))))
+}
+
+/// The local date and time of `t` in `tz`.
+pub fn local(t: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
+    t.with_timezone(&tz).naive_local()
+}
+
+/// Monday of the week containing `date`.
+pub fn week_start(date: NaiveDate) -> NaiveDate {
+    date - Days::new(u64::from(date.weekday().num_days_from_monday()))
+}
+
+/// The days from `from` to `to` (inclusive) that fall on one of `weekdays`.
+pub fn occurrences(from: NaiveDate, to: NaiveDate, weekdays: &[Weekday]) -> Vec<NaiveDate> {
+    from.iter_days()
+        .take_while(|d| *d <= to)
+        .filter(|d| weekdays.contains(&d.weekday()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use chrono::Timelike;
+
+    use super::*;
+
+    const LA: Tz = chrono_tz::America::Los_Angeles;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn an_evening_session_stays_at_six_across_both_changes() {
+        let six = NaiveTime::from_hms_opt(18, 0, 0).unwrap();
+        // 2027: DST starts Sunday 14 March, ends Sunday 7 November.
+        let tuesdays = occurrences(day(2027, 3, 1), day(2027, 11, 30), &[Weekday::Tue]);
+        let mut utc_hours = std::collections::BTreeSet::new();
+        for d in &tuesdays {
+            let t = instant(*d, six, LA);
+            assert_eq!(local(t, LA), d.and_time(six), "{d}");
+            utc_hours.insert(t.hour());
+        }
+        // PST (UTC-8) → 02:00 UTC; PDT (UTC-7) → 01:00 UTC.
+        assert_eq!(utc_hours.into_iter().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(instant(day(2027, 3, 9), six, LA).hour(), 2);
+        assert_eq!(instant(day(2027, 3, 16), six, LA).hour(), 1);
+        assert_eq!(instant(day(2027, 11, 2), six, LA).hour(), 1);
+        assert_eq!(instant(day(2027, 11, 9), six, LA).hour(), 2);
+    }
+
+    #[test]
+    fn the_spring_gap_moves_forward_and_the_autumn_repeat_takes_the_first() {
+        let half_past_two = NaiveTime::from_hms_opt(2, 30, 0).unwrap();
+        let t = instant(day(2027, 3, 14), half_past_two, LA);
+        assert_eq!(
+            local(t, LA),
+            day(2027, 3, 14).and_hms_opt(3, 30, 0).unwrap()
+        );
+        let half_past_one = NaiveTime::from_hms_opt(1, 30, 0).unwrap();
+        let t = instant(day(2027, 11, 7), half_past_one, LA);
+        assert_eq!(t.hour(), 8, "01:30 PDT is 08:30 UTC");
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        assert_eq!(week_start(day(2026, 11, 28)), day(2026, 11, 23));
+        assert_eq!(week_start(day(2026, 11, 23)), day(2026, 11, 23));
+        let days = occurrences(
+            day(2026, 11, 23),
+            day(2026, 11, 29),
+            &[Weekday::Mon, Weekday::Wed, Weekday::Fri],
+        );
+        assert_eq!(
+            days,
+            [day(2026, 11, 23), day(2026, 11, 25), day(2026, 11, 27)]
+        );
+    }
+}

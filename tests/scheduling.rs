@@ -1,0 +1,866 @@
+//! Scheduling through gRPC and Kafka: enrollment opened by admissions' events
+//! alone, transfer and discharge followed (once, even when an event is
+//! delivered twice), every kind of booking conflict, evening sessions that keep
+//! their local time across daylight-saving changes, attendance (a whole group in
+//! one call) and weekly hours against the band, with the week's evaluation
+//! published and the patient view showing this week's hours.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use std::{future::Future, time::Duration};
+
+use chrono::{Datelike, Days, NaiveDate, TimeZone, Timelike, Utc};
+use iop_proto::{
+    admissions::v1::{AdmitPatientRequest, DischargePatientRequest, TransferPatientRequest},
+    common::v1::{Date, DischargeReason, LevelOfCare, Program},
+    scheduling::{
+        events::v1 as events,
+        v1::{
+            AttendanceEntry, AttendanceStatus, BookIndividualRequest, BookSessionRequest,
+            CloseWeekRequest, Compliance, CreateTrackRequest, EnrollInTrackRequest,
+            GenerateSessionsRequest, GetEnrollmentRequest, GetEnrollmentResponse,
+            GetWeeklyHoursRequest, ListAtRiskRequest, LocalTime, RecordAttendanceRequest, Session,
+            Track, Weekday, scheduling_service_client::SchedulingServiceClient,
+        },
+    },
+};
+use iop_runtime::{auth::Role, wire};
+use iop_testkit::{
+    Backend, TestNetwork, admit, assess, authed, header, iop_assessment, read_topic, register,
+    registration,
+};
+use prost::Message as _;
+use rdkafka::{
+    ClientConfig, Message as _,
+    producer::{FutureProducer, FutureRecord},
+};
+use tonic::{Code, transport::Channel};
+
+type Scheduling = SchedulingServiceClient<Channel>;
+const LA: chrono_tz::Tz = chrono_tz::America::Los_Angeles;
+
+/// Polls `f` until it yields a value, for up to 15 s.
+async fn until<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn enrollment(s: &Scheduling, token: &str, pid: &str) -> Option<GetEnrollmentResponse> {
+    s.clone()
+        .get_enrollment(authed(
+            GetEnrollmentRequest {
+                patient_id: pid.into(),
+            },
+            token,
+        ))
+        .await
+        .ok()
+        .map(tonic::Response::into_inner)
+}
+
+fn date(d: NaiveDate) -> Option<Date> {
+    Some(wire::date(d))
+}
+
+fn today() -> NaiveDate {
+    Utc::now().with_timezone(&LA).date_naive()
+}
+
+fn monday_of(d: NaiveDate) -> NaiveDate {
+    d - Days::new(u64::from(d.weekday().num_days_from_monday()))
+}
+
+fn track(facility: &str, days: &[Weekday], (from, to): (i32, i32), capacity: u32) -> Track {
+    Track {
+        facility_id: facility.into(),
+        name: "IOP track".into(),
+        program: Program::IopEvening as i32,
+        weekdays: days.iter().map(|d| *d as i32).collect(),
+        starts_at: Some(LocalTime {
+            hour: from,
+            minute: 0,
+        }),
+        ends_at: Some(LocalTime {
+            hour: to,
+            minute: 0,
+        }),
+        capacity,
+        facilitator_id: format!("dr-{facility}"),
+        room: "group-room-1".into(),
+        ..Default::default()
+    }
+}
+
+/// Creates a track once scheduling knows the facility (from FacilityRecorded)
+/// and generates its sessions from `from` to `to`.
+async fn track_with_sessions(
+    s: &Scheduling,
+    token: &str,
+    t: Track,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (String, Vec<Session>) {
+    let created = until("the facility to reach scheduling", || {
+        let mut c = s.clone();
+        let request = authed(
+            CreateTrackRequest {
+                track: Some(t.clone()),
+            },
+            token,
+        );
+        async move { c.create_track(request).await.ok() }
+    })
+    .await
+    .into_inner()
+    .track
+    .unwrap();
+    let sessions = s
+        .clone()
+        .generate_sessions(authed(
+            GenerateSessionsRequest {
+                track_id: created.track_id.clone(),
+                from: date(from),
+                to: date(to),
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    (created.track_id, sessions)
+}
+
+/// Registers, screens and admits at `facility`, `admitted_on` (today if none).
+async fn admitted(
+    net: &TestNetwork,
+    token: &str,
+    name: (&str, &str),
+    facility: &str,
+    admitted_on: Option<NaiveDate>,
+) -> String {
+    let mut admissions = net.admissions().await;
+    let (pid, _) = register(
+        &mut admissions,
+        token,
+        registration(name.0, name.1, facility),
+    )
+    .await
+    .unwrap();
+    assess(&mut admissions, token, &pid, facility, iop_assessment())
+        .await
+        .unwrap();
+    admissions
+        .admit_patient(authed(
+            AdmitPatientRequest {
+                patient_id: pid.clone(),
+                facility_id: facility.into(),
+                program: Program::IopEvening as i32,
+                admitted_on: admitted_on.and_then(date),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap();
+    pid
+}
+
+fn scheduling_events(records: &[rdkafka::message::OwnedMessage], pid: &str, kind: &str) -> usize {
+    records
+        .iter()
+        .filter(|r| header(r, "ce_subject") == Some(pid))
+        .filter(|r| header(r, "ce_type") == Some(kind))
+        .count()
+}
+
+/// Every record on `topic` now (the mock broker answers at once).
+async fn all_records(net: &TestNetwork, topic: &str) -> Vec<rdkafka::message::OwnedMessage> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", net.bootstrap_servers())
+        .set("group.id", "watermarks")
+        .create()
+        .unwrap();
+    let mut total = 0;
+    for p in 0..net.settings.kafka.topic_partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(5))
+            .unwrap();
+        total += usize::try_from(high - low).unwrap();
+    }
+    read_topic(&net.bootstrap_servers(), topic, total).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollment_follows_admission_transfer_and_discharge_once() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland", "fresno"]);
+    let s = net.scheduling().await;
+    let pid = admitted(&net, &staff, ("Ray", "Cole"), "oakland", None).await;
+
+    // Only the event: admissions never calls scheduling.
+    let e = until("the enrollment", || enrollment(&s, &staff, &pid)).await;
+    let e = e.enrollment.unwrap();
+    assert!(e.active);
+    assert_eq!(e.facility_id, "oakland");
+    assert_eq!(
+        e.level_of_care,
+        LevelOfCare::LevelOfCare21IntensiveOutpatient as i32
+    );
+
+    // Evening tracks at both facilities, the next two weeks.
+    let days = [Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday];
+    let (from, to) = (today() + Days::new(1), today() + Days::new(14));
+    let (oakland, sessions) =
+        track_with_sessions(&s, &staff, track("oakland", &days, (18, 21), 12), from, to).await;
+    track_with_sessions(&s, &staff, track("fresno", &days, (18, 21), 12), from, to).await;
+    let booked = s
+        .clone()
+        .enroll_in_track(authed(
+            EnrollInTrackRequest {
+                patient_id: pid.clone(),
+                track_id: oakland.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .bookings;
+    assert_eq!(booked.len(), sessions.len());
+    assert!(booked.len() >= 5, "{} sessions in two weeks", booked.len());
+
+    // Transfer: every future booking moves to the same day at fresno.
+    let mut admissions = net.admissions().await;
+    admissions
+        .transfer_patient(authed(
+            TransferPatientRequest {
+                patient_id: pid.clone(),
+                to_facility_id: "fresno".into(),
+                ..Default::default()
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let moved = until("the transfer", || {
+        let s = s.clone();
+        let (staff, pid) = (staff.clone(), pid.clone());
+        async move {
+            let e = enrollment(&s, &staff, &pid).await?;
+            (e.enrollment.as_ref()?.facility_id == "fresno").then_some(e)
+        }
+    })
+    .await;
+    assert_eq!(moved.bookings.len(), booked.len());
+    assert!(moved.bookings.iter().all(|b| b.facility_id == "fresno"));
+
+    // Discharge cancels every future booking.
+    admissions
+        .discharge_patient(authed(
+            DischargePatientRequest {
+                patient_id: pid.clone(),
+                reason: DischargeReason::StepDownOutpatient as i32,
+                ..Default::default()
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let closed = until("the discharge", || {
+        let s = s.clone();
+        let (staff, pid) = (staff.clone(), pid.clone());
+        async move {
+            let e = enrollment(&s, &staff, &pid).await?;
+            (!e.enrollment.as_ref()?.active).then_some(e)
+        }
+    })
+    .await;
+    assert!(closed.bookings.is_empty());
+    let fresno_session = moved.bookings[0].session_id.clone();
+    let err = s
+        .clone()
+        .book_session(authed(
+            BookSessionRequest {
+                patient_id: pid.clone(),
+                session_id: fresno_session,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("no active episode"),
+        "{}",
+        err.message()
+    );
+
+    // The discharge delivered again (same record, same event id), then a
+    // readmission on the same key as a barrier: the copy changed nothing.
+    let admissions_records = all_records(&net, "iop.admissions.v1").await;
+    let discharge = admissions_records
+        .iter()
+        .find(|r| {
+            header(r, "ce_subject") == Some(pid.as_str())
+                && header(r, "ce_type") == Some("iop.admissions.events.v1.PatientDischarged")
+        })
+        .unwrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", net.bootstrap_servers())
+        .create()
+        .unwrap();
+    producer
+        .send(
+            FutureRecord::to("iop.admissions.v1")
+                .key(discharge.key().unwrap())
+                .payload(discharge.payload().unwrap())
+                .headers(discharge.headers().unwrap().clone()),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    admit(
+        &mut admissions,
+        &staff,
+        &pid,
+        "oakland",
+        Program::IopEvening,
+    )
+    .await
+    .unwrap();
+    until("the readmission", || {
+        let s = s.clone();
+        let (staff, pid) = (staff.clone(), pid.clone());
+        async move {
+            let e = enrollment(&s, &staff, &pid).await?;
+            (e.enrollment.as_ref()?.active).then_some(())
+        }
+    })
+    .await;
+    let records = all_records(&net, "iop.scheduling.v1").await;
+    let cancelled = scheduling_events(&records, &pid, "iop.scheduling.events.v1.BookingCancelled");
+    // Each booking cancelled once at the transfer and each moved one once at the discharge.
+    assert_eq!(cancelled, booked.len() * 2, "no cancellation applied twice");
+    assert_eq!(
+        scheduling_events(&records, &pid, "iop.scheduling.events.v1.PatientEnrolled"),
+        2
+    );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name_sqlite() {
+    every_kind_of_double_booking_and_over_capacity_is_refused_by_name(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name_postgres() {
+    every_kind_of_double_booking_and_over_capacity_is_refused_by_name(Backend::Postgres).await;
+}
+
+async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name(backend: Backend) {
+    let net = TestNetwork::start(backend).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland"]);
+    let s = net.scheduling().await;
+    let a = admitted(&net, &staff, ("Ada", "One"), "oakland", None).await;
+    let b = admitted(&net, &staff, ("Bea", "Two"), "oakland", None).await;
+    let c = admitted(&net, &staff, ("Cy", "Three"), "oakland", None).await;
+    for p in [&a, &b, &c] {
+        until("the enrollment", || enrollment(&s, &staff, p)).await;
+    }
+    let next_monday = monday_of(today()) + Days::new(7);
+    let days = [Weekday::Monday, Weekday::Wednesday];
+    let (track_id, sessions) = track_with_sessions(
+        &s,
+        &staff,
+        track("oakland", &days, (9, 12), 2),
+        next_monday,
+        next_monday + Days::new(6),
+    )
+    .await;
+    let enroll = |p: &str| EnrollInTrackRequest {
+        patient_id: p.into(),
+        track_id: track_id.clone(),
+    };
+    let first = s
+        .clone()
+        .enroll_in_track(authed(enroll(&a), &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    s.clone()
+        .enroll_in_track(authed(enroll(&b), &staff))
+        .await
+        .unwrap();
+    let full = s
+        .clone()
+        .enroll_in_track(authed(enroll(&c), &staff))
+        .await
+        .unwrap_err();
+    assert_eq!(full.code(), Code::FailedPrecondition);
+    assert!(
+        full.message()
+            .contains(&format!("session {} is full", sessions[0].session_id)),
+        "{}",
+        full.message()
+    );
+
+    let monday_group = &sessions[0];
+    let start =
+        wire::instant(monday_group.starts_at.as_ref()).unwrap() + chrono::Duration::minutes(30);
+    let individual = |patient: &str, clinician: &str, room: &str| BookIndividualRequest {
+        patient_id: patient.into(),
+        facility_id: "oakland".into(),
+        clinician_id: clinician.into(),
+        room: room.into(),
+        starts_at: Some(wire::timestamp(start)),
+        duration_minutes: 50,
+        ..Default::default()
+    };
+    // The patient is in the group then.
+    let err = s
+        .clone()
+        .book_individual(authed(individual(&a, "dr-kim", "office-3"), &staff))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains(&first.bookings[0].booking_id),
+        "{}",
+        err.message()
+    );
+    // The clinician facilitates the group then.
+    let err = s
+        .clone()
+        .book_individual(authed(individual(&c, "dr-oakland", "office-3"), &staff))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains(&monday_group.session_id) && err.message().contains("clinician"),
+        "{}",
+        err.message()
+    );
+    // The room holds the group then.
+    let err = s
+        .clone()
+        .book_individual(authed(individual(&c, "dr-kim", "group-room-1"), &staff))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains(&monday_group.session_id) && err.message().contains("room"),
+        "{}",
+        err.message()
+    );
+    // Free clinician, free room, free patient: booked; the same again clashes with it.
+    let ok = s
+        .clone()
+        .book_individual(authed(individual(&c, "dr-kim", "office-3"), &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = s
+        .clone()
+        .book_individual(authed(individual(&c, "dr-lee", "office-4"), &staff))
+        .await
+        .unwrap_err();
+    assert!(
+        again.message().contains(&ok.booking.unwrap().booking_id),
+        "{}",
+        again.message()
+    );
+    // Already booked for that session.
+    let twice = s
+        .clone()
+        .book_session(authed(
+            BookSessionRequest {
+                patient_id: a.clone(),
+                session_id: monday_group.session_id.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        twice.message().contains("already booked"),
+        "{}",
+        twice.message()
+    );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evening_session_keeps_six_pm_across_daylight_saving_changes() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Clinician], &["oakland"]);
+    let s = net.scheduling().await;
+    let spring = (
+        NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
+    );
+    let (track_id, march) = track_with_sessions(
+        &s,
+        &staff,
+        track("oakland", &[Weekday::Tuesday], (18, 21), 12),
+        spring.0,
+        spring.1,
+    )
+    .await;
+    let november = s
+        .clone()
+        .generate_sessions(authed(
+            GenerateSessionsRequest {
+                track_id,
+                from: date(NaiveDate::from_ymd_opt(2027, 10, 25).unwrap()),
+                to: date(NaiveDate::from_ymd_opt(2027, 11, 16).unwrap()),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    let mut utc_hours = Vec::new();
+    for session in march.iter().chain(&november) {
+        let start = wire::instant(session.starts_at.as_ref()).unwrap();
+        let local = start.with_timezone(&LA);
+        assert_eq!((local.hour(), local.minute()), (18, 0), "{start}");
+        assert_eq!(local.weekday(), chrono::Weekday::Tue);
+        assert_eq!(
+            session.local_start,
+            Some(LocalTime {
+                hour: 18,
+                minute: 0
+            })
+        );
+        let end = wire::instant(session.ends_at.as_ref()).unwrap();
+        assert_eq!((end - start).num_minutes(), 180);
+        utc_hours.push(start.hour());
+    }
+    // March: 2 and 9 in PST (02:00 UTC), 16, 23 and 30 in PDT (01:00 UTC);
+    // 26 October and 2 November in PDT, 9 and 16 November in PST.
+    assert_eq!(utc_hours, [2, 2, 1, 1, 1, 1, 1, 2, 2]);
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weekly_hours_are_judged_against_the_band_and_published() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["sacramento"]);
+    let s = net.scheduling().await;
+    let last_monday = monday_of(today()) - Days::new(7);
+    let since = Some(last_monday - Days::new(7));
+    let mut adults = Vec::new();
+    for n in 0..12 {
+        adults.push(
+            admitted(
+                &net,
+                &staff,
+                ("Pat", &format!("Group{}", (b'A' + n) as char)),
+                "sacramento",
+                since,
+            )
+            .await,
+        );
+    }
+    // An adolescent: 16 years old.
+    let mut admissions = net.admissions().await;
+    let mut teen = registration("Tia", "Young", "sacramento");
+    teen.date_of_birth = date(NaiveDate::from_ymd_opt(today().year() - 16, 1, 15).unwrap());
+    let (teen, _) = register(&mut admissions, &staff, teen).await.unwrap();
+    assess(
+        &mut admissions,
+        &staff,
+        &teen,
+        "sacramento",
+        iop_assessment(),
+    )
+    .await
+    .unwrap();
+    admissions
+        .admit_patient(authed(
+            AdmitPatientRequest {
+                patient_id: teen.clone(),
+                facility_id: "sacramento".into(),
+                program: Program::IopEvening as i32,
+                admitted_on: since.and_then(date),
+                ..Default::default()
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    for p in adults.iter().chain([&teen]) {
+        until("the enrollment", || enrollment(&s, &staff, p)).await;
+    }
+    let days = [Weekday::Monday, Weekday::Wednesday, Weekday::Friday];
+    let (_, week) = track_with_sessions(
+        &s,
+        &staff,
+        track("sacramento", &days, (9, 12), 13),
+        last_monday,
+        last_monday + Days::new(6),
+    )
+    .await;
+    assert_eq!(week.len(), 3);
+    let book = |p: &str, session: &Session| {
+        let mut c = s.clone();
+        let request = authed(
+            BookSessionRequest {
+                patient_id: p.into(),
+                session_id: session.session_id.clone(),
+            },
+            &staff,
+        );
+        async move { c.book_session(request).await.unwrap() }
+    };
+    let attended = |p: &str| AttendanceEntry {
+        patient_id: p.into(),
+        status: AttendanceStatus::Attended as i32,
+        ..Default::default()
+    };
+    // Monday: the whole group of twelve in one call.
+    for p in &adults {
+        book(p, &week[0]).await;
+    }
+    let mut entries: Vec<_> = adults[..10].iter().map(|p| attended(p)).collect();
+    entries.push(AttendanceEntry {
+        patient_id: adults[10].clone(),
+        status: AttendanceStatus::Partial as i32,
+        minutes: 90,
+        ..Default::default()
+    });
+    entries.push(AttendanceEntry {
+        patient_id: adults[11].clone(),
+        status: AttendanceStatus::NoShow as i32,
+        ..Default::default()
+    });
+    let monday = s
+        .clone()
+        .record_attendance(authed(
+            RecordAttendanceRequest {
+                session_id: week[0].session_id.clone(),
+                entries,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .records;
+    assert_eq!(monday.len(), 12);
+    assert_eq!(monday.iter().map(|r| r.minutes).sum::<u32>(), 10 * 180 + 90);
+    // Wednesday and Friday.
+    let plan: [(&[&String], usize); 2] = [
+        (&[&adults[0], &adults[1], &adults[10], &teen], 1),
+        (&[&adults[0], &teen], 2),
+    ];
+    for (who, day) in plan {
+        for p in who {
+            book(p, &week[day]).await;
+        }
+        let entries = who.iter().map(|p| attended(p)).collect();
+        s.clone()
+            .record_attendance(authed(
+                RecordAttendanceRequest {
+                    session_id: week[day].session_id.clone(),
+                    entries,
+                },
+                &staff,
+            ))
+            .await
+            .unwrap();
+    }
+    let hours = |p: &str| {
+        let mut c = s.clone();
+        let request = authed(
+            GetWeeklyHoursRequest {
+                patient_id: p.into(),
+                week_of: date(last_monday + Days::new(2)),
+            },
+            &staff,
+        );
+        async move {
+            c.get_weekly_hours(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .hours
+                .unwrap()
+        }
+    };
+    let full = hours(&adults[0]).await;
+    assert_eq!(
+        (full.attended_minutes, full.compliance),
+        (540, Compliance::Compliant as i32)
+    );
+    let short = hours(&adults[1]).await;
+    assert_eq!(
+        (short.attended_minutes, short.compliance),
+        (360, Compliance::BelowBand as i32)
+    );
+    assert_eq!(short.band_min_hours, 9);
+    let partial = hours(&adults[10]).await;
+    assert_eq!(
+        partial.attended_minutes,
+        90 + 180,
+        "partial attendance counts its minutes"
+    );
+    let young = hours(&teen).await;
+    assert_eq!((young.attended_minutes, young.band_min_hours), (360, 6));
+    assert_eq!(young.compliance, Compliance::Compliant as i32);
+
+    // Closing the week publishes one evaluation per patient, once.
+    let close = CloseWeekRequest {
+        facility_id: "sacramento".into(),
+        week_of: date(last_monday),
+    };
+    let evaluated = s
+        .clone()
+        .close_week(authed(close.clone(), &staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .evaluated;
+    assert_eq!(evaluated.len(), 13);
+    s.clone().close_week(authed(close, &staff)).await.unwrap();
+    let records = until("the evaluations on the topic", || {
+        let net = &net;
+        async move {
+            let records = all_records(net, "iop.scheduling.v1").await;
+            let n = records
+                .iter()
+                .filter(|r| {
+                    header(r, "ce_type") == Some("iop.scheduling.events.v1.WeeklyHoursEvaluated")
+                })
+                .count();
+            (n >= 13).then_some(records)
+        }
+    })
+    .await;
+    let evaluations: Vec<_> = records
+        .iter()
+        .filter(|r| header(r, "ce_type") == Some("iop.scheduling.events.v1.WeeklyHoursEvaluated"))
+        .map(|r| events::WeeklyHoursEvaluated::decode(r.payload().unwrap()).unwrap())
+        .collect();
+    assert_eq!(evaluations.len(), 13, "closing twice publishes nothing new");
+    let below = evaluations
+        .iter()
+        .find(|e| e.patient_id == adults[1])
+        .unwrap();
+    assert_eq!(below.compliance, Compliance::BelowBand as i32);
+    assert_eq!(
+        (
+            below.attended_minutes,
+            below.band_min_hours,
+            below.band_below_hours
+        ),
+        (360, 9, 20)
+    );
+    assert_eq!(below.week_start, date(last_monday));
+
+    // This week nobody has anything booked yet: everyone is at risk.
+    let at_risk = s
+        .clone()
+        .list_at_risk(authed(
+            ListAtRiskRequest {
+                facility_id: "sacramento".into(),
+                week_of: None,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .at_risk;
+    assert!(
+        at_risk
+            .iter()
+            .any(|h| h.patient_id == adults[0] && h.booked_minutes == 0)
+    );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_patient_view_shows_this_weeks_attended_hours() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland"]);
+    let s = net.scheduling().await;
+    let since = Some(monday_of(today()) - Days::new(7));
+    let pid = admitted(&net, &staff, ("Val", "Now"), "oakland", since).await;
+    until("the enrollment", || enrollment(&s, &staff, &pid)).await;
+    // An individual session that has started, inside this week (facility time).
+    let week_start = LA
+        .from_local_datetime(&monday_of(today()).and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc);
+    let start = (Utc::now() - chrono::Duration::minutes(30)).max(week_start);
+    let booked = until("the facility to reach scheduling", || {
+        let mut c = s.clone();
+        let request = authed(
+            BookIndividualRequest {
+                patient_id: pid.clone(),
+                facility_id: "oakland".into(),
+                clinician_id: "dr-ng".into(),
+                room: "office-1".into(),
+                starts_at: Some(wire::timestamp(start)),
+                duration_minutes: 15,
+                ..Default::default()
+            },
+            &staff,
+        );
+        async move { c.book_individual(request).await.ok() }
+    })
+    .await
+    .into_inner();
+    s.clone()
+        .record_attendance(authed(
+            RecordAttendanceRequest {
+                session_id: booked.session.unwrap().session_id,
+                entries: vec![AttendanceEntry {
+                    patient_id: pid.clone(),
+                    status: AttendanceStatus::Attended as i32,
+                    ..Default::default()
+                }],
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let view = net.view().await;
+    let seen = until("the view to count the attendance", || {
+        let mut v = view.clone();
+        let request = authed(
+            iop_proto::patientview::v1::GetPatientViewRequest {
+                patient_id: pid.clone(),
+                ..Default::default()
+            },
+            &staff,
+        );
+        async move {
+            let view = v.get_patient_view(request).await.ok()?.into_inner().view?;
+            (view.attended_minutes_this_week > 0).then_some(view)
+        }
+    })
+    .await;
+    assert_eq!(seen.attended_minutes_this_week, 15);
+    assert_eq!(seen.week_start, date(monday_of(today())));
+    net.stop().await;
+}
