@@ -13,7 +13,8 @@ use iop_proto::{
 };
 use iop_runtime::auth::Role;
 use iop_testkit::{
-    Backend, TestNetwork, admit, authed, header, read_topic, read_view, register, registration,
+    Backend, TestNetwork, admit, authed, header, read_topic, read_view, record_count, register,
+    registration,
 };
 use prost::Message as _;
 use rdkafka::{
@@ -208,6 +209,12 @@ async fn analyst_decodes_events_and_a_redelivered_event_is_applied_once() {
             "iop.admissions.events.v1.PatientRegistered",
             "iop.admissions.events.v1.PatientAdmitted"
         ]
+    );
+    // The copies were skipped by the inbox, not failed and dead-lettered.
+    let partitions = net.settings.kafka.topic_partitions;
+    assert_eq!(
+        record_count(&bootstrap, "iop.patientview.dlq", partitions),
+        0
     );
     net.stop().await;
 }

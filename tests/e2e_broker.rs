@@ -1,9 +1,10 @@
-//! End to end with a real Kafka-protocol broker (tansu, in memory) and two
-//! separate `iop serve` processes, admissions and the patient view, as two pods
-//! would run. Proves: a write at one is read at the other; the view killed with
-//! SIGKILL and restarted loses and repeats nothing; writes keep being accepted
-//! while the broker is frozen and all arrive once it thaws; a garbage record on
-//! the topic is dead-lettered and the events behind it are applied.
+//! End to end with a real Kafka-protocol broker (tansu, in memory) and three
+//! separate `iop serve` processes, admissions, the patient view and scheduling,
+//! as pods would run. Proves: a write at one is read at the other; the view
+//! killed with SIGKILL and restarted loses and repeats nothing; writes keep being
+//! accepted while the broker is frozen and all arrive once it thaws; a garbage
+//! record on the topic is dead-lettered and the events behind it are applied;
+//! scheduling enrolled every admitted patient from the events alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
@@ -15,9 +16,10 @@ use iop_proto::{
     admissions::v1::admissions_service_client::AdmissionsServiceClient,
     common::v1::Program,
     patientview::v1::{CareStatus, patient_view_service_client::PatientViewServiceClient},
+    scheduling::v1::{GetEnrollmentRequest, scheduling_service_client::SchedulingServiceClient},
 };
 use iop_runtime::auth::Role;
-use iop_testkit::{admit, channel, read_view, register, registration, wait_serving};
+use iop_testkit::{admit, authed, channel, read_view, register, registration, wait_serving};
 use rdkafka::{
     ClientConfig, Message,
     consumer::{Consumer, StreamConsumer},
@@ -70,7 +72,7 @@ async fn assert_view(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_and_a_real_broker() {
+async fn separate_processes_and_a_real_broker() {
     let dir = support::Workdir::new();
     let logs = dir.path();
     let (broker, bootstrap) = start_tansu(logs);
@@ -101,7 +103,14 @@ async fn two_processes_and_a_real_broker() {
         &view_addr,
         &format!("sqlite://{}/view.db", dir.path().display()),
     );
+    let sched_addr = format!("127.0.0.1:{}", free_port());
+    let sched_env = env(
+        &common,
+        &sched_addr,
+        &format!("sqlite://{}/scheduling.db", dir.path().display()),
+    );
     let _admissions_proc = start_service("admissions", &adm_env, logs);
+    let _scheduling_proc = start_service("scheduling", &sched_env, logs);
     let mut view_proc = start_service("patient-view", &view_env, logs);
     wait_serving(
         socket(&admissions_addr),
@@ -112,6 +121,12 @@ async fn two_processes_and_a_real_broker() {
     wait_serving(
         socket(&view_addr),
         "iop.patientview.v1.PatientViewService",
+        Duration::from_secs(60),
+    )
+    .await;
+    wait_serving(
+        socket(&sched_addr),
+        "iop.scheduling.v1.SchedulingService",
         Duration::from_secs(60),
     )
     .await;
@@ -234,6 +249,40 @@ async fn two_processes_and_a_real_broker() {
         .and_then(|h| h.value)
         .unwrap();
     assert!(String::from_utf8_lossy(reason).contains("malformed event"));
+
+    // 5. Scheduling enrolled every admitted patient from the events alone.
+    let mut scheduling = SchedulingServiceClient::new(channel(socket(&sched_addr)).await);
+    let admitted_ids = std::iter::once(&first)
+        .chain(&while_down)
+        .chain(&while_frozen)
+        .chain(&behind)
+        .map(|(pid, _)| pid.clone());
+    for pid in admitted_ids {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let request = authed(
+                GetEnrollmentRequest {
+                    patient_id: pid.clone(),
+                },
+                &token,
+            );
+            match scheduling.get_enrollment(request).await {
+                Ok(r) => {
+                    let e = r.into_inner().enrollment.unwrap();
+                    assert!(e.active && e.facility_id == FACILITY, "{pid}: {e:?}");
+                    break;
+                }
+                Err(s) if s.code() == tonic::Code::NotFound => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "{pid} never enrolled"
+                    );
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(s) => panic!("{pid}: {s:?}"),
+            }
+        }
+    }
     // The reader leaves its group while the broker is still there: librdkafka's
     // consumer close waits for the coordinator, and would wait forever after it.
     drop(dead);

@@ -26,8 +26,8 @@ use iop_proto::{
 };
 use iop_runtime::{auth::Role, wire};
 use iop_testkit::{
-    Backend, TestNetwork, admit, assess, authed, header, iop_assessment, read_topic, register,
-    registration,
+    Backend, TestNetwork, admit, assess, authed, header, iop_assessment, read_topic, record_count,
+    register, registration,
 };
 use prost::Message as _;
 use rdkafka::{
@@ -187,21 +187,10 @@ fn scheduling_events(records: &[rdkafka::message::OwnedMessage], pid: &str, kind
         .count()
 }
 
-/// Every record on `topic` now (the mock broker answers at once).
+/// Every record on `topic` now.
 async fn all_records(net: &TestNetwork, topic: &str) -> Vec<rdkafka::message::OwnedMessage> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", net.bootstrap_servers())
-        .set("group.id", "watermarks")
-        .create()
-        .unwrap();
-    let mut total = 0;
-    for p in 0..net.settings.kafka.topic_partitions {
-        let (low, high) = consumer
-            .fetch_watermarks(topic, p, Duration::from_secs(5))
-            .unwrap();
-        total += usize::try_from(high - low).unwrap();
-    }
+    let partitions = net.settings.kafka.topic_partitions;
+    let total = record_count(&net.bootstrap_servers(), topic, partitions);
     read_topic(&net.bootstrap_servers(), topic, total).await
 }
 
@@ -485,6 +474,48 @@ async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name(backe
         "{}",
         again.message()
     );
+    // A second track clashing with the group's facilitator, then with its room.
+    for (facilitator, room, what) in [
+        ("dr-oakland", "group-room-2", "clinician"),
+        ("dr-ng", "group-room-1", "room"),
+    ] {
+        let clashing = Track {
+            facilitator_id: facilitator.into(),
+            room: room.into(),
+            ..track("oakland", &[Weekday::Monday], (11, 13), 12)
+        };
+        let t = s
+            .clone()
+            .create_track(authed(
+                CreateTrackRequest {
+                    track: Some(clashing),
+                },
+                &staff,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .track
+            .unwrap();
+        let err = s
+            .clone()
+            .generate_sessions(authed(
+                GenerateSessionsRequest {
+                    track_id: t.track_id,
+                    from: date(next_monday),
+                    to: date(next_monday + Days::new(6)),
+                },
+                &staff,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::FailedPrecondition);
+        assert!(
+            err.message().contains(what) && err.message().contains(&monday_group.session_id),
+            "{}",
+            err.message()
+        );
+    }
     // Already booked for that session.
     let twice = s
         .clone()

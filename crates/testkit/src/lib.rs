@@ -518,3 +518,25 @@ pub fn header<'a>(m: &'a rdkafka::message::OwnedMessage, key: &str) -> Option<&'
         .find(|h| h.key == key)
         .and_then(|h| std::str::from_utf8(h.value?).ok())
 }
+
+/// How many records `topic` holds now, over its `partitions` (high minus low
+/// watermark of each).
+pub fn record_count(bootstrap: &str, topic: &str, partitions: i32) -> usize {
+    use rdkafka::{
+        ClientConfig,
+        consumer::{BaseConsumer, Consumer},
+    };
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "watermarks")
+        .create()
+        .expect("consumer");
+    (0..partitions)
+        .map(|p| {
+            let (low, high) = consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(5))
+                .expect("watermarks");
+            usize::try_from(high - low).unwrap_or(0)
+        })
+        .sum()
+}

@@ -196,15 +196,6 @@ fn require_facility(caller: &Caller, facility_id: &str) -> Result<()> {
     }
 }
 
-async fn booked_count<C: ConnectionTrait>(db: &C, session_id: &str) -> Result<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(booking::Entity::find()
-        .filter(booking::Column::SessionId.eq(session_id))
-        .filter(booking::Column::Status.eq(BOOKED))
-        .count(db)
-        .await?)
-}
-
 impl SchedulingApi {
     async fn audit<C: ConnectionTrait>(
         &self,
@@ -482,13 +473,24 @@ impl SchedulingApi {
             let s = match existing {
                 Some(s) => s,
                 None => {
+                    let starts_at = calendar::instant(day, naive_time(t.start_minute), tz);
+                    let ends_at = calendar::instant(day, naive_time(t.end_minute), tz);
+                    schedule::staff_and_room_free(
+                        &*txn,
+                        &t.facility_id,
+                        &t.facilitator_id,
+                        &t.room,
+                        starts_at,
+                        ends_at,
+                    )
+                    .await?;
                     session::ActiveModel {
                         id: Set(uuid::Uuid::now_v7().to_string()),
                         facility_id: Set(t.facility_id.clone()),
                         track_id: Set(Some(t.id.clone())),
                         session_type: Set(t.session_type),
-                        starts_at: Set(calendar::instant(day, naive_time(t.start_minute), tz)),
-                        ends_at: Set(calendar::instant(day, naive_time(t.end_minute), tz)),
+                        starts_at: Set(starts_at),
+                        ends_at: Set(ends_at),
                         local_date: Set(day),
                         local_start_minute: Set(t.start_minute),
                         local_end_minute: Set(t.end_minute),
@@ -500,7 +502,7 @@ impl SchedulingApi {
                     .await?
                 }
             };
-            let booked = booked_count(&*txn, &s.id).await?;
+            let booked = schedule::booked(&*txn, &s.id).await?;
             out.push(session_message(&s, booked));
         }
         self.audit(
@@ -535,7 +537,7 @@ impl SchedulingApi {
             .all(db)
             .await?
         {
-            let booked = booked_count(db, &s.id).await?;
+            let booked = schedule::booked(db, &s.id).await?;
             sessions.push(session_message(&s, booked));
         }
         Ok(api::ListSessionsResponse { sessions })
@@ -720,31 +722,7 @@ impl SchedulingApi {
         };
         let tz = schedule::time_zone(self.db.conn(), &facility_id).await?;
         let txn = self.db.begin_write().await?;
-        let overlapping = |column: session::Column, value: &str| {
-            session::Entity::find()
-                .filter(column.eq(value))
-                .filter(session::Column::StartsAt.lt(end))
-                .filter(session::Column::EndsAt.gt(start))
-        };
-        if let Some(s) = overlapping(session::Column::FacilitatorId, &clinician)
-            .one(&*txn)
-            .await?
-        {
-            return Err(SchedulingError::Precondition(format!(
-                "clinician {clinician} is double-booked: session {} overlaps",
-                s.id
-            )));
-        }
-        if let Some(s) = overlapping(session::Column::Room, &room)
-            .filter(session::Column::FacilityId.eq(&facility_id))
-            .one(&*txn)
-            .await?
-        {
-            return Err(SchedulingError::Precondition(format!(
-                "room {room} is double-booked: session {} overlaps",
-                s.id
-            )));
-        }
+        schedule::staff_and_room_free(&*txn, &facility_id, &clinician, &room, start, end).await?;
         let local_start = calendar::local(start, tz);
         let local_end = calendar::local(end, tz);
         let minute = |t: chrono::NaiveDateTime| {

@@ -163,30 +163,40 @@ impl AdmissionsHandler {
                 .filter(session::Column::LocalDate.eq(old.local_date))
                 .one(txn)
                 .await?;
-            let why = match &replacement {
-                Some(_) => reason.clone(),
-                None => format!("{reason}: no matching session on {}", old.local_date),
+            let (replacement, why) = match replacement {
+                Some(new) if schedule::has_place(txn, &new).await? => (Some(new), reason.clone()),
+                Some(full) => (None, format!("{reason}: session {} there is full", full.id)),
+                None => (
+                    None,
+                    format!("{reason}: no matching session on {}", old.local_date),
+                ),
             };
             schedule::cancel(txn, &self.outbox, b, &why).await?;
             let Some(new) = replacement else {
                 continue;
             };
-            if let Err(why) = schedule::book(txn, &self.outbox, &e.patient_id, &new).await {
-                // Full or clashing there: the cancellation stands, with its reason.
-                tracing::info!(patient_id = %e.patient_id, session_id = %new.id, error = %why, "booking not moved");
-            } else if let Some(t) = &new.track_id
-                && track_member::Entity::find_by_id((e.patient_id.clone(), t.clone()))
-                    .one(txn)
-                    .await?
-                    .is_none()
-            {
-                track_member::ActiveModel {
-                    patient_id: Set(e.patient_id.clone()),
-                    track_id: Set(t.clone()),
-                    joined_at: Set(Utc::now()),
+            match schedule::book(txn, &self.outbox, &e.patient_id, &new).await {
+                // Clashing with another booking there: the cancellation stands.
+                Err(SchedulingError::Precondition(why)) => {
+                    tracing::info!(patient_id = %e.patient_id, session_id = %new.id, reason = %why, "booking not moved");
                 }
-                .insert(txn)
-                .await?;
+                Err(other) => return Err(other.into()),
+                Ok(_) => {
+                    if let Some(t) = &new.track_id
+                        && track_member::Entity::find_by_id((e.patient_id.clone(), t.clone()))
+                            .one(txn)
+                            .await?
+                            .is_none()
+                    {
+                        track_member::ActiveModel {
+                            patient_id: Set(e.patient_id.clone()),
+                            track_id: Set(t.clone()),
+                            joined_at: Set(Utc::now()),
+                        }
+                        .insert(txn)
+                        .await?;
+                    }
+                }
             }
         }
         Ok(())

@@ -119,6 +119,65 @@ pub(crate) async fn patient_overlap<C: ConnectionTrait>(
         .await?)
 }
 
+/// Fails, naming the session, when the clinician or the room (at `facility_id`)
+/// already has a session overlapping `[start, end)`.
+pub(crate) async fn staff_and_room_free<C: ConnectionTrait>(
+    db: &C,
+    facility_id: &str,
+    clinician: &str,
+    room: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<(), SchedulingError> {
+    let overlapping = || {
+        session::Entity::find()
+            .filter(session::Column::StartsAt.lt(end))
+            .filter(session::Column::EndsAt.gt(start))
+    };
+    if let Some(s) = overlapping()
+        .filter(session::Column::FacilitatorId.eq(clinician))
+        .one(db)
+        .await?
+    {
+        return Err(SchedulingError::Precondition(format!(
+            "clinician {clinician} is double-booked: session {} overlaps",
+            s.id
+        )));
+    }
+    if let Some(s) = overlapping()
+        .filter(session::Column::Room.eq(room))
+        .filter(session::Column::FacilityId.eq(facility_id))
+        .one(db)
+        .await?
+    {
+        return Err(SchedulingError::Precondition(format!(
+            "room {room} is double-booked: session {} overlaps",
+            s.id
+        )));
+    }
+    Ok(())
+}
+
+/// Patients booked into a session.
+pub(crate) async fn booked<C: ConnectionTrait>(
+    db: &C,
+    session_id: &str,
+) -> Result<u64, SchedulingError> {
+    Ok(booking::Entity::find()
+        .filter(booking::Column::SessionId.eq(session_id))
+        .filter(booking::Column::Status.eq(BOOKED))
+        .count(db)
+        .await?)
+}
+
+/// Whether a session has a free place.
+pub(crate) async fn has_place<C: ConnectionTrait>(
+    db: &C,
+    s: &session::Model,
+) -> Result<bool, SchedulingError> {
+    Ok(booked(db, &s.id).await? < u64::try_from(s.capacity).unwrap_or(0))
+}
+
 /// Books the patient into `s` after checking the rules: an active episode at
 /// the session's facility covering its day, not booked there already, a free
 /// place, no overlapping booking of the patient. Each refusal names what it
@@ -156,11 +215,7 @@ pub(crate) async fn book<C: ConnectionTrait>(
             s.id, existing.id
         )));
     }
-    let taken = booking::Entity::find()
-        .filter(booking::Column::SessionId.eq(&s.id))
-        .filter(booking::Column::Status.eq(BOOKED))
-        .count(db)
-        .await?;
+    let taken = booked(db, &s.id).await?;
     if taken >= u64::try_from(s.capacity).unwrap_or(0) {
         return Err(SchedulingError::Precondition(format!(
             "session {} is full ({taken} of {} places)",
