@@ -10,6 +10,9 @@
 //! - `iop serve --service <name>`: one service against the broker and database
 //!   named in settings, as a pod runs it.
 //! - `iop token`: mints a bearer token with the configured (or dev) key.
+//! - `iop services`: the registry, one service per line.
+//!
+//! Services are never named here: every command loops over `iop_registry`.
 
 use std::{
     net::SocketAddr,
@@ -17,12 +20,14 @@ use std::{
     process::ExitCode,
 };
 
-use clap::{Parser, Subcommand, ValueEnum};
-use iop_proto::service_names::{ADMISSIONS, PATIENT_VIEW, SCHEDULING};
+use clap::{Parser, Subcommand, ValueEnum, builder::PossibleValuesParser};
+use iop_registry::SERVICES;
 use iop_runtime::{
     CancellationToken, Settings,
     auth::{Role, TokenIssuer},
+    secret::Secret,
     server::{self, Host},
+    service::{self, Seed},
     settings::DatabaseSettings,
     telemetry,
 };
@@ -54,10 +59,12 @@ enum Command {
     },
     /// Run one service against the broker and database in settings.
     Serve {
-        /// Which service.
-        #[arg(long)]
-        service: ServiceName,
+        /// Which service (see `iop services`).
+        #[arg(long, value_parser = PossibleValuesParser::new(iop_registry::names()))]
+        service: String,
     },
+    /// List the services of the network: name, gRPC services, topics.
+    Services,
     /// Print a bearer token signed with the configured key (or the dev key).
     Token {
         /// Token subject (who calls).
@@ -76,14 +83,6 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ServiceName {
-    Admissions,
-    PatientView,
-    /// Scheduling: tracks, sessions, bookings, attendance, weekly hours.
-    Scheduling,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -120,7 +119,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev { data_dir, listen } => dev(cli.config.as_deref(), data_dir, listen),
-        Command::Serve { service } => serve(cli.config.as_deref(), service),
+        Command::Serve { service } => serve(cli.config.as_deref(), &service),
+        Command::Services => {
+            list_services();
+            Ok(())
+        }
         Command::Token {
             subject,
             roles,
@@ -172,9 +175,22 @@ fn dev_secret(data_dir: &Path) -> Result<String, BoxError> {
 }
 
 fn sqlite(data_dir: &Path, service: &str, base: &DatabaseSettings) -> DatabaseSettings {
-    DatabaseSettings {
-        url: format!("sqlite://{}/{service}.db", data_dir.display()),
-        ..base.clone()
+    base.with_url(format!("sqlite://{}/{service}.db", data_dir.display()))
+}
+
+fn load(config: Option<&Path>) -> Result<Settings, BoxError> {
+    Ok(Settings::load(config, &iop_registry::sections())?)
+}
+
+/// Prints the registry: what `iop serve --service` takes and what each runs.
+fn list_services() {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for s in SERVICES {
+        let _ = writeln!(out, "{}\t{}", s.name, s.summary);
+        let _ = writeln!(out, "  grpc:      {}", s.grpc.join(", "));
+        let _ = writeln!(out, "  publishes: {}", s.publishes.join(", "));
+        let _ = writeln!(out, "  consumes:  {}", s.consumes.join(", "));
     }
 }
 
@@ -183,23 +199,18 @@ fn dev(
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
 ) -> Result<(), BoxError> {
-    let mut settings = Settings::load(config)?;
+    let mut settings = load(config)?;
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
     std::fs::create_dir_all(&data_dir)?;
     if settings.auth.hs256_secret.is_empty() {
-        settings.auth.hs256_secret = dev_secret(&data_dir)?;
+        settings.auth.hs256_secret = Secret::new(dev_secret(&data_dir)?);
     }
     // The embedded broker lives as long as this stack frame, i.e. the whole run.
     let broker = rdkafka::mocking::MockCluster::new(1)?;
     settings.kafka.bootstrap_servers = broker.bootstrap_servers();
     settings.kafka.topic_replication = 1;
     settings.kafka.create_topics = false;
-    let mut topics = iop_admissions::topics();
-    topics.extend(iop_patient_view::topics());
-    topics.extend(iop_scheduling::topics());
-    topics.sort();
-    topics.dedup();
-    for topic in &topics {
+    for topic in service::topics(SERVICES) {
         broker.create_topic(topic, settings.kafka.topic_partitions, 1)?;
     }
     settings.outbox.replay_on_start = true;
@@ -224,12 +235,12 @@ fn dev(
         let listener = server::bind(settings.grpc.listen).await?;
         let address = listener.local_addr()?;
         let base = settings.database.clone();
-        let services = [ADMISSIONS, PATIENT_VIEW, SCHEDULING];
-        let mut host = Host::new(settings, shutdown, &services).await?;
-        iop_admissions::start(&mut host, &sqlite(&data_dir, "admissions", &base)).await?;
-        iop_patient_view::start(&mut host, &sqlite(&data_dir, "patient-view", &base)).await?;
-        iop_scheduling::start(&mut host, &sqlite(&data_dir, "scheduling", &base)).await?;
-        tokio::spawn(seed_demo_facilities(address, token.clone()));
+        let grpc = service::grpc_names(SERVICES);
+        let mut host = Host::new(settings, shutdown, &grpc).await?;
+        for s in SERVICES {
+            (s.start)(&mut host, sqlite(&data_dir, s.name, &base)).await?;
+        }
+        tokio::spawn(seed(address, token.clone()));
         // Written, not println!: a closed stdout must not stop the network.
         {
             use std::io::Write;
@@ -251,68 +262,43 @@ fn dev(
     Ok(())
 }
 
-/// Registers the demo facilities through the public API once the network
-/// answers, if the registry is empty, so a newcomer can admit right away.
-async fn seed_demo_facilities(address: SocketAddr, token: String) {
-    use iop_proto::admissions::v1::{
-        ListFacilitiesRequest, PutFacilityRequest,
-        admissions_service_client::AdmissionsServiceClient,
-    };
-    fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        if let Ok(value) = format!("Bearer {token}").parse() {
-            request.metadata_mut().insert("authorization", value);
-        }
-        request
-    }
+/// Gives each service its demo data through its own API once the network
+/// answers (a service seeds only what it does not hold yet), so a newcomer
+/// can register and admit right away.
+async fn seed(address: SocketAddr, token: String) {
     let Ok(endpoint) = tonic::transport::Endpoint::from_shared(format!("http://{address}")) else {
         return;
     };
-    let mut client = AdmissionsServiceClient::new(endpoint.connect_lazy());
-    for _ in 0..100 {
-        match client
-            .list_facilities(authed(ListFacilitiesRequest {}, &token))
-            .await
-        {
-            Ok(listed) if !listed.get_ref().facilities.is_empty() => return,
-            Ok(_) => {
-                for facility in iop_admissions::demo_facilities() {
-                    let request = PutFacilityRequest {
-                        facility: Some(facility),
-                    };
-                    if let Err(e) = client.put_facility(authed(request, &token)).await {
-                        tracing::warn!(error = %e.message(), "demo facility not registered");
-                    }
+    let channel = endpoint.connect_lazy();
+    for s in SERVICES {
+        let Some(seed) = s.seed else { continue };
+        for _ in 0..100 {
+            match seed(channel.clone(), token.clone(), Seed::Demo).await {
+                Ok(()) => break,
+                Err(e) if e.code() == tonic::Code::Unavailable => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
-                tracing::info!("registered the demo facilities");
-                return;
+                Err(e) => {
+                    tracing::warn!(service = s.name, error = %e.message(), "demo data not seeded");
+                    break;
+                }
             }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
         }
     }
 }
 
-fn serve(config: Option<&Path>, service: ServiceName) -> Result<(), BoxError> {
-    let settings = Settings::load(config)?;
-    let name = match service {
-        ServiceName::Admissions => "iop-admissions",
-        ServiceName::PatientView => "iop-patient-view",
-        ServiceName::Scheduling => "iop-scheduling",
-    };
+fn serve(config: Option<&Path>, name: &str) -> Result<(), BoxError> {
+    let service = iop_registry::find(name).ok_or_else(|| format!("no service named {name}"))?;
+    let settings = load(config)?;
     let runtime = runtime()?;
     let _telemetry = {
         let _entered = runtime.enter();
-        telemetry::init(&settings.telemetry, name)?
+        telemetry::init(&settings.telemetry, &format!("iop-{}", service.name))?
     };
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         server::cancel_on_signals(shutdown.clone());
-        match service {
-            ServiceName::Admissions => iop_admissions::run(settings, shutdown).await?,
-            ServiceName::PatientView => iop_patient_view::run(settings, shutdown).await?,
-            ServiceName::Scheduling => iop_scheduling::run(settings, shutdown).await?,
-        }
-        Ok::<(), BoxError>(())
+        service::serve_one(service, settings, shutdown).await
     })
 }
 
@@ -324,10 +310,10 @@ fn token(
     ttl: i64,
     data_dir: Option<PathBuf>,
 ) -> Result<(), BoxError> {
-    let mut settings = Settings::load(config)?;
+    let mut settings = load(config)?;
     if settings.auth.hs256_secret.is_empty() {
         let dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
-        settings.auth.hs256_secret = dev_secret(&dir)?;
+        settings.auth.hs256_secret = Secret::new(dev_secret(&dir)?);
     }
     let roles: Vec<Role> = roles.iter().copied().map(Role::from).collect();
     let facilities: Vec<&str> = facilities.iter().map(String::as_str).collect();

@@ -3,8 +3,9 @@
 //! information, to this recipient, for this purpose, at this time) is covered,
 //! and by which consent. Pure functions over plain types, shared by every
 //! context: admissions records consents and publishes them, other services keep
-//! a local copy from the events ([`wire`] converts) and decide with the same
-//! rules, including which facility may read a patient's record ([`access`]).
+//! a local copy from the events ([`replica`], with [`wire`] converting) and
+//! decide with the same rules, including which facility may read a patient's
+//! record ([`access`]).
 //!
 //! Rules encoded here: every required element must be present (patient, who may
 //! disclose, what information, recipient or class of recipients, purpose, the
@@ -17,6 +18,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub mod access;
+pub mod replica;
 pub mod wire;
 
 /// The notice Part 2 requires on every disclosure (42 CFR 2.32, abridged).

@@ -2,9 +2,10 @@
 //!
 //! 1. read the CloudEvents attributes; a record that is not an IOP event goes
 //!    straight to the dead-letter topic;
-//! 2. in one database transaction, insert `(consumer, event id)` into `inbox`
-//!    (a duplicate means the event was applied before: skip it) and let the
-//!    [`EventHandler`] apply the event;
+//! 2. in one unit of work ([`crate::work`]), insert `(consumer, event id)` into
+//!    `inbox` (a duplicate means the event was applied before: skip it) and let
+//!    the [`EventHandler`] apply the event, emitting events of its own if it
+//!    must (they commit with it);
 //! 3. commit, and only then store the record's offset (committed to the broker
 //!    periodically and on shutdown).
 //!
@@ -16,7 +17,7 @@
 use std::{future::Future, time::Duration};
 
 use iop_runtime::{
-    db::Database,
+    backoff::Backoff,
     settings::{ConsumerSettings, KafkaSettings},
 };
 use rdkafka::{
@@ -26,7 +27,7 @@ use rdkafka::{
     message::{BorrowedMessage, Header, Headers, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
 };
-use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, Set, sea_query::OnConflict};
+use sea_orm::{DbErr, EntityTrait, Set, sea_query::OnConflict};
 use sea_orm_migration::prelude::*;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -34,6 +35,7 @@ use tracing::Instrument;
 use crate::{
     cloudevents::{InboundEvent, header},
     kafka::{client_config, producer_config},
+    work::{Ledger, UnitOfWork},
 };
 
 /// Why an event could not be applied.
@@ -70,26 +72,24 @@ impl From<prost::DecodeError> for ApplyError {
     }
 }
 
-/// What a consuming service does with each event.
+/// What a consuming service does with each event (usually: dispatch it on a
+/// [`crate::router::Router`]).
 pub trait EventHandler: Send + Sync + 'static {
-    /// Applies `event` inside `txn`, which also records it in the inbox. Event
-    /// types the handler does not know should be ignored (return `Ok`), so newer
-    /// producers do not break older consumers.
+    /// Applies `event` in `work`, which also records it in the inbox and
+    /// commits after. Event types the handler does not know are skipped (the
+    /// router's rule), so newer producers do not break older consumers.
     fn apply<'a>(
         &'a self,
-        txn: &'a DatabaseTransaction,
+        work: &'a mut UnitOfWork,
         event: &'a InboundEvent,
     ) -> impl Future<Output = Result<(), ApplyError>> + Send + 'a;
-
-    /// Called after the transaction that applied `event` committed (wake readers).
-    fn committed(&self, _event: &InboundEvent) {}
 }
 
 /// Runs one consumer group over its topics.
 pub struct EventConsumer<H> {
     name: String,
     topics: Vec<String>,
-    db: Database,
+    ledger: Ledger,
     kafka: KafkaSettings,
     settings: ConsumerSettings,
     handler: H,
@@ -105,11 +105,12 @@ enum Disposition {
 }
 
 impl<H: EventHandler> EventConsumer<H> {
-    /// A consumer named `name` (also its group id and inbox key) over `topics`.
+    /// A consumer named `name` (also its group id and inbox key) over `topics`,
+    /// applying events in units of work of `ledger`.
     pub fn new(
         name: impl Into<String>,
         topics: Vec<String>,
-        db: Database,
+        ledger: Ledger,
         kafka: &KafkaSettings,
         settings: &ConsumerSettings,
         handler: H,
@@ -117,7 +118,7 @@ impl<H: EventHandler> EventConsumer<H> {
         Self {
             name: name.into(),
             topics,
-            db,
+            ledger,
             kafka: kafka.clone(),
             settings: settings.clone(),
             handler,
@@ -216,14 +217,14 @@ impl<H: EventHandler> EventConsumer<H> {
         );
         iop_runtime::telemetry::set_parent(&span, event.traceparent.as_deref());
         async {
-            let mut backoff = Duration::from_millis(self.settings.retry_backoff_ms.max(1));
+            let mut backoff = Backoff::new(
+                Duration::from_millis(self.settings.retry_backoff_ms),
+                Duration::from_secs(5),
+            );
             let mut attempt = 1;
             loop {
                 match self.apply_once(&event).await {
-                    Ok(true) => {
-                        self.handler.committed(&event);
-                        return Disposition::Applied;
-                    }
+                    Ok(true) => return Disposition::Applied,
                     Ok(false) => {
                         tracing::debug!("duplicate event skipped");
                         return Disposition::Duplicate;
@@ -242,11 +243,9 @@ impl<H: EventHandler> EventConsumer<H> {
                         tracing::warn!(%reason, "database unavailable; retrying");
                     }
                 }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Disposition::Interrupted,
-                    _ = tokio::time::sleep(backoff) => {}
+                if !backoff.sleep(shutdown).await {
+                    return Disposition::Interrupted;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
         .instrument(span)
@@ -255,7 +254,7 @@ impl<H: EventHandler> EventConsumer<H> {
 
     /// Applies `event` once. `Ok(false)` when the inbox already holds it.
     async fn apply_once(&self, event: &InboundEvent) -> Result<bool, ApplyError> {
-        let txn = self.db.begin_write().await?;
+        let mut work = self.ledger.system().await?;
         let inserted = inbox::Entity::insert(inbox::ActiveModel {
             consumer: Set(self.name.clone()),
             event_id: Set(event.id.clone()),
@@ -266,13 +265,13 @@ impl<H: EventHandler> EventConsumer<H> {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&*txn)
+        .exec_without_returning(work.txn())
         .await?;
         if inserted == 0 {
             return Ok(false);
         }
-        self.handler.apply(&txn, event).await?;
-        txn.commit().await?;
+        self.handler.apply(&mut work, event).await?;
+        work.commit().await?;
         Ok(true)
     }
 
@@ -300,7 +299,7 @@ impl<H: EventHandler> EventConsumer<H> {
             message.partition(),
             message.offset()
         );
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         loop {
             let mut headers = OwnedHeaders::new();
             if let Some(original) = message.headers() {
@@ -339,11 +338,9 @@ impl<H: EventHandler> EventConsumer<H> {
                 Ok(_) => return true,
                 Err((e, _)) => {
                     tracing::warn!(error = %e, "dead-letter publish failed; retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return false,
-                        _ = tokio::time::sleep(backoff) => {}
+                    if !backoff.sleep(shutdown).await {
+                        return false;
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }
@@ -374,8 +371,16 @@ pub mod inbox {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Creates `inbox`.
+/// Creates `inbox` (identifiers frozen here).
 pub struct CreateInbox;
+
+#[derive(DeriveIden)]
+enum Inbox {
+    Table,
+    Consumer,
+    EventId,
+    ReceivedAt,
+}
 
 impl MigrationName for CreateInbox {
     fn name(&self) -> &str {
@@ -386,20 +391,19 @@ impl MigrationName for CreateInbox {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateInbox {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        use inbox::Column as C;
         manager
             .create_table(
                 Table::create()
-                    .table(inbox::Entity)
+                    .table(Inbox::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(C::Consumer).string().not_null())
-                    .col(ColumnDef::new(C::EventId).string().not_null())
+                    .col(ColumnDef::new(Inbox::Consumer).string().not_null())
+                    .col(ColumnDef::new(Inbox::EventId).string().not_null())
                     .col(
-                        ColumnDef::new(C::ReceivedAt)
+                        ColumnDef::new(Inbox::ReceivedAt)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .primary_key(Index::create().col(C::Consumer).col(C::EventId))
+                    .primary_key(Index::create().col(Inbox::Consumer).col(Inbox::EventId))
                     .to_owned(),
             )
             .await
@@ -407,7 +411,7 @@ impl MigrationTrait for CreateInbox {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(inbox::Entity).to_owned())
+            .drop_table(Table::drop().table(Inbox::Table).to_owned())
             .await
     }
 }

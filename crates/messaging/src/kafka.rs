@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use iop_runtime::settings::KafkaSettings;
+use iop_runtime::{backoff::Backoff, settings::KafkaSettings};
 use rdkafka::{
     ClientConfig,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
@@ -27,7 +27,7 @@ pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.bootstrap_servers);
     for (k, v) in &settings.properties {
-        config.set(k, v);
+        config.set(k, v.expose());
     }
     config
 }
@@ -91,6 +91,7 @@ pub async fn wait_for_broker(
     let admin: AdminClient<DefaultClientContext> = client_config(settings).create()?;
     let admin = std::sync::Arc::new(admin);
     let started = std::time::Instant::now();
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(2));
     loop {
         let probe = admin.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -106,7 +107,7 @@ pub async fn wait_for_broker(
             Err(e) if timeout.is_some_and(|t| started.elapsed() >= t) => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "broker not reachable yet");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     }
@@ -119,6 +120,7 @@ pub async fn prepare_topics(
     topics: &[String],
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> bool {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
     loop {
         let attempt = async {
             wait_for_broker(settings, Some(Duration::from_secs(10))).await?;
@@ -133,9 +135,8 @@ pub async fn prepare_topics(
                 Ok(()) => return true,
                 Err(e) => {
                     tracing::warn!(error = %e, ?topics, "topics not ready; retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return false,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    if !backoff.sleep(shutdown).await {
+                        return false;
                     }
                 }
             },

@@ -1,13 +1,16 @@
-//! Messaging building blocks every IOP service uses to publish and consume domain
-//! events over Kafka without losing or double-applying one:
+//! Messaging building blocks every IOP service uses to change its state, publish
+//! domain events and consume other services' events over Kafka without losing
+//! or double-applying one:
 //!
-//! - [`outbox`]: the transactional outbox, written in the same database
-//!   transaction as the state change it describes;
+//! - [`work`]: the unit of work — claim the aggregate's stream, change state,
+//!   append events, audit, commit, notify — through which every write goes;
+//! - [`outbox`]: the transactional outbox the unit of work appends to;
 //! - [`relay`]: publishes the outbox in order per patient with an idempotent
 //!   producer, retrying while the broker is down, never dropping a row;
 //! - [`consumer`]: applies events exactly once in effect (inbox of
-//!   `(consumer, event id)` in the same transaction), stores offsets only after
+//!   `(consumer, event id)` in the same unit of work), stores offsets only after
 //!   that commit, and dead-letters what cannot be applied;
+//! - [`router`]: typed handlers per event type, one decode-and-skip policy;
 //! - [`cloudevents`]: the CloudEvents Kafka binding (binary mode) headers;
 //! - [`kafka`]: client configuration, topic creation and broker reachability;
 //! - [`mount`]: how a service starts its relay and consumer on its gRPC host.
@@ -18,14 +21,19 @@ pub mod kafka;
 pub mod mount;
 pub mod outbox;
 pub mod relay;
+pub mod router;
+pub mod work;
 
 use sea_orm_migration::MigrationTrait;
 
-/// The migrations for the outbox and inbox tables, to list in a service migrator.
+/// The migrations of the shared tables every service has, to list first in a
+/// service's migrator: audit trail, outbox, inbox, event streams.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
     vec![
+        Box::new(iop_runtime::audit::CreateAuditLog),
         Box::new(outbox::CreateOutbox),
         Box::new(consumer::CreateInbox),
+        Box::new(work::CreateEventStreams),
     ]
 }
 
@@ -38,6 +46,9 @@ pub enum StartError {
     /// Kafka client could not be built.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// A setting is not valid.
+    #[error(transparent)]
+    Settings(#[from] iop_runtime::settings::SettingsError),
     /// The gRPC host failed.
     #[error(transparent)]
     Host(#[from] iop_runtime::server::HostError),

@@ -4,51 +4,73 @@
 //! SERVING. A consumer that fails stops the process (its supervisor restarts it)
 //! rather than leave a healthy-looking service that applies nothing.
 
-use iop_runtime::{db::Database, server::Host};
+use iop_runtime::server::Host;
 
 use crate::{
     consumer::{EventConsumer, EventHandler},
     kafka,
-    outbox::Outbox,
     relay::Relay,
+    work::Ledger,
 };
 
-/// Starts the relay publishing `outbox` to `iop.<context>.v1`.
-pub fn relay(host: &mut Host, db: Database, outbox: &Outbox, context: &str) {
-    let topic = kafka::context_topic(context);
+/// Starts the relay publishing `ledger`'s outbox to `topic`; events carry
+/// `ce_source = /iop/<site>/<context>`.
+pub fn relay(host: &mut Host, ledger: &Ledger, topic: &str, context: &str) {
     let source = format!("/iop/{}/{context}", host.settings.site.id);
     let relay = Relay::new(
-        db,
+        ledger.db().clone(),
         &host.settings.kafka,
         &host.settings.outbox,
         topic,
         source,
-        outbox.wakeup(),
+        ledger.outbox().wakeup(),
     );
     let shutdown = host.shutdown.clone();
     host.spawn(relay.run(shutdown));
 }
 
-/// Runs `consumer` once every topic of `topics` exists, and reports `service`
-/// SERVING at that moment.
+/// Reports `services` SERVING once the broker answers and `topics` exist.
+pub fn serving_when_topics(
+    host: &mut Host,
+    services: &'static [&'static str],
+    topics: Vec<String>,
+) {
+    let kafka_settings = host.settings.kafka.clone();
+    let shutdown = host.shutdown.clone();
+    let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
+    host.spawn(async move {
+        let ready = kafka::prepare_topics(&kafka_settings, &topics, &shutdown).await;
+        let _ = ready_tx.send(ready);
+    });
+    for service in services {
+        let mut ready = ready_rx.clone();
+        host.serving_when(service, async move { ready.wait_for(|r| *r).await.is_ok() });
+    }
+}
+
+/// Runs `consumer` once every topic of `topics` exists, and reports
+/// `services` SERVING at that moment.
 pub fn consumer<H: EventHandler + Send + Sync + 'static>(
     host: &mut Host,
-    service: &'static str,
+    services: &'static [&'static str],
     consumer: EventConsumer<H>,
     topics: Vec<String>,
 ) {
     let kafka_settings = host.settings.kafka.clone();
     let shutdown = host.shutdown.clone();
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (ready_tx, ready_rx) = tokio::sync::watch::channel(false);
     host.spawn(async move {
         if !kafka::prepare_topics(&kafka_settings, &topics, &shutdown).await {
             return;
         }
-        let _ = ready_tx.send(());
+        let _ = ready_tx.send(true);
         if let Err(e) = consumer.run(shutdown.clone()).await {
-            tracing::error!(error = %e, service, "consumer failed; shutting down");
+            tracing::error!(error = %e, ?services, "consumer failed; shutting down");
             shutdown.cancel();
         }
     });
-    host.serving_when(service, async move { ready_rx.await.is_ok() });
+    for service in services {
+        let mut ready = ready_rx.clone();
+        host.serving_when(service, async move { ready.wait_for(|r| *r).await.is_ok() });
+    }
 }

@@ -1,7 +1,7 @@
-//! The transactional outbox (Debezium outbox-router column names). A service
-//! appends its events with [`Outbox::append`] inside the transaction that changes
-//! its state, so the state and its events commit together or not at all; the
-//! [`crate::relay`] publishes them afterwards. Rows are kept after publication
+//! The transactional outbox (Debezium outbox-router column names). Events are
+//! appended only by the unit of work ([`crate::work::UnitOfWork::emit`]), inside
+//! the transaction that changes the state, so the state and its events commit
+//! together or not at all; the [`crate::relay`] publishes them afterwards. Rows are kept after publication
 //! (for `outbox.retention_hours`) so a fresh broker can be refilled from them.
 
 use std::sync::Arc;
@@ -58,7 +58,7 @@ impl Outbox {
 
     /// Appends `event` in the caller's transaction, with the current span's trace
     /// context. Returns the event id.
-    pub async fn append<C: ConnectionTrait>(
+    pub(crate) async fn append<C: ConnectionTrait>(
         &self,
         txn: &C,
         event: NewEvent,
@@ -128,8 +128,29 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Creates `outbox`.
+/// Creates `outbox` (identifiers frozen here).
 pub struct CreateOutbox;
+
+/// The identifiers as this migration created them.
+mod frozen {
+    use sea_orm_migration::prelude::*;
+
+    #[derive(DeriveIden)]
+    pub(super) enum Outbox {
+        Table,
+        Position,
+        Id,
+        Aggregatetype,
+        Aggregateid,
+        Sequence,
+        #[sea_orm(iden = "type")]
+        Type,
+        Payload,
+        Traceparent,
+        CreatedAt,
+        PublishedAt,
+    }
+}
 
 impl MigrationName for CreateOutbox {
     fn name(&self) -> &str {
@@ -140,32 +161,32 @@ impl MigrationName for CreateOutbox {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateOutbox {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        use entity::Column as C;
+        use frozen::Outbox;
         manager
             .create_table(
                 Table::create()
-                    .table(entity::Entity)
+                    .table(Outbox::Table)
                     .if_not_exists()
                     .col(
-                        ColumnDef::new(C::Position)
+                        ColumnDef::new(Outbox::Position)
                             .big_integer()
                             .not_null()
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(C::Id).string().not_null().unique_key())
-                    .col(ColumnDef::new(C::Aggregatetype).string().not_null())
-                    .col(ColumnDef::new(C::Aggregateid).string().not_null())
-                    .col(ColumnDef::new(C::Sequence).big_integer().not_null())
-                    .col(ColumnDef::new(C::EventType).string().not_null())
-                    .col(ColumnDef::new(C::Payload).binary().not_null())
-                    .col(ColumnDef::new(C::Traceparent).string())
+                    .col(ColumnDef::new(Outbox::Id).string().not_null().unique_key())
+                    .col(ColumnDef::new(Outbox::Aggregatetype).string().not_null())
+                    .col(ColumnDef::new(Outbox::Aggregateid).string().not_null())
+                    .col(ColumnDef::new(Outbox::Sequence).big_integer().not_null())
+                    .col(ColumnDef::new(Outbox::Type).string().not_null())
+                    .col(ColumnDef::new(Outbox::Payload).binary().not_null())
+                    .col(ColumnDef::new(Outbox::Traceparent).string())
                     .col(
-                        ColumnDef::new(C::CreatedAt)
+                        ColumnDef::new(Outbox::CreatedAt)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(C::PublishedAt).timestamp_with_time_zone())
+                    .col(ColumnDef::new(Outbox::PublishedAt).timestamp_with_time_zone())
                     .to_owned(),
             )
             .await?;
@@ -173,9 +194,9 @@ impl MigrationTrait for CreateOutbox {
             .create_index(
                 Index::create()
                     .name("outbox_unpublished")
-                    .table(entity::Entity)
-                    .col(C::PublishedAt)
-                    .col(C::Position)
+                    .table(Outbox::Table)
+                    .col(Outbox::PublishedAt)
+                    .col(Outbox::Position)
                     .if_not_exists()
                     .to_owned(),
             )
@@ -184,7 +205,7 @@ impl MigrationTrait for CreateOutbox {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(entity::Entity).to_owned())
+            .drop_table(Table::drop().table(frozen::Outbox::Table).to_owned())
             .await
     }
 }

@@ -14,6 +14,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use iop_runtime::{
+    backoff::Backoff,
     db::Database,
     settings::{KafkaSettings, OutboxSettings},
 };
@@ -77,8 +78,10 @@ impl Relay {
     /// Runs until `shutdown`, then flushes what is in flight.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut producer: Option<FutureProducer> = None;
-        let max_backoff = Duration::from_millis(self.settings.max_backoff_ms.max(100));
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(
+            Duration::from_millis(100),
+            Duration::from_millis(self.settings.max_backoff_ms),
+        );
         let poll = Duration::from_millis(self.settings.poll_interval_ms);
         let mut replay_from = self.settings.replay_on_start.then_some(0_i64);
         let mut last_prune = std::time::Instant::now();
@@ -91,7 +94,7 @@ impl Relay {
                         Ok(p) => producer.insert(p),
                         Err(e) => {
                             tracing::error!(error = %e, topic = %self.topic, "cannot create producer");
-                            sleep_or_cancel(&shutdown, backoff).await;
+                            backoff.sleep(&shutdown).await;
                             continue;
                         }
                     }
@@ -116,7 +119,7 @@ impl Relay {
             };
             match result {
                 Ok(n) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     if n < self.settings.batch_size as usize {
                         tokio::select! {
                             _ = shutdown.cancelled() => {}
@@ -126,13 +129,12 @@ impl Relay {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, topic = %self.topic, backoff_ms = backoff.as_millis() as u64, "outbox round failed; retrying");
+                    tracing::warn!(error = %e, topic = %self.topic, "outbox round failed; retrying");
                     if current.client().fatal_error().is_some() {
                         // An idempotent producer with a fatal error must be replaced.
                         producer = None;
                     }
-                    sleep_or_cancel(&shutdown, backoff).await;
-                    backoff = (backoff * 2).min(max_backoff);
+                    backoff.sleep(&shutdown).await;
                 }
             }
             if self.settings.retention_hours > 0 && last_prune.elapsed() > Duration::from_secs(60) {
@@ -315,11 +317,4 @@ fn advisory_key(topic: &str) -> i64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash as i64
-}
-
-async fn sleep_or_cancel(shutdown: &CancellationToken, d: Duration) {
-    tokio::select! {
-        _ = shutdown.cancelled() => {}
-        _ = tokio::time::sleep(d) => {}
-    }
 }

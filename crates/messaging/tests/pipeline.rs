@@ -1,7 +1,10 @@
-//! The messaging blocks against the librdkafka mock broker and SQLite: the relay
-//! keeps every outbox row through a broker outage and publishes each aggregate's
-//! events in order; the consumer applies each event once however often it is
-//! delivered, retries transient failures, and dead-letters what keeps failing.
+//! The messaging blocks against the librdkafka mock broker and SQLite: the unit
+//! of work (sequences per stream, no command without its audit row, state and
+//! events together or not at all); the typed router (decode, skip, one policy
+//! for bad payloads); the relay keeps every outbox row through a broker outage
+//! and publishes each aggregate's events in order; the consumer applies each
+//! event once however often it is delivered, retries transient failures, and
+//! dead-letters what keeps failing.
 
 #![allow(
     clippy::unwrap_used,
@@ -19,10 +22,18 @@ use std::{
 use iop_messaging::{
     cloudevents::{InboundEvent, OutboundAttributes},
     consumer::{ApplyError, EventConsumer, EventHandler},
-    outbox::{NewEvent, Outbox},
     relay::Relay,
+    router::{Dispatch, Router},
+    work::{Actor, Ledger, Stream, UnitOfWork},
 };
-use iop_runtime::{CancellationToken, Settings, db::Database};
+use iop_proto::common::v1::Date;
+use iop_runtime::{
+    CancellationToken, Settings,
+    audit::Purpose,
+    auth::{Caller, Role},
+    db::Database,
+};
+use prost::Message as _;
 use rdkafka::{
     ClientConfig, Message,
     consumer::{Consumer, StreamConsumer},
@@ -30,7 +41,7 @@ use rdkafka::{
     mocking::MockCluster,
     producer::{FutureProducer, FutureRecord},
 };
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 struct Migrator;
@@ -41,9 +52,14 @@ impl MigratorTrait for Migrator {
     }
 }
 
+fn defaults() -> Settings {
+    Settings::defaults(&[]).unwrap()
+}
+
 async fn database(dir: &tempfile::TempDir) -> Database {
-    let mut settings = Settings::defaults().unwrap().database;
-    settings.url = format!("sqlite://{}/t.db", dir.path().display());
+    let settings = defaults()
+        .database
+        .with_url(format!("sqlite://{}/t.db", dir.path().display()));
     let db = Database::connect(&settings).await.unwrap();
     Migrator::up(db.conn(), None).await.unwrap();
     db.conn()
@@ -88,7 +104,7 @@ async fn relay_keeps_every_row_through_an_outage_and_keeps_order_per_aggregate()
     let db = database(&dir).await;
     let broker = MockCluster::new(1).unwrap();
     broker.create_topic("iop.test.v1", 3, 1).unwrap();
-    let mut settings = Settings::defaults().unwrap();
+    let mut settings = defaults();
     settings.kafka.bootstrap_servers = broker.bootstrap_servers();
     // Short timeouts so deliveries fail during the outage and the relay must retry.
     settings.kafka.message_timeout_ms = 1000;
@@ -96,7 +112,7 @@ async fn relay_keeps_every_row_through_an_outage_and_keeps_order_per_aggregate()
     settings.outbox.poll_interval_ms = 50;
 
     broker.broker_down(1).unwrap();
-    let outbox = Outbox::new();
+    let ledger = Ledger::new(db.clone());
     let shutdown = CancellationToken::new();
     let relay = Relay::new(
         db.clone(),
@@ -104,24 +120,22 @@ async fn relay_keeps_every_row_through_an_outage_and_keeps_order_per_aggregate()
         &settings.outbox,
         "iop.test.v1",
         "/iop/test/x",
-        outbox.wakeup(),
+        ledger.outbox().wakeup(),
     );
     let task = tokio::spawn(relay.run(shutdown.clone()));
 
     let aggregates: Vec<String> = (0..4).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     for seq in 1..=5 {
         for agg in &aggregates {
-            let txn = db.begin_write().await.unwrap();
-            let event = NewEvent {
-                aggregate_type: "patient",
-                aggregate_id: agg.clone(),
-                sequence: seq,
-                event_type: "iop.test.v1.Happened".into(),
-                payload: seq.to_string().into_bytes(),
+            let mut work = ledger.system().await.unwrap();
+            let event = Date {
+                year: seq,
+                month: 1,
+                day: 1,
             };
-            outbox.append(&*txn, event).await.unwrap();
-            txn.commit().await.unwrap();
-            outbox.committed();
+            let appended = work.emit(Stream::patient(agg), &event).await.unwrap();
+            assert_eq!(i64::from(seq), appended, "the stream's next sequence");
+            work.commit().await.unwrap();
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -181,11 +195,7 @@ struct Counting {
 }
 
 impl EventHandler for Counting {
-    async fn apply(
-        &self,
-        txn: &DatabaseTransaction,
-        event: &InboundEvent,
-    ) -> Result<(), ApplyError> {
+    async fn apply(&self, work: &mut UnitOfWork, event: &InboundEvent) -> Result<(), ApplyError> {
         let attempt = {
             let mut a = self.attempts.lock().unwrap();
             let n = a.entry(event.id.clone()).or_default();
@@ -197,12 +207,13 @@ impl EventHandler for Counting {
             "flaky" if attempt <= 2 => return Err(ApplyError::Transient("busy".into())),
             _ => {}
         }
-        txn.execute(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            "INSERT INTO applied (event_id) VALUES (?)",
-            [event.id.clone().into()],
-        ))
-        .await?;
+        work.txn()
+            .execute(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "INSERT INTO applied (event_id) VALUES (?)",
+                [event.id.clone().into()],
+            ))
+            .await?;
         Ok(())
     }
 }
@@ -214,7 +225,7 @@ async fn consumer_applies_each_event_once_and_dead_letters_what_keeps_failing() 
     let broker = MockCluster::new(1).unwrap();
     broker.create_topic("iop.test.v1", 1, 1).unwrap();
     broker.create_topic("iop.testconsumer.dlq", 1, 1).unwrap();
-    let mut settings = Settings::defaults().unwrap();
+    let mut settings = defaults();
     settings.kafka.bootstrap_servers = broker.bootstrap_servers();
     settings.consumer.max_attempts = 3;
     settings.consumer.retry_backoff_ms = 5;
@@ -259,7 +270,7 @@ async fn consumer_applies_each_event_once_and_dead_letters_what_keeps_failing() 
     let consumer = EventConsumer::new(
         "iop.testconsumer",
         vec!["iop.test.v1".into()],
-        db.clone(),
+        Ledger::new(db.clone()),
         &settings.kafka,
         &settings.consumer,
         handler.clone(),
@@ -321,4 +332,150 @@ async fn consumer_applies_each_event_once_and_dead_letters_what_keeps_failing() 
 
     shutdown.cancel();
     task.await.unwrap().unwrap();
+}
+
+fn caller() -> Caller {
+    Caller::new("nurse-1", &[Role::Intake], &["oakland"])
+}
+
+fn actor(action: &'static str) -> Actor {
+    Actor {
+        caller: caller(),
+        purpose: Purpose::Treatment,
+        action,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_of_work_sequences_streams_and_commits_state_events_and_audit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(&dir).await;
+    let ledger = Ledger::new(db.clone());
+    let day = Date {
+        year: 2026,
+        month: 11,
+        day: 28,
+    };
+
+    // A command that writes no audit row cannot commit, and leaves nothing.
+    let mut work = ledger.command(actor("test.Forgetful")).await.unwrap();
+    work.emit(Stream::patient("p-1"), &day).await.unwrap();
+    let err = work.commit().await.unwrap_err();
+    assert!(err.to_string().contains("test.Forgetful"), "{err}");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM event_streams").await, 0);
+
+    // Locking a new stream reads 0; each event takes the next sequence; the
+    // receipt holds the last; the audit rows commit with the events.
+    let mut work = ledger.command(actor("test.Write")).await.unwrap();
+    assert_eq!(work.lock(Stream::patient("p-1")).await.unwrap(), 0);
+    assert_eq!(work.emit(Stream::patient("p-1"), &day).await.unwrap(), 1);
+    assert_eq!(work.emit(Stream::patient("p-1"), &day).await.unwrap(), 2);
+    let other = Stream {
+        aggregate: "facility",
+        id: "p-1",
+    };
+    assert_eq!(
+        work.emit(other, &day).await.unwrap(),
+        1,
+        "streams are per kind"
+    );
+    work.audit(Some("p-1"), Some("oakland"));
+    let receipt = work.commit().await.unwrap();
+    assert_eq!(receipt.sequence(Stream::patient("p-1")), Some(2));
+    assert_eq!(receipt.sequence(Stream::patient("p-2")), None);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox").await, 3);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'test.Write' AND patient_id = 'p-1' \
+             AND facility_id = 'oakland' AND outcome = 'allowed' AND actor = 'nurse-1'"
+        )
+        .await,
+        1
+    );
+
+    // A unit of work dropped without commit leaves no trace.
+    let mut work = ledger.command(actor("test.Abandoned")).await.unwrap();
+    work.emit(Stream::patient("p-1"), &day).await.unwrap();
+    work.audit(Some("p-1"), None);
+    drop(work);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox").await, 3);
+    let mut work = ledger.system().await.unwrap();
+    assert_eq!(work.lock(Stream::patient("p-1")).await.unwrap(), 2);
+    assert_eq!(work.emit(Stream::patient("p-1"), &day).await.unwrap(), 3);
+    work.commit().await.unwrap();
+}
+
+#[derive(Default)]
+struct Years {
+    seen: Mutex<Vec<i32>>,
+}
+
+fn event(event_type: &str, payload: Vec<u8>) -> InboundEvent {
+    InboundEvent {
+        id: uuid::Uuid::new_v4().to_string(),
+        event_type: event_type.to_owned(),
+        source: "/iop/test/x".into(),
+        time: chrono::Utc::now(),
+        subject: None,
+        sequence: None,
+        traceparent: None,
+        topic: "iop.test.v1".into(),
+        partition: 0,
+        offset: 0,
+        payload,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_decodes_by_type_skips_unknown_types_and_refuses_bad_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::new(database(&dir).await);
+    let router = Router::<Years>::new().on::<Date>(|s, _, d, _| {
+        Box::pin(async move {
+            s.seen.lock().unwrap().push(d.year);
+            Ok(())
+        })
+    });
+    assert!(router.handles("iop.common.v1.Date"));
+    let years = Years::default();
+    let mut work = ledger.system().await.unwrap();
+    let date = Date {
+        year: 2027,
+        month: 2,
+        day: 3,
+    };
+    let handled = router
+        .dispatch(
+            &years,
+            &mut work,
+            &event("iop.common.v1.Date", date.encode_to_vec()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(handled, Dispatch::Handled);
+    assert_eq!(*years.seen.lock().unwrap(), vec![2027]);
+    let skipped = router
+        .dispatch(
+            &years,
+            &mut work,
+            &event("iop.common.v1.SomethingNew", vec![1]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(skipped, Dispatch::Skipped);
+    let bad = router
+        .dispatch(
+            &years,
+            &mut work,
+            &event("iop.common.v1.Date", vec![0xff, 0xff, 0xff]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&bad, ApplyError::Permanent(r) if r.contains("iop.common.v1.Date")),
+        "{bad}"
+    );
+    assert_eq!(years.seen.lock().unwrap().len(), 1);
 }

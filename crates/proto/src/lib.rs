@@ -71,3 +71,29 @@ pub mod contexts {
     /// Scheduling.
     pub const SCHEDULING: &str = "scheduling";
 }
+
+/// Topic names: one per bounded context (`iop.<context>.v1`, keyed by patient
+/// id), and one dead-letter topic per consumer group (`<group>.dlq`).
+pub mod topics {
+    /// Admissions' events.
+    pub const ADMISSIONS: &str = "iop.admissions.v1";
+    /// Scheduling's events.
+    pub const SCHEDULING: &str = "iop.scheduling.v1";
+    /// Dead letters of the patient view's consumer (`iop.patientview`).
+    pub const PATIENT_VIEW_DLQ: &str = "iop.patientview.dlq";
+    /// Dead letters of scheduling's consumer (`iop.scheduling`).
+    pub const SCHEDULING_DLQ: &str = "iop.scheduling.dlq";
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn topic_names_follow_the_context_convention() {
+        for (context, topic) in [
+            (super::contexts::ADMISSIONS, super::topics::ADMISSIONS),
+            (super::contexts::SCHEDULING, super::topics::SCHEDULING),
+        ] {
+            assert_eq!(format!("iop.{context}.v1"), topic);
+        }
+    }
+}

@@ -83,8 +83,9 @@ pub struct AuditEntry<'a> {
     pub outcome: Outcome,
 }
 
-/// Writes `entry` through `db` (a transaction, to commit it with the access).
-pub async fn record<C: ConnectionTrait>(db: &C, entry: AuditEntry<'_>) -> Result<(), DbErr> {
+/// Writes `entry` through `db`. Only the unit of work (`iop_messaging::work`)
+/// calls this, so an audit row always commits with what it records.
+pub async fn insert<C: ConnectionTrait>(db: &C, entry: AuditEntry<'_>) -> Result<(), DbErr> {
     entity::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         occurred_at: Set(chrono::Utc::now()),
@@ -133,8 +134,23 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Creates `audit_log`; every service's migrator lists it.
+/// Creates `audit_log`; every service's migrator lists it. Identifiers are
+/// frozen here, so a later change to the entity cannot rewrite this history.
 pub struct CreateAuditLog;
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    OccurredAt,
+    Actor,
+    ActorRoles,
+    Action,
+    PatientId,
+    FacilityId,
+    Purpose,
+    Outcome,
+}
 
 impl MigrationName for CreateAuditLog {
     fn name(&self) -> &str {
@@ -145,25 +161,29 @@ impl MigrationName for CreateAuditLog {
 #[async_trait::async_trait]
 impl MigrationTrait for CreateAuditLog {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        use entity::Column as C;
         manager
             .create_table(
                 Table::create()
-                    .table(entity::Entity)
+                    .table(AuditLog::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(C::Id).string().not_null().primary_key())
                     .col(
-                        ColumnDef::new(C::OccurredAt)
+                        ColumnDef::new(AuditLog::Id)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(AuditLog::OccurredAt)
                             .timestamp_with_time_zone()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(C::Actor).string().not_null())
-                    .col(ColumnDef::new(C::ActorRoles).string().not_null())
-                    .col(ColumnDef::new(C::Action).string().not_null())
-                    .col(ColumnDef::new(C::PatientId).string())
-                    .col(ColumnDef::new(C::FacilityId).string())
-                    .col(ColumnDef::new(C::Purpose).string().not_null())
-                    .col(ColumnDef::new(C::Outcome).string().not_null())
+                    .col(ColumnDef::new(AuditLog::Actor).string().not_null())
+                    .col(ColumnDef::new(AuditLog::ActorRoles).string().not_null())
+                    .col(ColumnDef::new(AuditLog::Action).string().not_null())
+                    .col(ColumnDef::new(AuditLog::PatientId).string())
+                    .col(ColumnDef::new(AuditLog::FacilityId).string())
+                    .col(ColumnDef::new(AuditLog::Purpose).string().not_null())
+                    .col(ColumnDef::new(AuditLog::Outcome).string().not_null())
                     .to_owned(),
             )
             .await?;
@@ -171,9 +191,9 @@ impl MigrationTrait for CreateAuditLog {
             .create_index(
                 Index::create()
                     .name("audit_log_patient")
-                    .table(entity::Entity)
-                    .col(C::PatientId)
-                    .col(C::OccurredAt)
+                    .table(AuditLog::Table)
+                    .col(AuditLog::PatientId)
+                    .col(AuditLog::OccurredAt)
                     .if_not_exists()
                     .to_owned(),
             )
@@ -182,7 +202,7 @@ impl MigrationTrait for CreateAuditLog {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(entity::Entity).to_owned())
+            .drop_table(Table::drop().table(AuditLog::Table).to_owned())
             .await
     }
 }

@@ -176,7 +176,7 @@ pub struct Authenticator {
 impl Authenticator {
     /// Builds the validator from settings.
     pub fn new(settings: &AuthSettings) -> Result<Self, WeakSecret> {
-        if settings.hs256_secret.len() < 32 {
+        if settings.hs256_secret.expose().len() < 32 {
             return Err(WeakSecret);
         }
         let mut validation = Validation::new(Algorithm::HS256);
@@ -186,7 +186,7 @@ impl Authenticator {
         validation.leeway = 30;
         Ok(Self {
             inner: Arc::new((
-                DecodingKey::from_secret(settings.hs256_secret.as_bytes()),
+                DecodingKey::from_secret(settings.hs256_secret.expose().as_bytes()),
                 validation,
             )),
         })
@@ -242,11 +242,11 @@ pub struct TokenIssuer {
 impl TokenIssuer {
     /// Builds an issuer from settings.
     pub fn new(settings: &AuthSettings) -> Result<Self, WeakSecret> {
-        if settings.hs256_secret.len() < 32 {
+        if settings.hs256_secret.expose().len() < 32 {
             return Err(WeakSecret);
         }
         Ok(Self {
-            key: EncodingKey::from_secret(settings.hs256_secret.as_bytes()),
+            key: EncodingKey::from_secret(settings.hs256_secret.expose().as_bytes()),
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
         })

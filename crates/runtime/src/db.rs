@@ -33,8 +33,9 @@ impl Database {
     /// Connects to the database named by `settings.url`, creating a SQLite file
     /// (and its directory) when absent.
     pub async fn connect(settings: &DatabaseSettings) -> Result<Self, DbErr> {
-        if settings.url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(&settings.url)
+        let url = settings.url.expose();
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| DbErr::Custom(format!("database.url: {e}")))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -63,7 +64,7 @@ impl Database {
                 writer: Some(Arc::new(Mutex::new(()))),
             })
         } else {
-            let mut options = ConnectOptions::new(settings.url.clone());
+            let mut options = ConnectOptions::new(url.clone());
             // Statement logging would put query text in logs; PHI never belongs there.
             options
                 .max_connections(settings.max_connections)
@@ -145,7 +146,7 @@ mod tests {
     async fn concurrent_sqlite_writers_never_see_busy() {
         let dir = tempfile::tempdir().unwrap();
         let settings = DatabaseSettings {
-            url: format!("sqlite://{}/nested/t.db", dir.path().display()),
+            url: format!("sqlite://{}/nested/t.db", dir.path().display()).into(),
             max_connections: 8,
             // A tiny timeout: without the writer slot this test fails with SQLITE_BUSY.
             busy_timeout_ms: 1,

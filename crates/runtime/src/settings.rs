@@ -1,17 +1,37 @@
 //! Layered settings, built in this order (each layer overrides the one before):
 //!
-//! 1. the embedded defaults in `defaults.toml` (the one-machine values);
+//! 1. the embedded defaults: `defaults.toml` here (the sections every process
+//!    has) and each registered service's own section ([`Section::defaults`]);
 //! 2. an optional TOML file (`--config <path>`);
 //! 3. environment variables `IOP__SECTION__KEY`, e.g. `IOP__KAFKA__BOOTSTRAP_SERVERS`.
 //!
-//! After loading, [`Settings::validate`] checks every value and names the bad key.
+//! Nothing unknown is accepted: a top-level section that neither this crate nor a
+//! registered service owns, and a key a section does not have (every settings
+//! struct denies unknown fields), stop the process naming the key and, when it
+//! came from the environment, the variable — a typo such as
+//! `IOP__KAFKA__TOPIC_REPLICATON=3` must not silently leave a default in place.
+//! After loading, [`Settings::validate`] checks values and names the bad key.
 
 use std::{collections::BTreeMap, net::SocketAddr, path::Path, time::Duration};
 
-use config::{Config, Environment, File, FileFormat};
-use serde::Deserialize;
+use config::{Config, ConfigBuilder, Environment, File, FileFormat, Value, builder::DefaultState};
+use serde::{Deserialize, de::DeserializeOwned};
+
+use crate::secret::Secret;
 
 const DEFAULTS: &str = include_str!("defaults.toml");
+/// The sections this crate owns; services own the others ([`Section`]).
+const SHARED_SECTIONS: &[&str] = &[
+    "site",
+    "grpc",
+    "database",
+    "kafka",
+    "auth",
+    "telemetry",
+    "outbox",
+    "consumer",
+    "dev",
+];
 
 /// A setting that could not be loaded or is not valid.
 #[derive(Debug, thiserror::Error)]
@@ -19,19 +39,80 @@ pub enum SettingsError {
     /// The layers could not be read or merged (unreadable file, wrong type).
     #[error("settings: {0}")]
     Load(#[from] config::ConfigError),
+    /// A key no section has (a typo, or a setting of another version).
+    #[error("settings: unknown key `{key}`{}", from_env(.key))]
+    Unknown {
+        /// Dotted key, e.g. `kafka.topic_replicaton`.
+        key: String,
+    },
     /// A value was read but is not acceptable.
     #[error("settings: invalid `{key}`: {reason}")]
     Invalid {
         /// Dotted key, e.g. `kafka.bootstrap_servers`.
-        key: &'static str,
+        key: String,
         /// Why the value is rejected.
         reason: String,
     },
 }
 
-/// Every setting of an IOP process. Sections map to `[section]` tables in TOML and
-/// to `IOP__SECTION__KEY` environment variables.
+/// ` (set by IOP__A__B)` when the environment holds the variable of `key`.
+fn from_env(key: &str) -> String {
+    let var = format!("IOP__{}", key.replace('.', "__").to_uppercase());
+    if std::env::var_os(&var).is_some() {
+        format!(" (set by {var})")
+    } else {
+        String::new()
+    }
+}
+
+impl SettingsError {
+    /// An invalid value of `key`.
+    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        SettingsError::Invalid {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Reads config's "unknown field `x`, expected … for key `section`" back
+    /// into the dotted key; other errors pass through.
+    fn from_config(e: config::ConfigError) -> Self {
+        let text = e.to_string();
+        let between = |s: &str, start: &str| -> Option<String> {
+            let rest = &s[s.find(start)? + start.len()..];
+            Some(rest[..rest.find('`')?].to_owned())
+        };
+        if let Some(field) = text
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+        {
+            let key = match between(&text, "for key `") {
+                Some(section) => format!("{section}.{field}"),
+                None => field.to_owned(),
+            };
+            return SettingsError::Unknown { key };
+        }
+        SettingsError::Load(e)
+    }
+}
+
+/// A settings section owned by a service (e.g. `[patient_view]`), registered so
+/// the loader knows it, layers its defaults and checks it before anything starts.
+#[derive(Clone, Copy)]
+pub struct Section {
+    /// The top-level key, e.g. `patient_view`.
+    pub key: &'static str,
+    /// The section's embedded defaults, a TOML document with that one table.
+    pub defaults: &'static str,
+    /// Deserialises and validates the section (unknown keys included).
+    pub check: fn(&Settings) -> Result<(), SettingsError>,
+}
+
+/// Every shared setting of an IOP process, plus the raw sections of the
+/// registered services ([`Settings::section`]). Sections map to `[section]`
+/// tables in TOML and to `IOP__SECTION__KEY` environment variables.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Identity of this deployment.
     pub site: SiteSettings,
@@ -49,14 +130,27 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     /// Event consumers.
     pub consumer: ConsumerSettings,
-    /// Patient view.
-    pub patient_view: PatientViewSettings,
     /// `iop dev` (one-machine mode).
     pub dev: DevSettings,
+    /// Raw sections of services, by key; read with [`Settings::section`].
+    #[serde(skip)]
+    services: ServiceSections,
+}
+
+/// The services' raw sections; `Debug` lists only their keys, since a service
+/// section may hold a secret this crate does not know to mask.
+#[derive(Clone, Default)]
+struct ServiceSections(BTreeMap<String, Value>);
+
+impl std::fmt::Debug for ServiceSections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// Identity of this deployment.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SiteSettings {
     /// Names this deployment in event sources (`ce_source = /iop/<site>/<service>`).
     pub id: String,
@@ -64,6 +158,7 @@ pub struct SiteSettings {
 
 /// gRPC server limits and address.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GrpcSettings {
     /// Address to listen on.
     pub listen: SocketAddr,
@@ -85,17 +180,30 @@ impl GrpcSettings {
 
 /// Where the service keeps its state.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// `sqlite://path/to/file.db` or `postgres://user:pass@host/db`.
-    pub url: String,
+    /// `sqlite://path/to/file.db` or `postgres://user:pass@host/db` (a secret:
+    /// it may hold a password).
+    pub url: Secret<String>,
     /// Connection pool size.
     pub max_connections: u32,
     /// SQLite only: how long a connection waits for a lock before failing.
     pub busy_timeout_ms: u64,
 }
 
+impl DatabaseSettings {
+    /// These settings pointing at `url`.
+    pub fn with_url(&self, url: impl Into<String>) -> Self {
+        Self {
+            url: Secret::new(url.into()),
+            ..self.clone()
+        }
+    }
+}
+
 /// Broker connection and topic layout.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KafkaSettings {
     /// Comma-separated `host:port` list.
     pub bootstrap_servers: String,
@@ -111,18 +219,20 @@ pub struct KafkaSettings {
     /// Create missing topics at start-up through the admin API. `iop dev` turns
     /// this off: its embedded broker has no admin API and creates them itself.
     pub create_topics: bool,
-    /// Extra librdkafka properties passed through verbatim (e.g. `security.protocol`).
+    /// Extra librdkafka properties passed through verbatim (e.g.
+    /// `security.protocol`); values are secrets (`sasl.password`).
     #[serde(default)]
-    pub properties: BTreeMap<String, String>,
+    pub properties: BTreeMap<String, Secret<String>>,
 }
 
 /// Bearer-token validation.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// HMAC-SHA256 signing secret shared with the token issuer, at least 32 bytes.
     /// `iop dev` generates one when empty.
     #[serde(default)]
-    pub hs256_secret: String,
+    pub hs256_secret: Secret<String>,
     /// Expected `iss` claim.
     pub issuer: String,
     /// Expected `aud` claim.
@@ -131,6 +241,7 @@ pub struct AuthSettings {
 
 /// Log output and trace export.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// `tracing` filter, e.g. `info,iop_admissions=debug`.
     pub log_filter: String,
@@ -145,6 +256,7 @@ pub struct TelemetrySettings {
 
 /// Outbox relay behaviour.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OutboxSettings {
     /// How often the relay looks for new rows when idle.
     pub poll_interval_ms: u64,
@@ -161,6 +273,7 @@ pub struct OutboxSettings {
 
 /// Consumer behaviour.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConsumerSettings {
     /// Attempts to apply one event before it goes to the dead-letter topic.
     pub max_attempts: u32,
@@ -178,58 +291,94 @@ pub struct ConsumerSettings {
     pub instance_id: String,
 }
 
-/// Patient view settings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct PatientViewSettings {
-    /// Longest wait for a consistency token when the client sets no deadline.
-    pub read_your_writes_timeout_ms: u64,
-}
-
 /// One-machine mode.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DevSettings {
     /// Directory of the SQLite files and the dev signing key.
     pub data_dir: String,
 }
 
 impl Settings {
-    /// Loads defaults, then `file` if given, then `IOP__…` environment variables,
-    /// and validates the result.
-    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        Self::load_with(file, Environment::with_prefix("IOP"))
+    /// Loads defaults (shared and of `sections`), then `file` if given, then
+    /// `IOP__…` environment variables, and validates the result.
+    pub fn load(file: Option<&Path>, sections: &[Section]) -> Result<Self, SettingsError> {
+        Self::load_with(file, Environment::with_prefix("IOP"), sections)
     }
 
     /// Loads the embedded defaults alone (validated), for tests and tools.
-    pub fn defaults() -> Result<Self, SettingsError> {
-        let settings: Settings = Config::builder()
-            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
-            .build()?
-            .try_deserialize()?;
-        settings.validate()?;
-        Ok(settings)
+    pub fn defaults(sections: &[Section]) -> Result<Self, SettingsError> {
+        Self::finish(Self::base(sections), sections)
     }
 
-    fn load_with(file: Option<&Path>, env: Environment) -> Result<Self, SettingsError> {
+    fn base(sections: &[Section]) -> ConfigBuilder<DefaultState> {
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        for s in sections {
+            builder = builder.add_source(File::from_str(s.defaults, FileFormat::Toml));
+        }
+        builder
+    }
+
+    fn load_with(
+        file: Option<&Path>,
+        env: Environment,
+        sections: &[Section],
+    ) -> Result<Self, SettingsError> {
+        let mut builder = Self::base(sections);
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
         }
-        let settings: Settings = builder
-            .add_source(env.prefix_separator("__").separator("__").try_parsing(true))
+        builder = builder.add_source(env.prefix_separator("__").separator("__").try_parsing(true));
+        Self::finish(builder, sections)
+    }
+
+    /// Splits the merged layers into the shared sections (deserialised here,
+    /// unknown keys refused) and the services' raw sections, then checks both.
+    fn finish(
+        builder: ConfigBuilder<DefaultState>,
+        sections: &[Section],
+    ) -> Result<Self, SettingsError> {
+        let root: BTreeMap<String, Value> = builder.build()?.try_deserialize()?;
+        let mut shared = Config::builder();
+        let mut services = BTreeMap::new();
+        for (key, value) in root {
+            if SHARED_SECTIONS.contains(&key.as_str()) {
+                shared = shared.set_override(key.as_str(), value)?;
+            } else if sections.iter().any(|s| s.key == key) {
+                services.insert(key, value);
+            } else {
+                return Err(SettingsError::Unknown { key });
+            }
+        }
+        let mut settings: Settings = shared
             .build()?
-            .try_deserialize()?;
+            .try_deserialize()
+            .map_err(SettingsError::from_config)?;
+        settings.services = ServiceSections(services);
         settings.validate()?;
+        for s in sections {
+            (s.check)(&settings)?;
+        }
         Ok(settings)
+    }
+
+    /// The service section `key`, deserialised (unknown keys refused).
+    pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<T, SettingsError> {
+        let value = self.services.0.get(key).cloned().ok_or_else(|| {
+            SettingsError::invalid(key, "section missing: is the service registered?")
+        })?;
+        let mut one: BTreeMap<String, T> = Config::builder()
+            .set_override(key, value)?
+            .build()?
+            .try_deserialize()
+            .map_err(SettingsError::from_config)?;
+        one.remove(key)
+            .ok_or_else(|| SettingsError::invalid(key, "section missing"))
     }
 
     /// Checks every value that deserialisation cannot, naming the first bad key.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        fn invalid(key: &'static str, reason: impl Into<String>) -> SettingsError {
-            SettingsError::Invalid {
-                key,
-                reason: reason.into(),
-            }
-        }
+        let invalid = SettingsError::invalid;
         if self.site.id.is_empty()
             || !self
                 .site
@@ -248,9 +397,10 @@ impl Settings {
         if self.grpc.request_timeout_ms == 0 {
             return Err(invalid("grpc.request_timeout_ms", "must be positive"));
         }
-        if !(self.database.url.starts_with("sqlite:")
-            || self.database.url.starts_with("postgres://")
-            || self.database.url.starts_with("postgresql://"))
+        let url = self.database.url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
         {
             return Err(invalid(
                 "database.url",
@@ -272,7 +422,7 @@ impl Settings {
         if self.kafka.topic_replication < 1 {
             return Err(invalid("kafka.topic_replication", "must be at least 1"));
         }
-        if !self.auth.hs256_secret.is_empty() && self.auth.hs256_secret.len() < 32 {
+        if !self.auth.hs256_secret.is_empty() && self.auth.hs256_secret.expose().len() < 32 {
             return Err(invalid("auth.hs256_secret", "must be at least 32 bytes"));
         }
         if self.auth.issuer.is_empty() {
@@ -319,11 +469,24 @@ mod tests {
         Environment::with_prefix("IOP").source(Some(map))
     }
 
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Widget {
+        wait_ms: u64,
+    }
+
+    const WIDGET: Section = Section {
+        key: "widget",
+        defaults: "[widget]\nwait_ms = 5\n",
+        check: |s| s.section::<Widget>("widget").map(|_| ()),
+    };
+
     #[test]
     fn defaults_load_and_validate() {
-        let s = Settings::defaults().unwrap();
+        let s = Settings::defaults(&[WIDGET]).unwrap();
         assert_eq!(s.kafka.topic_partitions, 6);
         assert_eq!(s.grpc.listen.port(), 50051);
+        assert_eq!(s.section::<Widget>("widget").unwrap().wait_ms, 5);
     }
 
     #[test]
@@ -331,35 +494,80 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(
             file,
-            "[kafka]\nbootstrap_servers = \"from-file:9092\"\ntopic_partitions = 3"
+            "[kafka]\nbootstrap_servers = \"from-file:9092\"\ntopic_partitions = 3\n[widget]\nwait_ms = 7"
         )
         .unwrap();
         let s = Settings::load_with(
             Some(file.path()),
-            env(&[("IOP__KAFKA__BOOTSTRAP_SERVERS", "from-env:9092")]),
+            env(&[
+                ("IOP__KAFKA__BOOTSTRAP_SERVERS", "from-env:9092"),
+                ("IOP__WIDGET__WAIT_MS", "9"),
+            ]),
+            &[WIDGET],
         )
         .unwrap();
         assert_eq!(s.kafka.bootstrap_servers, "from-env:9092");
         assert_eq!(s.kafka.topic_partitions, 3, "file overrides defaults");
+        assert_eq!(s.section::<Widget>("widget").unwrap().wait_ms, 9);
     }
 
     #[test]
     fn invalid_value_names_the_key() {
-        let err =
-            Settings::load_with(None, env(&[("IOP__KAFKA__TOPIC_PARTITIONS", "0")])).unwrap_err();
+        let load = |pairs: &[(&str, &str)]| Settings::load_with(None, env(pairs), &[WIDGET]);
+        let err = load(&[("IOP__KAFKA__TOPIC_PARTITIONS", "0")]).unwrap_err();
         assert!(err.to_string().contains("kafka.topic_partitions"), "{err}");
-        let err =
-            Settings::load_with(None, env(&[("IOP__DATABASE__URL", "mysql://x")])).unwrap_err();
+        let err = load(&[("IOP__DATABASE__URL", "mysql://x")]).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
-        let err =
-            Settings::load_with(None, env(&[("IOP__AUTH__HS256_SECRET", "short")])).unwrap_err();
+        let err = load(&[("IOP__AUTH__HS256_SECRET", "short")]).unwrap_err();
         assert!(err.to_string().contains("auth.hs256_secret"), "{err}");
+        let err = load(&[("IOP__WIDGET__WAIT_MS", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("widget.wait_ms"), "{err}");
     }
 
     #[test]
     fn unparsable_value_names_the_key() {
-        let err =
-            Settings::load_with(None, env(&[("IOP__GRPC__LISTEN", "not-an-address")])).unwrap_err();
+        let err = Settings::load_with(
+            None,
+            env(&[("IOP__GRPC__LISTEN", "not-an-address")]),
+            &[WIDGET],
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("grpc.listen"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_sections_are_refused_by_name() {
+        let load = |pairs: &[(&str, &str)]| Settings::load_with(None, env(pairs), &[WIDGET]);
+        for (var, key) in [
+            ("IOP__KAFKA__TOPIC_REPLICATON", "kafka.topic_replicaton"),
+            ("IOP__WIDGET__WAIT_SECONDS", "widget.wait_seconds"),
+            ("IOP__WIDGETS__WAIT_MS", "widgets"),
+        ] {
+            let err = load(&[(var, "3")]).unwrap_err();
+            assert!(
+                matches!(&err, SettingsError::Unknown { key: k } if k == key),
+                "{var}: {err}"
+            );
+        }
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[outbox]\nbatch_sise = 10").unwrap();
+        let err = Settings::load_with(Some(file.path()), env(&[]), &[WIDGET]).unwrap_err();
+        assert_eq!(err.to_string(), "settings: unknown key `outbox.batch_sise`");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load_with(
+            None,
+            env(&[("IOP__DATABASE__URL", "postgres://iop:hunter2@db/admissions")]),
+            &[WIDGET],
+        )
+        .unwrap();
+        let dump = format!("{s:?}");
+        assert!(!dump.contains("hunter2"), "{dump}");
+        assert_eq!(
+            s.database.url.expose(),
+            "postgres://iop:hunter2@db/admissions"
+        );
     }
 }

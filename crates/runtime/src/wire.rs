@@ -5,6 +5,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use iop_proto::common::v1::Date;
 
+use crate::ids::FieldError;
+
 /// A calendar date on the wire.
 pub fn date(d: NaiveDate) -> Date {
     Date {
@@ -27,6 +29,25 @@ pub fn naive_date(d: Option<&Date>) -> Option<NaiveDate> {
         u32::try_from(d.month).ok()?,
         u32::try_from(d.day).ok()?,
     )
+}
+
+/// A request's optional date `field`: absent is `None`, an impossible date
+/// (31 February) names the field.
+pub fn optional_date(
+    field: &'static str,
+    d: Option<&Date>,
+) -> Result<Option<NaiveDate>, FieldError> {
+    match d {
+        None => Ok(None),
+        Some(d) => naive_date(Some(d))
+            .map(Some)
+            .ok_or_else(|| FieldError::new(field, "is not a calendar date")),
+    }
+}
+
+/// A request's required date `field`.
+pub fn required_date(field: &'static str, d: Option<&Date>) -> Result<NaiveDate, FieldError> {
+    optional_date(field, d)?.ok_or_else(|| FieldError::required(field))
 }
 
 /// An instant on the wire.

@@ -1,7 +1,8 @@
 //! Test fixtures shared by the integration tests: an in-process network (every
-//! service on one gRPC address, the librdkafka mock broker, SQLite files in a
-//! temporary directory or fresh PostgreSQL databases), bearer tokens, and helpers
-//! to call the API as a facility system would. Never used by production code.
+//! service of the registry on one gRPC address, the librdkafka mock broker,
+//! SQLite files in a temporary directory or fresh PostgreSQL databases), bearer
+//! tokens, and builders that call the API as a facility system would
+//! ([`admitted_patient`] and friends). Never used by production code.
 
 #![allow(
     clippy::expect_used,
@@ -9,11 +10,11 @@
     reason = "test fixtures fail loudly"
 )]
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 use iop_proto::{
     admissions::v1::{
-        AdmitPatientRequest, PutFacilityRequest, RecordAssessmentRequest, RegisterPatientRequest,
+        AdmitPatientRequest, RecordAssessmentRequest, RegisterPatientRequest,
         admissions_service_client::AdmissionsServiceClient,
     },
     common::v1::{
@@ -24,12 +25,13 @@ use iop_proto::{
         GetPatientViewRequest, PatientView, patient_view_service_client::PatientViewServiceClient,
     },
     scheduling::v1::scheduling_service_client::SchedulingServiceClient,
-    service_names::{ADMISSIONS, PATIENT_VIEW, SCHEDULING},
 };
+use iop_registry::SERVICES;
 use iop_runtime::{
     CancellationToken, Settings,
     auth::{Role, TokenIssuer},
     server::{self, Host},
+    service::{self, Seed},
     settings::DatabaseSettings,
 };
 use rdkafka::mocking::MockCluster;
@@ -51,12 +53,9 @@ pub enum Backend {
 
 /// A fresh database for one service of one test.
 pub async fn database(backend: Backend, dir: &std::path::Path, name: &str) -> DatabaseSettings {
-    let base = Settings::defaults().expect("defaults").database;
+    let base = defaults().database;
     match backend {
-        Backend::Sqlite => DatabaseSettings {
-            url: format!("sqlite://{}/{name}.db", dir.display()),
-            ..base
-        },
+        Backend::Sqlite => base.with_url(format!("sqlite://{}/{name}.db", dir.display())),
         Backend::Postgres => {
             let admin_url = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
                 panic!("{POSTGRES_ENV} is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
@@ -75,18 +74,22 @@ pub async fn database(backend: Backend, dir: &std::path::Path, name: &str) -> Da
                 .expect("create test database");
             let (prefix, _) = admin_url.rsplit_once('/').expect("database URL has a path");
             DatabaseSettings {
-                url: format!("{prefix}/{db_name}"),
                 max_connections: 5,
-                ..base
+                ..base.with_url(format!("{prefix}/{db_name}"))
             }
         }
     }
 }
 
+/// The embedded defaults of every registered service.
+pub fn defaults() -> Settings {
+    Settings::defaults(&iop_registry::sections()).expect("defaults")
+}
+
 /// Settings for tests: defaults with a fresh secret and quick timings.
 pub fn settings() -> Settings {
-    let mut s = Settings::defaults().expect("defaults");
-    s.auth.hs256_secret = iop_runtime::auth::generate_secret();
+    let mut s = defaults();
+    s.auth.hs256_secret = iop_runtime::auth::generate_secret().into();
     s.grpc.listen = "127.0.0.1:0".parse().unwrap();
     s.grpc.drain_ms = 0;
     s.kafka.topic_partitions = 3;
@@ -102,12 +105,7 @@ pub struct TestNetwork {
     pub address: SocketAddr,
     /// Settings the services run with.
     pub settings: Settings,
-    /// Database of admissions.
-    pub admissions_db: DatabaseSettings,
-    /// Database of the patient view.
-    pub view_db: DatabaseSettings,
-    /// Database of scheduling.
-    pub scheduling_db: DatabaseSettings,
+    databases: BTreeMap<&'static str, DatabaseSettings>,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -129,47 +127,34 @@ impl TestNetwork {
         settings.kafka.bootstrap_servers = broker.bootstrap_servers();
         settings.kafka.create_topics = false;
         tune(&mut settings);
-        let mut topics = iop_admissions::topics();
-        topics.extend(iop_patient_view::topics());
-        topics.extend(iop_scheduling::topics());
-        topics.sort();
-        topics.dedup();
-        for t in &topics {
+        for t in service::topics(SERVICES) {
             broker
                 .create_topic(t, settings.kafka.topic_partitions, 1)
                 .expect("create topic");
         }
-        let admissions_db = database(backend, dir.path(), "admissions").await;
-        let view_db = database(backend, dir.path(), "patient-view").await;
-        let scheduling_db = database(backend, dir.path(), "scheduling").await;
+        let mut databases = BTreeMap::new();
+        for s in SERVICES {
+            databases.insert(s.name, database(backend, dir.path(), s.name).await);
+        }
         let shutdown = CancellationToken::new();
         let listener = server::bind(settings.grpc.listen).await.expect("bind");
         let address = listener.local_addr().expect("address");
-        let mut host = Host::new(
-            settings.clone(),
-            shutdown.clone(),
-            &[ADMISSIONS, PATIENT_VIEW, SCHEDULING],
-        )
-        .await
-        .expect("host");
-        iop_admissions::start(&mut host, &admissions_db)
+        let grpc = service::grpc_names(SERVICES);
+        let mut host = Host::new(settings.clone(), shutdown.clone(), &grpc)
             .await
-            .expect("admissions starts");
-        iop_patient_view::start(&mut host, &view_db)
-            .await
-            .expect("patient view starts");
-        iop_scheduling::start(&mut host, &scheduling_db)
-            .await
-            .expect("scheduling starts");
+            .expect("host");
+        for s in SERVICES {
+            (s.start)(&mut host, databases[s.name].clone())
+                .await
+                .unwrap_or_else(|e| panic!("{} starts: {e}", s.name));
+        }
         let server = tokio::spawn(async move {
             host.serve(listener).await.expect("serve");
         });
         let network = Self {
             address,
             settings,
-            admissions_db,
-            view_db,
-            scheduling_db,
+            databases,
             shutdown,
             server: Some(server),
             _dir: dir,
@@ -177,8 +162,20 @@ impl TestNetwork {
         };
         network.wait_serving("").await;
         let admin = network.token(&[Role::Admin], &["*"]);
-        put_facilities(&mut network.admissions().await, &admin).await;
+        seed(network.channel().await, &admin).await;
         network
+    }
+
+    /// The database settings of the service named `name`.
+    pub fn database(&self, name: &str) -> &DatabaseSettings {
+        self.databases
+            .get(name)
+            .unwrap_or_else(|| panic!("no service named {name} in the registry"))
+    }
+
+    /// The URL of that database (for tests that inspect it directly).
+    pub fn database_url(&self, name: &str) -> &str {
+        self.database(name).url.expose()
     }
 
     /// The broker's bootstrap address (for test producers and consumers).
@@ -221,6 +218,18 @@ impl TestNetwork {
         self.shutdown.cancel();
         if let Some(s) = self.server.take() {
             s.await.expect("server task");
+        }
+    }
+}
+
+/// Gives every registered service its demo data through `channel` with an
+/// admin `token`, with limits no test meets by accident ([`Seed::Unlimited`]).
+pub async fn seed(channel: Channel, token: &str) {
+    for s in SERVICES {
+        if let Some(seed) = s.seed {
+            seed(channel.clone(), token.to_owned(), Seed::Unlimited)
+                .await
+                .unwrap_or_else(|e| panic!("{} seeds: {e}", s.name));
         }
     }
 }
@@ -296,27 +305,6 @@ pub fn registration(given: &str, family: &str, facility: &str) -> RegisterPatien
         facility_id: facility.into(),
         confirm_new_patient: true,
         ..Default::default()
-    }
-}
-
-/// Registers the demo network's facilities (`iop_admissions::demo_facilities`)
-/// with an admin `token`; tests refer to them by id (`oakland`, `fresno`, …).
-/// Every program takes the most patients a program may have, so only tests of
-/// capacity (which register their own facility) ever meet a full program.
-pub async fn put_facilities(client: &mut AdmissionsServiceClient<Channel>, token: &str) {
-    for mut facility in iop_admissions::demo_facilities() {
-        for program in &mut facility.programs {
-            program.capacity = iop_admissions::records::MAX_CAPACITY;
-        }
-        client
-            .put_facility(authed(
-                PutFacilityRequest {
-                    facility: Some(facility),
-                },
-                token,
-            ))
-            .await
-            .expect("put facility");
     }
 }
 

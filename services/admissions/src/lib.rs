@@ -1,46 +1,98 @@
-//! Admissions owns the patient identity of the whole network and the episodes of
-//! care: registration (with a network-wide medical record number), look-up and
-//! admission, each write publishing its facts on `iop.admissions.v1`. This first
-//! slice grows into the full domain (master patient index, placement, consent,
-//! transfer and discharge) without changing its shape.
+//! Admissions owns the patient identity of the whole network and the episodes
+//! of care: the facility registry, registration with a network-wide medical
+//! record number and duplicate candidates, merges, demographics with their
+//! history, screening and level-of-care placement, Part 2 consent, coverage,
+//! admission, transfer and discharge — each write publishing its facts on
+//! `iop.admissions.v1`.
 //!
-//! Layout: [`domain`] holds the pure rules, `entity`/[`migration`] the storage,
-//! `api` the gRPC face; [`start`] mounts the service on a host and [`run`] runs it
-//! alone, as a pod does.
+//! Layout (the shape of every service): this file is the registry entry
+//! ([`SERVICE`]), start-up and demo data; [`settings`] its section; `api/` the
+//! gRPC face; [`registration`], [`episode`], [`mrn`], [`matching`],
+//! [`placement`], [`screening`], [`facility`], [`contact`] and [`coverage`] the
+//! pure rules; `store/` queries and writes; `events` the event builders;
+//! `entity/` and [`migration`] the storage; [`error`] the error type and its
+//! statuses.
 
-mod api;
-pub mod assessment;
-pub mod domain;
+pub(crate) mod api;
+pub mod contact;
+pub mod coverage;
 mod entity;
+pub mod episode;
 pub mod error;
+mod events;
+pub mod facility;
 pub mod matching;
 pub mod migration;
+pub mod mrn;
 pub mod placement;
-pub mod records;
+pub mod registration;
+pub mod screening;
+pub mod settings;
+mod store;
 
-use iop_messaging::{StartError, kafka, mount, outbox::Outbox};
+use futures::future::BoxFuture;
+use iop_messaging::{StartError, mount, work::Ledger};
 use iop_proto::{
-    admissions::v1::admissions_service_server::AdmissionsServiceServer, service_names::ADMISSIONS,
+    admissions::v1::{
+        Facility, ListFacilitiesRequest, ProgramOffering, PutFacilityRequest,
+        admissions_service_client::AdmissionsServiceClient,
+        admissions_service_server::AdmissionsServiceServer,
+    },
+    common::v1::Program,
+    contexts, service_names, topics,
 };
 use iop_runtime::{
-    CancellationToken, Settings,
     db::Database,
-    server::{self, Host},
+    server::Host,
+    service::{BoxError, Seed, ServiceDef},
     settings::DatabaseSettings,
 };
+use sea_orm_migration::MigratorTrait;
+use tonic::{Request, Status, transport::Channel};
 
 pub use api::AdmissionsApi;
 /// Part 2 consent rules, shared with every context.
 pub use iop_consent as consent;
 
-/// The bounded context's name: topic `iop.admissions.v1`, consistency-token source.
-pub const CONTEXT: &str = iop_proto::contexts::ADMISSIONS;
+/// Admissions in the registry.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: "admissions",
+    summary: "facility registry, one patient identity across sites, placement, Part 2 consent, coverage and episodes of care",
+    grpc: &[service_names::ADMISSIONS],
+    publishes: &[topics::ADMISSIONS],
+    consumes: &[],
+    dead_letters: &[],
+    settings: Some(settings::SECTION),
+    migrations: migration::Migrator::migrations,
+    start: start_boxed,
+    seed: Some(seed),
+};
+
+fn start_boxed(host: &mut Host, db: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
+    Box::pin(async move { start(host, db).await.map_err(BoxError::from) })
+}
+
+/// Connects and migrates the database, mounts the gRPC service on `host`, and
+/// starts the outbox relay. SERVING once the broker answers and topics exist.
+pub async fn start(host: &mut Host, database: DatabaseSettings) -> Result<(), StartError> {
+    let own: settings::AdmissionsSettings = host.settings.section(settings::KEY)?;
+    let db = Database::connect(&database).await?;
+    db.migrate::<migration::Migrator>().await?;
+    let ledger = Ledger::new(db);
+    iop_runtime::mount!(
+        host,
+        AdmissionsServiceServer::new(AdmissionsApi::new(ledger.clone(), own))
+    );
+    mount::relay(host, &ledger, topics::ADMISSIONS, contexts::ADMISSIONS);
+    let topics = SERVICE.topics().map(str::to_owned).collect();
+    mount::serving_when_topics(host, SERVICE.grpc, topics);
+    Ok(())
+}
 
 /// The demo network `iop dev` starts with (when its registry is empty) and the
 /// tests register: California facilities offering every program. Real networks
 /// register theirs with `PutFacility`.
-pub fn demo_facilities() -> Vec<iop_proto::admissions::v1::Facility> {
-    use iop_proto::{admissions::v1::ProgramOffering, common::v1::Program};
+pub fn demo_facilities() -> Vec<Facility> {
     let programs = [
         (Program::IopDay, 24),
         (Program::IopEvening, 24),
@@ -57,7 +109,7 @@ pub fn demo_facilities() -> Vec<iop_proto::admissions::v1::Facility> {
         ("san-diego", "IOP Network San Diego", "San Diego"),
     ]
     .into_iter()
-    .map(|(id, name, city)| iop_proto::admissions::v1::Facility {
+    .map(|(id, name, city)| Facility {
         facility_id: id.to_owned(),
         name: name.to_owned(),
         city: city.to_owned(),
@@ -74,46 +126,37 @@ pub fn demo_facilities() -> Vec<iop_proto::admissions::v1::Facility> {
     .collect()
 }
 
-/// The topics admissions publishes to.
-pub fn topics() -> Vec<String> {
-    vec![kafka::context_topic(CONTEXT)]
+fn authed<T>(message: T, token: &str) -> Result<Request<T>, Status> {
+    let mut request = Request::new(message);
+    let value = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| Status::invalid_argument("token is not a header value"))?;
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
 }
 
-/// Connects and migrates the database, mounts the gRPC service on `host`, and
-/// starts the outbox relay. SERVING once the broker answers and topics exist.
-pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), StartError> {
-    let db = Database::connect(database).await?;
-    db.migrate::<migration::Migrator>().await?;
-    let outbox = Outbox::new();
-    let grpc = &host.settings.grpc;
-    let service = AdmissionsServiceServer::new(AdmissionsApi::new(db.clone(), outbox.clone()))
-        .max_decoding_message_size(grpc.max_message_bytes)
-        .max_encoding_message_size(grpc.max_message_bytes);
-    let auth = host.auth.clone();
-    host.routes()
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            service, auth,
-        ));
-
-    mount::relay(host, db, &outbox, CONTEXT);
-    let topic = kafka::context_topic(CONTEXT);
-    let kafka_settings = host.settings.kafka.clone();
-    let shutdown = host.shutdown.clone();
-    host.serving_when(ADMISSIONS, async move {
-        kafka::prepare_topics(&kafka_settings, &[topic], &shutdown).await
-    });
-    Ok(())
-}
-
-/// Runs admissions alone (`iop serve --service admissions`) until `shutdown`.
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), StartError> {
-    let listener = server::bind(settings.grpc.listen)
-        .await
-        .map_err(iop_runtime::server::HostError::from)?;
-    let database = settings.database.clone();
-    let mut host = Host::new(settings, shutdown, &[ADMISSIONS]).await?;
-    start(&mut host, &database).await?;
-    tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "admissions listening");
-    host.serve(listener).await?;
-    Ok(())
+/// Registers the demo facilities through the public API when the registry is
+/// empty; [`Seed::Unlimited`] gives every program the largest capacity, so only
+/// tests of capacity (which register their own facility) meet a full one.
+fn seed(channel: Channel, token: String, how: Seed) -> BoxFuture<'static, Result<(), Status>> {
+    Box::pin(async move {
+        let mut client = AdmissionsServiceClient::new(channel);
+        let listed = client
+            .list_facilities(authed(ListFacilitiesRequest {}, &token)?)
+            .await?;
+        if !listed.get_ref().facilities.is_empty() {
+            return Ok(());
+        }
+        for mut f in demo_facilities() {
+            if how == Seed::Unlimited {
+                for p in &mut f.programs {
+                    p.capacity = facility::MAX_CAPACITY;
+                }
+            }
+            let request = PutFacilityRequest { facility: Some(f) };
+            client.put_facility(authed(request, &token)?).await?;
+        }
+        tracing::info!("registered the demo facilities");
+        Ok(())
+    })
 }

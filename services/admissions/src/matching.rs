@@ -69,6 +69,11 @@ impl MatchedField {
     }
 }
 
+/// Version of the rules below (weights, normalisation, nickname table);
+/// recorded with every candidate list, like placement's. Changing a rule means
+/// a new version, never an edit in place.
+pub const MATCHING_RULES_VERSION: &str = "match-v1";
+
 /// Weights and threshold. The defaults are this network's; tune with care,
 /// since every change shifts which records staff are asked to review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,63 +214,42 @@ fn last_ten(phone: &str) -> &str {
     &digits[digits.len().saturating_sub(10)..]
 }
 
-/// Lower case, accents folded, letters only: `O'Brien-Núñez` → `obriennunez`.
+/// Lower case, accents folded by Unicode decomposition, letters only:
+/// `O'Brien-Núñez` → `obriennunez`, `Nguyễn` → `nguyen`, `Łukasz` → `lukasz`,
+/// `Groß` → `gross`. Letters with no decomposition to a base letter (ł, ø, đ,
+/// ß, æ, œ, þ, ı) are spelled out the way people type them without the
+/// diacritic; letters of other scripts are kept as they are, never dropped.
 pub fn normalise(name: &str) -> String {
-    name.chars()
-        .flat_map(char::to_lowercase)
-        .map(fold_accent)
-        .filter(char::is_ascii_alphabetic)
-        .collect()
-}
-
-fn fold_accent(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'í' | 'ì' | 'î' | 'ï' => 'i',
-        'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' => 'u',
-        'ñ' => 'n',
-        'ç' => 'c',
-        other => other,
+    use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+    let mut out = String::with_capacity(name.len());
+    for c in name.nfd().filter(|c| !is_combining_mark(*c)) {
+        for lower in c.to_lowercase() {
+            match lower {
+                'ł' => out.push('l'),
+                'ø' => out.push('o'),
+                'đ' | 'ð' => out.push('d'),
+                'ß' => out.push_str("ss"),
+                'æ' => out.push_str("ae"),
+                'œ' => out.push_str("oe"),
+                'þ' => out.push_str("th"),
+                'ı' => out.push('i'),
+                c if c.is_alphabetic() => out.push(c),
+                _ => {}
+            }
+        }
     }
+    out
 }
 
 /// Within one edit (short names) or two (eight letters or more); transposed
-/// neighbours count as one edit.
+/// neighbours count as one edit (optimal string alignment distance).
 fn is_typo(a: &str, b: &str) -> bool {
     if a.is_empty() || b.is_empty() {
         return false;
     }
-    let allowed = if a.len().min(b.len()) >= 8 { 2 } else { 1 };
-    a.len().abs_diff(b.len()) <= allowed && edit_distance(a, b) <= allowed
-}
-
-/// Optimal string alignment distance (Damerau–Levenshtein without
-/// re-editing a transposed pair), on ASCII letters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let width = b.len() + 1;
-    let mut d = vec![0_usize; (a.len() + 1) * width];
-    for i in 0..=a.len() {
-        d[i * width] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(width) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * width + j] + 1)
-                .min(d[i * width + j - 1] + 1)
-                .min(d[(i - 1) * width + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[(i - 2) * width + j - 2] + 1);
-            }
-            d[i * width + j] = best;
-        }
-    }
-    d[a.len() * width + b.len()]
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let allowed = if la.min(lb) >= 8 { 2 } else { 1 };
+    la.abs_diff(lb) <= allowed && strsim::osa_distance(a, b) <= allowed
 }
 
 /// Common English and Spanish given-name variants (formal name first).
@@ -445,13 +429,46 @@ mod tests {
     }
 
     #[test]
-    fn edit_distance_and_normalisation() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("ab", "ba"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
+    fn typos_and_normalisation() {
+        assert!(is_typo("reyes", "reyez"));
+        assert!(is_typo("garcia", "gracia"), "a transposition is one edit");
+        assert!(!is_typo("garcia", "garza"));
+        assert!(
+            is_typo("fernandez", "hernandes"),
+            "two edits in a long name"
+        );
         assert_eq!(normalise("O'Brien-Núñez"), "obriennunez");
         assert!(are_nicknames("bill", "william"));
         assert!(are_nicknames("liam", "will"), "both short for William");
         assert!(!are_nicknames("bill", "robert"));
+    }
+
+    #[test]
+    fn normalise_keeps_every_letter_of_vietnamese_polish_spanish_and_german_names() {
+        for (name, folded) in [
+            // Vietnamese: stacked diacritics, đ.
+            ("Nguyễn", "nguyen"),
+            ("Trần Thị Hương", "tranthihuong"),
+            ("Đặng Văn Lâm", "dangvanlam"),
+            ("Phạm Quỳnh Anh", "phamquynhanh"),
+            // Polish: ł has no decomposition; ą ę ś ć ń ó ź ż do.
+            ("Łukasz", "lukasz"),
+            ("Wałęsa", "walesa"),
+            ("Żółćński", "zolcnski"),
+            (
+                "Małgorzata Brzęczyszczykiewicz",
+                "malgorzatabrzeczyszczykiewicz",
+            ),
+            // Spanish.
+            ("José Ángel Peña", "joseangelpena"),
+            ("Begoña Ibáñez-Güemes", "begonaibanezguemes"),
+            // German.
+            ("Jürgen Groß", "jurgengross"),
+            ("Müller-Lüdenscheidt", "mullerludenscheidt"),
+            ("Björn Søren Æbelø", "bjornsorenaebelo"),
+        ] {
+            assert_eq!(normalise(name), folded, "{name}");
+        }
+        assert_eq!(normalise("李小龍"), "李小龍", "other scripts are kept");
     }
 }

@@ -1,6 +1,7 @@
 //! How events fold into a patient's view: plain functions from the previous state
-//! and one event to the next state. Event types this view does not use are
-//! reported as `None` by [`decode`] and ignored, so newer producers never break it.
+//! and one event to the next state. They tolerate missing, repeated and
+//! out-of-order events; which event types reach them is the router's business
+//! (`events.rs`), which skips the types this view does not fold.
 
 use chrono::NaiveDate;
 use iop_proto::{
@@ -12,7 +13,6 @@ use iop_proto::{
     patientview::v1::CareStatus,
     scheduling::events::v1::AttendanceRecorded,
 };
-use prost::{Message, Name};
 
 /// A patient as the view knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -111,37 +111,6 @@ impl ViewEvent {
             | ViewEvent::ConsentExpired(_) => "",
         }
     }
-}
-
-/// Decodes a payload by CloudEvents type; `Ok(None)` for types the view ignores.
-pub fn decode(event_type: &str, payload: &[u8]) -> Result<Option<ViewEvent>, prost::DecodeError> {
-    Ok(if event_type == PatientRegistered::full_name() {
-        Some(ViewEvent::Registered(PatientRegistered::decode(payload)?))
-    } else if event_type == PatientAdmitted::full_name() {
-        Some(ViewEvent::Admitted(PatientAdmitted::decode(payload)?))
-    } else if event_type == PatientTransferred::full_name() {
-        Some(ViewEvent::Transferred(PatientTransferred::decode(payload)?))
-    } else if event_type == PatientDischarged::full_name() {
-        Some(ViewEvent::Discharged(PatientDischarged::decode(payload)?))
-    } else if event_type == PatientDemographicsUpdated::full_name() {
-        Some(ViewEvent::DemographicsUpdated(
-            PatientDemographicsUpdated::decode(payload)?,
-        ))
-    } else if event_type == PatientsMerged::full_name() {
-        Some(ViewEvent::Merged(PatientsMerged::decode(payload)?))
-    } else if event_type == ConsentRecorded::full_name() {
-        Some(ViewEvent::ConsentRecorded(ConsentRecorded::decode(
-            payload,
-        )?))
-    } else if event_type == ConsentRevoked::full_name() {
-        Some(ViewEvent::ConsentRevoked(ConsentRevoked::decode(payload)?))
-    } else if event_type == ConsentExpired::full_name() {
-        Some(ViewEvent::ConsentExpired(ConsentExpired::decode(payload)?))
-    } else if event_type == AttendanceRecorded::full_name() {
-        Some(ViewEvent::Attended(AttendanceRecorded::decode(payload)?))
-    } else {
-        None
-    })
 }
 
 /// The state after `event`. An admission seen before its registration (the
@@ -360,20 +329,5 @@ mod tests {
         };
         let s = apply(Some(s), &ViewEvent::Discharged(done));
         assert_eq!((s.status, s.episode), (CareStatus::Discharged, None));
-    }
-
-    #[test]
-    fn decode_by_type() {
-        let bytes = registered().encode_to_vec();
-        let ev = decode("iop.admissions.events.v1.PatientRegistered", &bytes)
-            .unwrap()
-            .unwrap();
-        assert_eq!(ev.patient_id(), "p");
-        assert!(
-            decode("iop.admissions.events.v1.SomethingNew", &bytes)
-                .unwrap()
-                .is_none()
-        );
-        assert!(decode("iop.admissions.events.v1.PatientAdmitted", b"\xff\xff\xff").is_err());
     }
 }

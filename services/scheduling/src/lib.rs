@@ -6,86 +6,85 @@
 //! patient's level of care. It publishes on `iop.scheduling.v1`, keyed by
 //! patient id; attendance is the fact billing and clinical work from.
 //!
-//! Layout: [`calendar`] and [`attendance`] are pure rules, `schedule` the shared
-//! storage operations (booking, cancelling, the per-patient event stream),
-//! `handler` applies admissions' events, `api` is the gRPC face; [`start`]
-//! mounts the service on a host and [`run`] runs it alone.
+//! Layout (the shape of every service): this file is the registry entry
+//! ([`SERVICE`]) and start-up; [`settings`] its section; `api/` the gRPC face;
+//! [`calendar`], [`attendance`], [`booking`], [`tracks`] and [`hours`] the pure
+//! rules; `store/` queries and writes; `events` event builders and the typed
+//! handlers of admissions' events; `entity/` and [`migration`] the storage;
+//! [`error`] the error type and its statuses.
 
 mod api;
 pub mod attendance;
+pub mod booking;
 pub mod calendar;
 mod entity;
 pub mod error;
-mod handler;
+mod events;
+pub mod hours;
 pub mod migration;
-mod schedule;
+pub mod settings;
+mod store;
+pub mod tracks;
 
-use iop_messaging::{StartError, consumer::EventConsumer, kafka, mount, outbox::Outbox};
+use futures::future::BoxFuture;
+use iop_messaging::{StartError, consumer::EventConsumer, mount, work::Ledger};
 use iop_proto::{
-    scheduling::v1::scheduling_service_server::SchedulingServiceServer, service_names::SCHEDULING,
+    contexts, scheduling::v1::scheduling_service_server::SchedulingServiceServer, service_names,
+    topics,
 };
 use iop_runtime::{
-    CancellationToken, Settings,
     db::Database,
-    server::{self, Host},
+    server::Host,
+    service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
 };
+use sea_orm_migration::MigratorTrait;
 
 pub use api::SchedulingApi;
 
-/// The bounded context's name: topic `iop.scheduling.v1`.
-pub const CONTEXT: &str = iop_proto::contexts::SCHEDULING;
 /// Consumer group of admissions' events; dead letters go to `iop.scheduling.dlq`.
 pub const CONSUMER: &str = "iop.scheduling";
 
-/// The topics scheduling publishes to, consumes and dead-letters to.
-pub fn topics() -> Vec<String> {
-    vec![
-        kafka::context_topic(CONTEXT),
-        kafka::context_topic(iop_proto::contexts::ADMISSIONS),
-        kafka::dead_letter_topic(CONSUMER),
-    ]
+/// Scheduling in the registry.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: "scheduling",
+    summary: "tracks, sessions, bookings, attendance and weekly hours, driven by admissions' events",
+    grpc: &[service_names::SCHEDULING],
+    publishes: &[topics::SCHEDULING],
+    consumes: &[topics::ADMISSIONS],
+    dead_letters: &[topics::SCHEDULING_DLQ],
+    settings: Some(settings::SECTION),
+    migrations: migration::Migrator::migrations,
+    start: start_boxed,
+    seed: None,
+};
+
+fn start_boxed(host: &mut Host, db: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
+    Box::pin(async move { start(host, db).await.map_err(BoxError::from) })
 }
 
 /// Connects and migrates the database, mounts the gRPC service, starts the
-/// outbox relay and the consumer of admissions' events. SERVING once the broker
-/// answers and the topics exist.
-pub async fn start(host: &mut Host, database: &DatabaseSettings) -> Result<(), StartError> {
-    let db = Database::connect(database).await?;
+/// outbox relay and the consumer of admissions' events. SERVING once the
+/// broker answers and the topics exist.
+pub async fn start(host: &mut Host, database: DatabaseSettings) -> Result<(), StartError> {
+    let own: settings::SchedulingSettings = host.settings.section(settings::KEY)?;
+    let db = Database::connect(&database).await?;
     db.migrate::<migration::Migrator>().await?;
-    let outbox = Outbox::new();
-    let grpc = &host.settings.grpc;
-    let service = SchedulingServiceServer::new(SchedulingApi::new(db.clone(), outbox.clone()))
-        .max_decoding_message_size(grpc.max_message_bytes)
-        .max_encoding_message_size(grpc.max_message_bytes);
-    let auth = host.auth.clone();
-    host.routes()
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            service, auth,
-        ));
-
-    mount::relay(host, db.clone(), &outbox, CONTEXT);
+    let ledger = Ledger::new(db);
+    iop_runtime::mount!(
+        host,
+        SchedulingServiceServer::new(SchedulingApi::new(ledger.clone(), own))
+    );
+    mount::relay(host, &ledger, topics::SCHEDULING, contexts::SCHEDULING);
     let consumer = EventConsumer::new(
         CONSUMER,
-        vec![kafka::context_topic(iop_proto::contexts::ADMISSIONS)],
-        db,
+        SERVICE.consumes.iter().map(|t| (*t).to_owned()).collect(),
+        ledger,
         &host.settings.kafka,
         &host.settings.consumer,
-        handler::AdmissionsHandler { outbox },
+        events::AdmissionsHandler::new(),
     );
-    mount::consumer(host, SCHEDULING, consumer, topics());
-    Ok(())
-}
-
-/// Runs scheduling alone (`iop serve --service scheduling`) until `shutdown`.
-pub async fn run(settings: Settings, shutdown: CancellationToken) -> Result<(), StartError> {
-    let listener = server::bind(settings.grpc.listen)
-        .await
-        .map_err(server::HostError::from)?;
-    let database = settings.database.clone();
-    let mut host = Host::new(settings, shutdown, &[SCHEDULING]).await?;
-    start(&mut host, &database).await?;
-    tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "scheduling listening");
-    host.serve(listener).await?;
+    let topics = SERVICE.topics().map(str::to_owned).collect();
+    mount::consumer(host, SERVICE.grpc, consumer, topics);
     Ok(())
 }

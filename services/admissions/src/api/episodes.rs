@@ -2,6 +2,7 @@
 //! transfer between facilities within the episode, and discharge.
 
 use chrono::Utc;
+use iop_messaging::work::{Access, Actor, Stream};
 use iop_proto::{
     admissions::{
         events::v1 as events,
@@ -10,246 +11,248 @@ use iop_proto::{
             DischargePatientResponse, TransferPatientRequest, TransferPatientResponse,
         },
     },
-    common::v1 as common,
+    common::v1::Program,
 };
 use iop_runtime::{
-    audit::{Outcome, Purpose},
-    auth::Caller,
+    grpc::Call,
+    ids::{self, EpisodeId, FacilityId, PatientId},
     wire,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::Set;
 
-use super::{ACTIVE, AdmissionsApi, Claim, DISCHARGED, episode_message, token};
-use crate::{domain, entity::episode, error::AdmissionsError};
+use super::{AdmissionsApi, Claimed, claim, convert::episode_message, token};
+use crate::{
+    entity::episode::{self, EpisodeStatus},
+    episode as rules,
+    error::AdmissionsError,
+    store::{episodes, facilities},
+};
 
-fn active_of(e: &episode::Model) -> domain::ActiveEpisode<'_> {
-    domain::ActiveEpisode {
-        facility_id: &e.facility_id,
-        program: common::Program::try_from(e.program).unwrap_or_default(),
-        admitted_on: e.admitted_on,
-    }
+/// The program of a stored episode, or a broken invariant.
+fn program_of(e: &episode::Model) -> Result<Program, AdmissionsError> {
+    Program::try_from(e.program).map_err(|_| AdmissionsError::Corrupt {
+        what: format!("program of episode {}", e.id),
+    })
 }
 
-/// The active episode of a claimed patient, or FAILED_PRECONDITION; the
-/// caller must act for the episode's facility.
+/// The active episode of a claimed patient; the caller must act for its facility.
 fn require_active<'a>(
-    caller: &Caller,
-    claim: &'a Claim,
+    call: &Call,
+    claimed: &'a Claimed,
 ) -> Result<&'a episode::Model, AdmissionsError> {
-    let active = claim
+    let active = claimed
         .active
         .as_ref()
         .ok_or_else(|| AdmissionsError::NotAdmitted {
-            patient_id: claim.patient.id.clone(),
+            patient_id: claimed.patient.id.clone(),
         })?;
-    if !caller.acts_for(&active.facility_id) {
-        return Err(AdmissionsError::PermissionDenied(format!(
-            "caller does not act for facility {}, where the episode is",
-            active.facility_id
-        )));
+    if !call.caller.acts_for(&active.facility_id) {
+        return Err(AdmissionsError::NotYourFacility {
+            facility_id: active.facility_id.clone(),
+        });
     }
     Ok(active)
+}
+
+/// The episode a change applies to, in the rules' terms.
+fn active_of(e: &episode::Model) -> Result<rules::ActiveEpisode<'_>, AdmissionsError> {
+    Ok(rules::ActiveEpisode {
+        facility_id: &e.facility_id,
+        program: program_of(e)?,
+        admitted_on: e.admitted_on,
+    })
 }
 
 impl AdmissionsApi {
     pub(super) async fn admit(
         &self,
-        caller: &Caller,
-        purpose: Purpose,
+        call: &Call,
         req: AdmitPatientRequest,
     ) -> Result<AdmitPatientResponse, AdmissionsError> {
         const ACTION: &str = "admissions.AdmitPatient";
-        let admission = domain::admission(
-            &req.patient_id,
-            &req.facility_id,
-            req.program,
-            wire::date_parts(req.admitted_on.as_ref()),
-            Utc::now().date_naive(),
-        )?;
-        if !caller.acts_for(&admission.facility_id) {
-            return Err(AdmissionsError::PermissionDenied(format!(
-                "caller does not act for facility {}",
-                admission.facility_id
-            )));
+        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
+        let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
+        let program = rules::program("program", req.program)?;
+        let on = wire::optional_date("admitted_on", req.admitted_on.as_ref())?;
+        let admission = rules::admission(program, on, Utc::now().date_naive())?;
+        if !call.caller.acts_for(facility_id.as_str()) {
+            return Err(AdmissionsError::NotYourFacility {
+                facility_id: facility_id.into_string(),
+            });
         }
-        let request_id = domain::request_id(&req.request_id)?;
+        let request_id = ids::request_id(&req.request_id)?;
         if let Some(rid) = &request_id
-            && let Some(e) = episode::Entity::find()
-                .filter(episode::Column::RequestId.eq(rid))
-                .one(self.db.conn())
-                .await?
+            && let Some(e) = episodes::by_request_id(self.ledger.conn(), rid).await?
         {
             // A repeat answers as the first call did, but only for the same admission.
-            if e.patient_id != admission.patient_id || e.facility_id != admission.facility_id {
-                return Err(AdmissionsError::InvalidArgument {
-                    field: "request_id",
-                    reason: "already used for a different admission".into(),
-                });
+            if e.patient_id != patient_id.as_str() || e.facility_id != facility_id.as_str() {
+                return Err(AdmissionsError::invalid(
+                    "request_id",
+                    "already used for a different admission",
+                ));
             }
-            self.audit(
-                caller,
-                ACTION,
-                &e.patient_id,
-                Some(&e.facility_id),
-                purpose,
-                Outcome::Allowed,
-            )
-            .await?;
+            self.ledger
+                .record_access(
+                    &Actor::of(call, ACTION),
+                    &[Access::allowed(Some(&e.patient_id), Some(&e.facility_id))],
+                )
+                .await?;
             return Ok(AdmitPatientResponse {
                 consistency_token: token(&e.patient_id, e.sequence),
                 episode: Some(episode_message(&e)),
             });
         }
 
-        let claim = self.claim(&admission.patient_id).await?;
-        if let Some(active) = &claim.active {
+        let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
+        let claimed = claim(&mut work, patient_id.as_str()).await?;
+        if let Some(active) = &claimed.active {
             return Err(AdmissionsError::AlreadyAdmitted {
-                patient_id: claim.patient.id.clone(),
+                patient_id: claimed.patient.id.clone(),
                 episode_id: active.id.clone(),
             });
         }
         let placed = super::placements::placement_for(
-            &*claim.txn,
-            &claim.patient.id,
+            work.txn(),
+            &claimed.patient.id,
             admission.level_of_care,
         )
         .await?;
-        super::facilities::reserve_place(&*claim.txn, &admission.facility_id, admission.program)
-            .await?;
+        facilities::reserve_place(work.txn(), facility_id.as_str(), admission.program).await?;
         let now = Utc::now();
-        let e = episode::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            patient_id: Set(claim.patient.id.clone()),
-            facility_id: Set(admission.facility_id.clone()),
-            program: Set(admission.program as i32),
-            level_of_care: Set(admission.level_of_care as i32),
-            admitted_on: Set(admission.admitted_on),
-            status: Set(ACTIVE.to_owned()),
-            discharge_reason: Set(None),
-            discharged_on: Set(None),
-            sequence: Set(claim.sequence),
-            request_id: Set(request_id),
-            created_at: Set(now),
-            assessment_id: Set(Some(placed.id.clone())),
-        }
-        .insert(&*claim.txn)
-        .await?;
+        let episode_id = EpisodeId::generate();
         let event = events::PatientAdmitted {
-            patient_id: claim.patient.id.clone(),
-            episode_id: e.id.clone(),
-            facility_id: e.facility_id.clone(),
-            program: e.program,
-            level_of_care: e.level_of_care,
-            admitted_on: Some(wire::date(e.admitted_on)),
+            patient_id: claimed.patient.id.clone(),
+            episode_id: episode_id.to_string(),
+            facility_id: facility_id.to_string(),
+            program: admission.program as i32,
+            level_of_care: admission.level_of_care as i32,
+            admitted_on: Some(wire::date(admission.admitted_on)),
             occurred_at: Some(wire::timestamp(now)),
             assessment_id: placed.id.clone(),
             age_group: placed.age_group,
             placement_overridden: placed.override_level.is_some(),
         };
-        let consistency_token = self
-            .commit_change(caller, purpose, ACTION, claim, &e.facility_id, &event)
+        let sequence = work
+            .emit(Stream::patient(&claimed.patient.id), &event)
             .await?;
+        let e = episodes::insert(
+            work.txn(),
+            episode::ActiveModel {
+                id: Set(episode_id.into_string()),
+                patient_id: Set(claimed.patient.id.clone()),
+                facility_id: Set(facility_id.to_string()),
+                program: Set(admission.program as i32),
+                level_of_care: Set(admission.level_of_care as i32),
+                admitted_on: Set(admission.admitted_on),
+                status: Set(EpisodeStatus::Active),
+                discharge_reason: Set(None),
+                discharged_on: Set(None),
+                sequence: Set(sequence),
+                request_id: Set(request_id),
+                created_at: Set(now),
+                assessment_id: Set(Some(placed.id.clone())),
+            },
+        )
+        .await?;
+        work.audit(Some(&e.patient_id), Some(&e.facility_id));
+        work.commit().await?;
         Ok(AdmitPatientResponse {
-            consistency_token,
+            consistency_token: token(&e.patient_id, sequence),
             episode: Some(episode_message(&e)),
         })
     }
 
     pub(super) async fn transfer(
         &self,
-        caller: &Caller,
-        purpose: Purpose,
+        call: &Call,
         req: TransferPatientRequest,
     ) -> Result<TransferPatientResponse, AdmissionsError> {
-        let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
-        let claim = self.claim(&patient_id).await?;
-        let active = require_active(caller, &claim)?;
-        let t = domain::transfer(
-            active_of(active),
-            &req.to_facility_id,
-            req.program,
-            wire::date_parts(req.transferred_on.as_ref()),
-            Utc::now().date_naive(),
-        )?;
+        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
+        let to = FacilityId::parse("to_facility_id", &req.to_facility_id)?;
+        let program = match req.program {
+            0 => None,
+            p => Some(
+                Program::try_from(p)
+                    .map_err(|_| AdmissionsError::invalid("program", "is not a known program"))?,
+            ),
+        };
+        let on = wire::optional_date("transferred_on", req.transferred_on.as_ref())?;
+        let mut work = self
+            .ledger
+            .command(Actor::of(call, "admissions.TransferPatient"))
+            .await?;
+        let claimed = claim(&mut work, patient_id.as_str()).await?;
+        let active = require_active(call, &claimed)?;
+        let t = rules::transfer(active_of(active)?, to, program, on, Utc::now().date_naive())?;
         // A change of level within the episode needs a placement at the new level.
         if t.level_of_care as i32 != active.level_of_care {
-            super::placements::placement_for(&*claim.txn, &patient_id, t.level_of_care).await?;
+            super::placements::placement_for(work.txn(), patient_id.as_str(), t.level_of_care)
+                .await?;
         }
-        super::facilities::reserve_place(&*claim.txn, &t.to_facility_id, t.program).await?;
+        facilities::reserve_place(work.txn(), t.to_facility_id.as_str(), t.program).await?;
         let from_facility_id = active.facility_id.clone();
         let mut moved: episode::ActiveModel = active.clone().into();
-        moved.facility_id = Set(t.to_facility_id.clone());
+        moved.facility_id = Set(t.to_facility_id.to_string());
         moved.program = Set(t.program as i32);
         moved.level_of_care = Set(t.level_of_care as i32);
-        let moved = moved.update(&*claim.txn).await?;
+        let moved = episodes::update(work.txn(), moved).await?;
         let event = events::PatientTransferred {
-            patient_id: patient_id.clone(),
+            patient_id: patient_id.to_string(),
             episode_id: moved.id.clone(),
             from_facility_id: from_facility_id.clone(),
-            to_facility_id: t.to_facility_id.clone(),
+            to_facility_id: t.to_facility_id.to_string(),
             program: moved.program,
             level_of_care: moved.level_of_care,
             transferred_on: Some(wire::date(t.transferred_on)),
             occurred_at: Some(wire::timestamp(Utc::now())),
         };
-        let consistency_token = self
-            .commit_change(
-                caller,
-                purpose,
-                "admissions.TransferPatient",
-                claim,
-                &from_facility_id,
-                &event,
-            )
+        let sequence = work
+            .emit(Stream::patient(patient_id.as_str()), &event)
             .await?;
+        work.audit(Some(patient_id.as_str()), Some(&from_facility_id));
+        work.commit().await?;
         Ok(TransferPatientResponse {
-            consistency_token,
+            consistency_token: token(patient_id.as_str(), sequence),
             episode: Some(episode_message(&moved)),
         })
     }
 
     pub(super) async fn discharge(
         &self,
-        caller: &Caller,
-        purpose: Purpose,
+        call: &Call,
         req: DischargePatientRequest,
     ) -> Result<DischargePatientResponse, AdmissionsError> {
-        let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
-        let claim = self.claim(&patient_id).await?;
-        let active = require_active(caller, &claim)?;
-        let d = domain::discharge(
-            active_of(active),
-            req.reason,
-            wire::date_parts(req.discharged_on.as_ref()),
-            Utc::now().date_naive(),
-        )?;
+        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
+        let on = wire::optional_date("discharged_on", req.discharged_on.as_ref())?;
+        let mut work = self
+            .ledger
+            .command(Actor::of(call, "admissions.DischargePatient"))
+            .await?;
+        let claimed = claim(&mut work, patient_id.as_str()).await?;
+        let active = require_active(call, &claimed)?;
+        let d = rules::discharge(active_of(active)?, req.reason, on, Utc::now().date_naive())?;
         let facility_id = active.facility_id.clone();
         let mut closed: episode::ActiveModel = active.clone().into();
-        closed.status = Set(DISCHARGED.to_owned());
+        closed.status = Set(EpisodeStatus::Discharged);
         closed.discharge_reason = Set(Some(d.reason as i32));
         closed.discharged_on = Set(Some(d.discharged_on));
-        let closed = closed.update(&*claim.txn).await?;
+        let closed = episodes::update(work.txn(), closed).await?;
         let event = events::PatientDischarged {
-            patient_id: patient_id.clone(),
+            patient_id: patient_id.to_string(),
             episode_id: closed.id.clone(),
             facility_id: facility_id.clone(),
             reason: d.reason as i32,
             discharged_on: Some(wire::date(d.discharged_on)),
             occurred_at: Some(wire::timestamp(Utc::now())),
         };
-        let consistency_token = self
-            .commit_change(
-                caller,
-                purpose,
-                "admissions.DischargePatient",
-                claim,
-                &facility_id,
-                &event,
-            )
+        let sequence = work
+            .emit(Stream::patient(patient_id.as_str()), &event)
             .await?;
+        work.audit(Some(patient_id.as_str()), Some(&facility_id));
+        work.commit().await?;
         Ok(DischargePatientResponse {
             episode_id: closed.id,
-            consistency_token,
+            consistency_token: token(patient_id.as_str(), sequence),
         })
     }
 }

@@ -4,28 +4,31 @@
 //! ask [`placement_for`] whether the patient's latest placement is at the level.
 
 use chrono::Utc;
+use iop_messaging::work::{Actor, Stream};
 use iop_proto::{
     admissions::{
         events::v1 as events,
         v1::{
-            Assessment, OverridePlacementRequest, OverridePlacementResponse, PlacementOverride,
-            RecordAssessmentRequest, RecordAssessmentResponse,
+            OverridePlacementRequest, OverridePlacementResponse, RecordAssessmentRequest,
+            RecordAssessmentResponse,
         },
     },
     common::v1::{self as common, LevelOfCare},
 };
-use iop_runtime::{audit::Purpose, auth::Caller, wire};
-use prost::Message;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+use iop_runtime::{
+    grpc::Call,
+    ids::{AssessmentId, FacilityId, PatientId},
+    wire,
 };
+use prost::Message;
+use sea_orm::{ConnectionTrait, Set};
 
-use super::AdmissionsApi;
+use super::{AdmissionsApi, claim, convert::assessment_message, token};
 use crate::{
-    assessment as convert, domain,
-    entity::{assessment, facility},
+    entity::assessment,
     error::AdmissionsError,
-    placement,
+    placement, screening,
+    store::{assessments, facilities},
 };
 
 fn level_name(level: i32) -> &'static str {
@@ -36,24 +39,18 @@ fn level_name(level: i32) -> &'static str {
 /// recommendation, or the level an override chose); FAILED_PRECONDITION
 /// otherwise, saying what the placement is.
 pub(super) async fn placement_for<C: ConnectionTrait>(
-    txn: &C,
+    db: &C,
     patient_id: &str,
     level: LevelOfCare,
 ) -> Result<assessment::Model, AdmissionsError> {
-    let latest = assessment::Entity::find()
-        .filter(assessment::Column::PatientId.eq(patient_id))
-        .order_by_desc(assessment::Column::AssessedAt)
-        .order_by_desc(assessment::Column::Id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| {
-            AdmissionsError::Precondition(format!(
-                "patient {patient_id} has no screening assessment; record one before admission"
-            ))
-        })?;
+    let latest = assessments::latest(db, patient_id).await?.ok_or_else(|| {
+        AdmissionsError::NotPlaced(format!(
+            "patient {patient_id} has no screening assessment; record one before admission"
+        ))
+    })?;
     let placed = latest.override_level.unwrap_or(latest.recommended_level);
     if placed != level as i32 {
-        return Err(AdmissionsError::Precondition(format!(
+        return Err(AdmissionsError::NotPlaced(format!(
             "latest assessment {} places patient {patient_id} at {}, not the program's {}; \
              a clinician may override it with a justification",
             latest.id,
@@ -64,157 +61,135 @@ pub(super) async fn placement_for<C: ConnectionTrait>(
     Ok(latest)
 }
 
-fn assessment_message(a: &assessment::Model) -> Assessment {
-    Assessment {
-        assessment_id: a.id.clone(),
-        patient_id: a.patient_id.clone(),
-        facility_id: a.facility_id.clone(),
-        input: common::AssessmentInput::decode(a.input.as_slice()).ok(),
-        recommendation: common::PlacementRecommendation::decode(a.recommendation.as_slice()).ok(),
-        assessed_by: a.assessed_by.clone(),
-        assessed_at: Some(wire::timestamp(a.assessed_at)),
-        r#override: a.override_level.map(|chosen| PlacementOverride {
-            chosen,
-            justification: a.override_justification.clone().unwrap_or_default(),
-            clinician_id: a.overridden_by.clone().unwrap_or_default(),
-            overridden_at: a.overridden_at.map(wire::timestamp),
-        }),
-    }
-}
-
 impl AdmissionsApi {
     pub(super) async fn record_assessment(
         &self,
-        caller: &Caller,
-        purpose: Purpose,
+        call: &Call,
         req: RecordAssessmentRequest,
     ) -> Result<RecordAssessmentResponse, AdmissionsError> {
-        let patient_id = domain::patient_id("patient_id", &req.patient_id)?;
-        let facility_id = domain::facility_id("facility_id", &req.facility_id)?;
-        if !caller.acts_for(&facility_id) {
-            return Err(AdmissionsError::PermissionDenied(format!(
-                "caller does not act for facility {facility_id}"
-            )));
+        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
+        let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
+        if !call.caller.acts_for(facility_id.as_str()) {
+            return Err(AdmissionsError::NotYourFacility {
+                facility_id: facility_id.into_string(),
+            });
         }
-        if facility::Entity::find_by_id(&facility_id)
-            .one(self.db.conn())
+        if facilities::find(self.ledger.conn(), facility_id.as_str())
             .await?
             .is_none()
         {
             return Err(AdmissionsError::NotFound {
                 what: "facility",
-                id: facility_id,
+                id: facility_id.into_string(),
             });
         }
-        let claim = self.claim(&patient_id).await?;
+        let mut work = self
+            .ledger
+            .command(Actor::of(call, "admissions.RecordAssessment"))
+            .await?;
+        let claimed = claim(&mut work, patient_id.as_str()).await?;
         let now = Utc::now();
-        let derived = convert::age_group_on(claim.patient.date_of_birth, now.date_naive());
-        let input = convert::input(req.input.as_ref(), derived)?;
+        let derived = screening::age_group_on(claimed.patient.date_of_birth, now.date_naive());
+        let input = screening::input(req.input.as_ref(), derived)?;
         let recommendation = placement::recommend(&input)?;
-        let input_message = convert::input_message(&input);
-        let recommendation_message = convert::recommendation_message(&recommendation);
-        let stored = assessment::ActiveModel {
-            id: Set(uuid::Uuid::now_v7().to_string()),
-            patient_id: Set(patient_id.clone()),
-            facility_id: Set(facility_id.clone()),
-            input: Set(input_message.encode_to_vec()),
-            recommendation: Set(recommendation_message.encode_to_vec()),
-            recommended_level: Set(recommendation.level as i32),
-            rules_version: Set(recommendation.rules_version.to_owned()),
-            age_group: Set(input_message.age_group),
-            assessed_by: Set(caller.subject().to_owned()),
-            assessed_at: Set(now),
-            override_level: Set(None),
-            override_justification: Set(None),
-            overridden_by: Set(None),
-            overridden_at: Set(None),
-        }
-        .insert(&*claim.txn)
+        let input_message = screening::input_message(&input);
+        let recommendation_message = screening::recommendation_message(&recommendation);
+        let stored = assessments::insert(
+            work.txn(),
+            assessment::ActiveModel {
+                id: Set(AssessmentId::generate().into_string()),
+                patient_id: Set(patient_id.to_string()),
+                facility_id: Set(facility_id.to_string()),
+                input: Set(input_message.encode_to_vec()),
+                recommendation: Set(recommendation_message.encode_to_vec()),
+                recommended_level: Set(recommendation.level as i32),
+                rules_version: Set(recommendation.rules_version.to_owned()),
+                age_group: Set(input_message.age_group),
+                assessed_by: Set(call.caller.subject().to_owned()),
+                assessed_at: Set(now),
+                override_level: Set(None),
+                override_justification: Set(None),
+                overridden_by: Set(None),
+                overridden_at: Set(None),
+            },
+        )
         .await?;
         let event = events::PlacementRecommended {
-            patient_id: patient_id.clone(),
+            patient_id: patient_id.to_string(),
             assessment_id: stored.id.clone(),
-            facility_id: facility_id.clone(),
+            facility_id: facility_id.to_string(),
             input: Some(input_message),
             recommendation: Some(recommendation_message),
             assessed_by: stored.assessed_by.clone(),
             occurred_at: Some(wire::timestamp(now)),
         };
-        let consistency_token = self
-            .commit_change(
-                caller,
-                purpose,
-                "admissions.RecordAssessment",
-                claim,
-                &facility_id,
-                &event,
-            )
+        let sequence = work
+            .emit(Stream::patient(patient_id.as_str()), &event)
             .await?;
+        work.audit(Some(patient_id.as_str()), Some(facility_id.as_str()));
+        work.commit().await?;
         Ok(RecordAssessmentResponse {
             assessment: Some(assessment_message(&stored)),
-            consistency_token,
+            consistency_token: token(patient_id.as_str(), sequence),
         })
     }
 
     pub(super) async fn override_placement(
         &self,
-        caller: &Caller,
-        purpose: Purpose,
+        call: &Call,
         req: OverridePlacementRequest,
     ) -> Result<OverridePlacementResponse, AdmissionsError> {
-        let assessment_id = uuid::Uuid::parse_str(&req.assessment_id)
-            .map_err(|_| AdmissionsError::InvalidArgument {
-                field: "assessment_id",
-                reason: "must be a UUID".into(),
-            })?
-            .to_string();
-        let found = assessment::Entity::find_by_id(&assessment_id)
-            .one(self.db.conn())
+        let assessment_id = AssessmentId::parse("assessment_id", &req.assessment_id)?;
+        let found = assessments::find(self.ledger.conn(), assessment_id.as_str())
             .await?
             .ok_or_else(|| AdmissionsError::NotFound {
                 what: "assessment",
-                id: assessment_id.clone(),
+                id: assessment_id.to_string(),
             })?;
-        if !caller.acts_for(&found.facility_id) {
-            return Err(AdmissionsError::PermissionDenied(format!(
-                "caller does not act for facility {}, where the assessment was made",
-                found.facility_id
-            )));
+        if !call.caller.acts_for(&found.facility_id) {
+            return Err(AdmissionsError::NotYourFacility {
+                facility_id: found.facility_id.clone(),
+            });
         }
         if found.override_level.is_some() {
-            return Err(AdmissionsError::Precondition(format!(
+            return Err(AdmissionsError::WrongState(format!(
                 "assessment {assessment_id} was already overridden; record a new assessment"
             )));
         }
         if found.rules_version != placement::PLACEMENT_RULES_VERSION {
-            return Err(AdmissionsError::Precondition(format!(
+            return Err(AdmissionsError::WrongState(format!(
                 "assessment {assessment_id} was placed under rules {}; record a new assessment",
                 found.rules_version
             )));
         }
-        let stored_input = common::AssessmentInput::decode(found.input.as_slice())
-            .map_err(|e| AdmissionsError::Storage(sea_orm::DbErr::Custom(e.to_string())))?;
-        let input = convert::input(Some(&stored_input), placement::AgeGroup::Adult)?;
-        let recommended = placement::recommend(&input)?;
-        let chosen =
-            LevelOfCare::try_from(req.chosen).map_err(|_| AdmissionsError::InvalidArgument {
-                field: "chosen",
-                reason: "is not a known level of care".into(),
+        let stored_input =
+            common::AssessmentInput::decode(found.input.as_slice()).map_err(|_| {
+                AdmissionsError::Corrupt {
+                    what: format!("input of assessment {assessment_id}"),
+                }
             })?;
+        let input = screening::input(Some(&stored_input), placement::AgeGroup::Adult)?;
+        let recommended = placement::recommend(&input)?;
+        let chosen = LevelOfCare::try_from(req.chosen)
+            .map_err(|_| AdmissionsError::invalid("chosen", "is not a known level of care"))?;
         let decided = placement::override_placement(
             &recommended,
             chosen,
             &req.justification,
-            caller.subject(),
+            call.caller.subject(),
         )?;
-        let claim = self.claim(&found.patient_id).await?;
+        let mut work = self
+            .ledger
+            .command(Actor::of(call, "admissions.OverridePlacement"))
+            .await?;
+        claim(&mut work, &found.patient_id).await?;
         let now = Utc::now();
         let mut row: assessment::ActiveModel = found.clone().into();
         row.override_level = Set(Some(decided.chosen as i32));
         row.override_justification = Set(Some(decided.justification.clone()));
         row.overridden_by = Set(Some(decided.clinician_id.clone()));
         row.overridden_at = Set(Some(now));
-        let updated = row.update(&*claim.txn).await?;
+        let updated = assessments::update(work.txn(), row).await?;
         let event = events::PlacementOverridden {
             patient_id: updated.patient_id.clone(),
             assessment_id: updated.id.clone(),
@@ -224,19 +199,14 @@ impl AdmissionsApi {
             clinician_id: decided.clinician_id,
             occurred_at: Some(wire::timestamp(now)),
         };
-        let consistency_token = self
-            .commit_change(
-                caller,
-                purpose,
-                "admissions.OverridePlacement",
-                claim,
-                &updated.facility_id,
-                &event,
-            )
+        let sequence = work
+            .emit(Stream::patient(&updated.patient_id), &event)
             .await?;
+        work.audit(Some(&updated.patient_id), Some(&updated.facility_id));
+        work.commit().await?;
         Ok(OverridePlacementResponse {
             assessment: Some(assessment_message(&updated)),
-            consistency_token,
+            consistency_token: token(&updated.patient_id, sequence),
         })
     }
 }

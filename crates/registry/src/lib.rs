@@ -1,0 +1,69 @@
+//! The registry of the network's services: one line per service. Everything
+//! that starts, lists, checks or documents services loops over [`SERVICES`]:
+//! `iop dev` (all of them in one process), `iop serve --service <name>`, the
+//! health of each gRPC name, the settings sections, the test network and the
+//! services table in ARCHITECTURE.md (a test keeps it equal to this list).
+//!
+//! Adding a service: its crate under `services/`, its `SERVICE` definition
+//! (`iop_runtime::service::ServiceDef`), and one line below.
+
+use iop_runtime::{service::ServiceDef, settings::Section};
+
+/// Every service of the network, in start order (producers before the
+/// consumers of their topics, which only matters for log readability).
+pub const SERVICES: &[&ServiceDef] = &[
+    &iop_admissions::SERVICE,
+    &iop_patient_view::SERVICE,
+    &iop_scheduling::SERVICE,
+];
+
+/// The service named `name`.
+pub fn find(name: &str) -> Option<&'static ServiceDef> {
+    SERVICES.iter().copied().find(|s| s.name == name)
+}
+
+/// The names of every service, as `iop serve --service` takes them.
+pub fn names() -> Vec<&'static str> {
+    SERVICES.iter().map(|s| s.name).collect()
+}
+
+/// The settings sections of every service.
+pub fn sections() -> Vec<Section> {
+    iop_runtime::service::sections(SERVICES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_grpc_services_and_sections_are_unique() {
+        let mut names = names();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SERVICES.len());
+        let mut grpc = iop_runtime::service::grpc_names(SERVICES);
+        let count = grpc.len();
+        grpc.sort_unstable();
+        grpc.dedup();
+        assert_eq!(grpc.len(), count, "a gRPC service is served by one service");
+        let mut keys: Vec<_> = sections().iter().map(|s| s.key).collect();
+        let count = keys.len();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), count);
+    }
+
+    #[test]
+    fn every_consumed_topic_is_published_by_a_registered_service() {
+        for s in SERVICES {
+            for topic in s.consumes {
+                assert!(
+                    SERVICES.iter().any(|p| p.publishes.contains(topic)),
+                    "{} consumes {topic}, which nobody publishes",
+                    s.name
+                );
+            }
+        }
+    }
+}

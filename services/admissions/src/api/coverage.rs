@@ -1,0 +1,57 @@
+//! Coverage: payer, plan, member and subscriber, or self-pay; published for
+//! billing to verify.
+
+use chrono::Utc;
+use iop_messaging::work::Stream;
+use iop_proto::admissions::{
+    events::v1 as events,
+    v1::{RecordCoverageRequest, RecordCoverageResponse},
+};
+use iop_runtime::{grpc::Call, wire};
+use prost::Message;
+use sea_orm::Set;
+
+use super::{AdmissionsApi, token};
+use crate::{coverage, entity, error::AdmissionsError, store::coverages};
+
+impl AdmissionsApi {
+    pub(super) async fn record_coverage(
+        &self,
+        call: &Call,
+        req: RecordCoverageRequest,
+    ) -> Result<RecordCoverageResponse, AdmissionsError> {
+        let mut c = coverage::coverage(req.coverage.as_ref())?;
+        let (mut work, claimed, facility) = self
+            .change(
+                call,
+                "admissions.RecordCoverage",
+                "coverage.patient_id",
+                &c.patient_id,
+            )
+            .await?;
+        c.patient_id = claimed.patient.id.clone();
+        c.coverage_id = uuid::Uuid::now_v7().to_string();
+        let now = Utc::now();
+        coverages::insert(
+            work.txn(),
+            entity::coverage::ActiveModel {
+                id: Set(c.coverage_id.clone()),
+                patient_id: Set(c.patient_id.clone()),
+                coverage: Set(c.encode_to_vec()),
+                recorded_at: Set(now),
+            },
+        )
+        .await?;
+        let event = events::CoverageRecorded {
+            coverage: Some(c.clone()),
+            occurred_at: Some(wire::timestamp(now)),
+        };
+        let sequence = work.emit(Stream::patient(&c.patient_id), &event).await?;
+        work.audit(Some(&c.patient_id), Some(&facility));
+        work.commit().await?;
+        Ok(RecordCoverageResponse {
+            consistency_token: token(&c.patient_id, sequence),
+            coverage: Some(c),
+        })
+    }
+}

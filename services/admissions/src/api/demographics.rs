@@ -1,0 +1,82 @@
+//! Demographic updates (with a reason; every version kept) and the history.
+
+use chrono::Utc;
+use iop_messaging::work::Stream;
+use iop_proto::admissions::v1::{
+    DemographicVersion, GetDemographicHistoryRequest, GetDemographicHistoryResponse,
+    UpdateDemographicsRequest, UpdateDemographicsResponse,
+};
+use iop_runtime::{grpc::Call, ids, wire};
+
+use super::{AdmissionsApi, convert, patients::apply, token};
+use crate::{error::AdmissionsError, events, store::patients};
+
+/// Longest reason for a change.
+const MAX_REASON: usize = 500;
+
+impl AdmissionsApi {
+    pub(super) async fn update_demographics(
+        &self,
+        call: &Call,
+        req: UpdateDemographicsRequest,
+    ) -> Result<UpdateDemographicsResponse, AdmissionsError> {
+        let d = req.demographics.unwrap_or_default();
+        let why = ids::reason("reason", &req.reason, MAX_REASON)?;
+        let v = convert::validate(&d, Utc::now().date_naive())?;
+        let (mut work, claimed, facility) = self
+            .change(
+                call,
+                "admissions.UpdateDemographics",
+                "patient_id",
+                &req.patient_id,
+            )
+            .await?;
+        let mut model: crate::entity::patient::ActiveModel = claimed.patient.clone().into();
+        apply(&mut model, &v);
+        let updated = patients::update(work.txn(), model).await?;
+        let sequence = work
+            .emit(
+                Stream::patient(&updated.id),
+                &events::demographics_updated(&updated, why.clone(), Utc::now()),
+            )
+            .await?;
+        patients::record_version(
+            work.txn(),
+            &updated.id,
+            sequence,
+            &convert::demographics_of(&updated),
+            &call.caller,
+            &why,
+        )
+        .await?;
+        work.audit(Some(&updated.id), Some(&facility));
+        work.commit().await?;
+        Ok(UpdateDemographicsResponse {
+            patient: Some(self.patient_message(&updated).await?),
+            consistency_token: token(&updated.id, sequence),
+        })
+    }
+
+    pub(super) async fn demographic_history(
+        &self,
+        call: &Call,
+        req: GetDemographicHistoryRequest,
+    ) -> Result<GetDemographicHistoryResponse, AdmissionsError> {
+        let p = self.resolve("patient_id", &req.patient_id).await?;
+        self.authorize_read(call, "admissions.GetDemographicHistory", &p)
+            .await?;
+        Ok(GetDemographicHistoryResponse {
+            versions: patients::history(self.ledger.conn(), &p.id)
+                .await?
+                .into_iter()
+                .map(|(r, demographics)| DemographicVersion {
+                    version: r.version,
+                    demographics: Some(demographics),
+                    recorded_at: Some(wire::timestamp(r.recorded_at)),
+                    recorded_by: r.recorded_by,
+                    reason: r.reason,
+                })
+                .collect(),
+        })
+    }
+}

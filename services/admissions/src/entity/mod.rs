@@ -1,0 +1,16 @@
+//! Admissions tables: `patients` (the master record), `episodes`, `demographic_versions` (every recorded
+//! version of a patient's demographics), `facilities` and `facility_programs`
+//! (the registry), `assessments` (screenings with their placement), `consents`
+//! and `coverages`. Records whose shape is a contract (assessment input and
+//! recommendation, consent, coverage, demographics) are stored as their protobuf
+//! encoding beside the columns that are queried.
+//! The per-patient event sequence is the shared `event_streams` (unit of work).
+
+pub mod assessment;
+pub mod consent;
+pub mod coverage;
+pub mod demographic_version;
+pub mod episode;
+pub mod facility;
+pub mod facility_program;
+pub mod patient;

@@ -1,0 +1,34 @@
+//! Admissions' settings section, `[admissions]` (defaults in `defaults.toml`
+//! beside this file; `IOP__ADMISSIONS__…` overrides).
+
+use iop_runtime::settings::{Section, SettingsError};
+use serde::Deserialize;
+
+/// The section's key.
+pub const KEY: &str = "admissions";
+
+/// `[admissions]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionsSettings {
+    /// Most look-alike candidates one registration returns.
+    pub max_duplicate_candidates: usize,
+}
+
+/// The section, as the registry declares it.
+pub const SECTION: Section = Section {
+    key: KEY,
+    defaults: include_str!("defaults.toml"),
+    check,
+};
+
+fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
+    let s: AdmissionsSettings = settings.section(KEY)?;
+    if !(1..=50).contains(&s.max_duplicate_candidates) {
+        return Err(SettingsError::invalid(
+            "admissions.max_duplicate_candidates",
+            "must be 1 to 50",
+        ));
+    }
+    Ok(())
+}

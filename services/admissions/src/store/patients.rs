@@ -1,0 +1,197 @@
+//! The master patient record: look-ups (merged-away ids resolve to the
+//! survivor), the facilities where a patient is known, the duplicate search by
+//! blocking keys, demographic history, merges.
+
+use chrono::Utc;
+use iop_proto::admissions::v1::Demographics;
+use iop_runtime::auth::Caller;
+use prost::Message;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Set, sea_query::Expr,
+};
+
+use crate::{
+    entity::{demographic_version, episode, patient},
+    error::AdmissionsError,
+    matching::BlockingKeys,
+};
+
+/// A patient row by id.
+pub async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<Option<patient::Model>, DbErr> {
+    patient::Entity::find_by_id(id).one(db).await
+}
+
+/// The patient `id` names, or the survivor it was merged into.
+pub async fn resolve<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<patient::Model, AdmissionsError> {
+    let p = find(db, id)
+        .await?
+        .ok_or_else(|| AdmissionsError::PatientNotFound {
+            patient_id: id.to_owned(),
+        })?;
+    let Some(survivor) = &p.merged_into else {
+        return Ok(p);
+    };
+    find(db, survivor)
+        .await?
+        .ok_or_else(|| AdmissionsError::PatientNotFound {
+            patient_id: survivor.clone(),
+        })
+}
+
+/// The patient registered with idempotency key `rid`.
+pub async fn by_request_id<C: ConnectionTrait>(
+    db: &C,
+    rid: &str,
+) -> Result<Option<patient::Model>, DbErr> {
+    patient::Entity::find()
+        .filter(patient::Column::RequestId.eq(rid))
+        .one(db)
+        .await
+}
+
+/// Whether a medical record number is taken.
+pub async fn mrn_taken<C: ConnectionTrait>(db: &C, mrn: &str) -> Result<bool, DbErr> {
+    Ok(patient::Entity::find()
+        .filter(patient::Column::Mrn.eq(mrn))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Records merged into `patient_id`, by id.
+pub async fn merged_into<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<Vec<patient::Model>, DbErr> {
+    patient::Entity::find()
+        .filter(patient::Column::MergedInto.eq(patient_id))
+        .order_by_asc(patient::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Facilities where the patient is known: registration (its own and of every
+/// record merged into it) and every episode.
+pub async fn known_at<C: ConnectionTrait>(
+    db: &C,
+    p: &patient::Model,
+) -> Result<Vec<String>, DbErr> {
+    let mut facilities = vec![p.registered_facility_id.clone()];
+    facilities.extend(
+        merged_into(db, &p.id)
+            .await?
+            .into_iter()
+            .map(|m| m.registered_facility_id),
+    );
+    facilities.extend(
+        episode::Entity::find()
+            .filter(episode::Column::PatientId.eq(&p.id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|e| e.facility_id),
+    );
+    Ok(facilities)
+}
+
+/// Patients not merged away who share a blocking key with a registration.
+pub async fn sharing_a_key<C: ConnectionTrait>(
+    db: &C,
+    keys: BlockingKeys,
+) -> Result<Vec<patient::Model>, DbErr> {
+    let mut block = Condition::any().add(patient::Column::DateOfBirth.is_in(keys.dates_of_birth));
+    if let Some(phone) = keys.phone_suffix {
+        block = block.add(patient::Column::Phone.ends_with(phone));
+    }
+    if let Some(ssn) = keys.ssn_last4 {
+        block = block.add(patient::Column::SsnLast4.eq(ssn));
+    }
+    patient::Entity::find()
+        .filter(block)
+        .filter(patient::Column::MergedInto.is_null())
+        .all(db)
+        .await
+}
+
+/// Inserts a new patient row.
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    row: patient::ActiveModel,
+) -> Result<patient::Model, DbErr> {
+    row.insert(db).await
+}
+
+/// Writes changed demographics.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    row: patient::ActiveModel,
+) -> Result<patient::Model, DbErr> {
+    row.update(db).await
+}
+
+/// Keeps `demographics` as version `version` of the patient's record.
+pub async fn record_version<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    version: i64,
+    demographics: &Demographics,
+    caller: &Caller,
+    reason: &str,
+) -> Result<(), DbErr> {
+    demographic_version::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        patient_id: Set(patient_id.to_owned()),
+        version: Set(version),
+        demographics: Set(demographics.encode_to_vec()),
+        recorded_at: Set(Utc::now()),
+        recorded_by: Set(caller.subject().to_owned()),
+        reason: Set(reason.to_owned()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Every recorded version of the patient's demographics, oldest first.
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<Vec<(demographic_version::Model, Demographics)>, AdmissionsError> {
+    demographic_version::Entity::find()
+        .filter(demographic_version::Column::PatientId.eq(patient_id))
+        .order_by_asc(demographic_version::Column::Version)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let d = Demographics::decode(r.demographics.as_slice())
+                .map_err(|_| super::corrupt(format!("demographic version {}", r.id)))?;
+            Ok((r, d))
+        })
+        .collect()
+}
+
+/// Marks `merged_id` merged into `survivor_id`, and re-points records merged
+/// into it, so resolution is always one hop.
+pub async fn mark_merged<C: ConnectionTrait>(
+    db: &C,
+    merged_id: &str,
+    survivor_id: &str,
+) -> Result<(), DbErr> {
+    patient::Entity::update_many()
+        .col_expr(patient::Column::MergedInto, Expr::value(survivor_id))
+        .col_expr(patient::Column::MergedAt, Expr::value(Utc::now()))
+        .filter(patient::Column::Id.eq(merged_id))
+        .exec(db)
+        .await?;
+    patient::Entity::update_many()
+        .col_expr(patient::Column::MergedInto, Expr::value(survivor_id))
+        .filter(patient::Column::MergedInto.eq(merged_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

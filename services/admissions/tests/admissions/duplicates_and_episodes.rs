@@ -1,0 +1,270 @@
+//! The master patient index through the public API: registering someone who
+//! resembles a patient of another facility returns the candidates (ids, score,
+//! what matched; not the other record's demographics) and registers nobody,
+//! until a person confirms a new patient.
+
+use iop_proto::admissions::v1::{RegisterPatientRequest, RegistrationOutcome};
+use iop_proto::common::v1::Date;
+use iop_runtime::auth::Role;
+use iop_testkit::{Backend, TestNetwork, authed, registration};
+
+fn person(
+    given: &str,
+    family: &str,
+    (year, month, day): (i32, i32, i32),
+    phone: &str,
+    facility: &str,
+) -> RegisterPatientRequest {
+    RegisterPatientRequest {
+        date_of_birth: Some(Date { year, month, day }),
+        phone: phone.into(),
+        confirm_new_patient: false,
+        ..registration(given, family, facility)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_alikes_across_facilities_are_proposed_before_anyone_is_registered() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let oakland = net.token(&[Role::Intake], &["oakland"]);
+    let fresno = net.token(&[Role::Intake], &["fresno"]);
+    let mut admissions = net.admissions().await;
+
+    let first = admissions
+        .register_patient(authed(
+            person(
+                "Robert",
+                "Hernandez",
+                (1984, 3, 7),
+                "(415) 555-0100",
+                "oakland",
+            ),
+            &oakland,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.outcome, RegistrationOutcome::Registered as i32);
+    let known = first.patient.unwrap();
+
+    let cases = [
+        (
+            person("Robert", "Hernandes", (1984, 3, 7), "", "fresno"),
+            "family_name_typo",
+        ),
+        (
+            person("Bob", "Hernandez", (1984, 3, 7), "", "fresno"),
+            "given_name_nickname",
+        ),
+        (
+            person("Robert", "Hernandez", (1984, 7, 3), "", "fresno"),
+            "date_of_birth_day_month_swapped",
+        ),
+        (
+            person(
+                "Robert",
+                "Hernandez",
+                (1985, 3, 7),
+                "+1 415 555 0100",
+                "fresno",
+            ),
+            "phone",
+        ),
+    ];
+    for (request, expected) in cases.clone() {
+        let r = admissions
+            .register_patient(authed(request.clone(), &fresno))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            r.outcome,
+            RegistrationOutcome::DuplicatesFound as i32,
+            "{expected}"
+        );
+        assert!(
+            r.patient.is_none(),
+            "nobody registered while candidates are open"
+        );
+        let candidate = &r.candidates[0];
+        assert_eq!(candidate.patient_id, known.patient_id);
+        assert_eq!(candidate.mrn, known.mrn);
+        assert_eq!(candidate.registered_facility_id, "oakland");
+        assert!(
+            candidate.matched_fields.iter().any(|f| f == expected),
+            "{expected}: {:?}",
+            candidate.matched_fields
+        );
+        assert!(candidate.score >= 50);
+    }
+
+    // After review, a person confirms a new patient: registered, a new id.
+    let confirmed = admissions
+        .register_patient(authed(
+            RegisterPatientRequest {
+                confirm_new_patient: true,
+                ..cases[1].0.clone()
+            },
+            &fresno,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(confirmed.outcome, RegistrationOutcome::Registered as i32);
+    assert_ne!(confirmed.patient.unwrap().patient_id, known.patient_id);
+
+    // Same common name, different birth date, no shared contact: not proposed.
+    let a = person("Maria", "Garcia", (1990, 5, 14), "5105550111", "oakland");
+    let b = person("Maria", "Garcia", (1972, 11, 2), "5105550199", "oakland");
+    for request in [a, b] {
+        let r = admissions
+            .register_patient(authed(request, &oakland))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.outcome, RegistrationOutcome::Registered as i32);
+        assert!(r.candidates.is_empty());
+    }
+
+    // A malformed SSN-4 is named.
+    let mut bad = person("Ana", "Reyes", (1990, 4, 12), "", "oakland");
+    bad.ssn_last4 = "12a4".into();
+    let err = admissions
+        .register_patient(authed(bad, &oakland))
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("ssn_last4"), "{}", err.message());
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_new_episode() {
+    use std::time::Duration;
+
+    use iop_proto::{
+        admissions::v1::{DischargePatientRequest, TransferPatientRequest},
+        common::v1::{DischargeReason, Program},
+        patientview::v1::CareStatus,
+    };
+    use iop_testkit::{admit, read_view, register};
+    use tonic::Code;
+
+    const WITHIN: Duration = Duration::from_secs(10);
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland", "fresno"]);
+    let fresno_only = net.token(&[Role::Clinician], &["fresno"]);
+    let mut admissions = net.admissions().await;
+    let mut view = net.view().await;
+    let (pid, _) = register(
+        &mut admissions,
+        &staff,
+        registration("Noor", "Haddad", "oakland"),
+    )
+    .await
+    .unwrap();
+
+    // Discharging or transferring someone not admitted is a precondition failure.
+    let discharge = |reason: DischargeReason| DischargePatientRequest {
+        patient_id: pid.clone(),
+        reason: reason as i32,
+        ..Default::default()
+    };
+    let err = admissions
+        .discharge_patient(authed(discharge(DischargeReason::Completed), &staff))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+
+    let admitted = admit(&mut admissions, &staff, &pid, "oakland", Program::IopDay)
+        .await
+        .unwrap();
+    let err = admit(&mut admissions, &staff, &pid, "fresno", Program::IopDay)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::FailedPrecondition,
+        "one active episode per patient"
+    );
+    let first_episode = read_view(&mut view, &staff, &pid, &admitted, WITHIN)
+        .await
+        .unwrap()
+        .current_episode
+        .unwrap();
+
+    // Only the facility holding the episode may move it.
+    let transfer = TransferPatientRequest {
+        patient_id: pid.clone(),
+        to_facility_id: "fresno".into(),
+        program: Program::IopEvening as i32,
+        ..Default::default()
+    };
+    let err = admissions
+        .transfer_patient(authed(transfer.clone(), &fresno_only))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let moved = admissions
+        .transfer_patient(authed(transfer, &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        moved.episode.as_ref().unwrap().episode_id,
+        first_episode.episode_id,
+        "same episode, new place"
+    );
+    let v = read_view(&mut view, &staff, &pid, &moved.consistency_token, WITHIN)
+        .await
+        .unwrap();
+    let episode = v.current_episode.unwrap();
+    assert_eq!(
+        (episode.facility_id.as_str(), episode.program),
+        ("fresno", Program::IopEvening as i32)
+    );
+    assert_eq!(episode.admitted_on, first_episode.admitted_on);
+
+    let err = admissions
+        .discharge_patient(authed(discharge(DischargeReason::Unspecified), &staff))
+        .await
+        .unwrap_err();
+    assert!(err.message().starts_with("reason"), "{}", err.message());
+
+    // Discharge with every reason, readmitting in between: each admission is a new episode.
+    let mut episodes = vec![first_episode.episode_id];
+    for reason in [
+        DischargeReason::Completed,
+        DischargeReason::StepDownOutpatient,
+        DischargeReason::StepUpResidential,
+        DischargeReason::StepUpInpatient,
+        DischargeReason::LeftAgainstAdvice,
+        DischargeReason::Administrative,
+        DischargeReason::TransferredOut,
+    ] {
+        let closed = admissions
+            .discharge_patient(authed(discharge(reason), &staff))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(&closed.episode_id, episodes.last().unwrap());
+        let v = read_view(&mut view, &staff, &pid, &closed.consistency_token, WITHIN)
+            .await
+            .unwrap();
+        assert_eq!(v.status, CareStatus::Discharged as i32, "{reason:?}");
+        assert!(v.current_episode.is_none());
+
+        let again = admit(&mut admissions, &staff, &pid, "oakland", Program::IopDay)
+            .await
+            .unwrap();
+        let v = read_view(&mut view, &staff, &pid, &again, WITHIN)
+            .await
+            .unwrap();
+        let readmitted = v.current_episode.unwrap().episode_id;
+        assert!(
+            !episodes.contains(&readmitted),
+            "a readmission opens a new episode"
+        );
+        episodes.push(readmitted);
+    }
+    net.stop().await;
+}

@@ -1,0 +1,145 @@
+//! `GetPatientView`: honours the consistency token (waits until the view has
+//! applied the write, within the call's deadline), applies the shared access
+//! rule over the view's rows and the consent replica, audits, and answers.
+
+use std::time::Duration;
+
+use chrono::Datelike;
+use iop_messaging::work::{Access, Actor};
+use iop_proto::patientview::v1::{GetPatientViewRequest, GetPatientViewResponse};
+use iop_runtime::{consistency::ConsistencyToken, grpc::Call, ids::PatientId, wire};
+
+use super::{PatientViewApi, convert};
+use crate::{access, error::ViewError, store};
+
+const ACTION: &str = "patientview.GetPatientView";
+/// How often a waiting read re-checks, for writes applied by another replica
+/// sharing the database (this process's own commits wake it at once).
+const RECHECK: Duration = Duration::from_millis(250);
+
+impl PatientViewApi {
+    pub(super) async fn get_patient_view(
+        &self,
+        call: &Call,
+        req: GetPatientViewRequest,
+    ) -> Result<GetPatientViewResponse, ViewError> {
+        // Answer a little before the client gives up, so it sees our status.
+        let budget = call
+            .deadline
+            .map_or(self.max_wait, |d| d.mul_f64(0.9).min(self.max_wait));
+        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
+        if !req.consistency_token.is_empty() {
+            let token = ConsistencyToken::decode(&req.consistency_token).map_err(|_| {
+                ViewError::InvalidArgument {
+                    field: "consistency_token",
+                    reason: "malformed".into(),
+                }
+            })?;
+            if token.aggregate_id != patient_id.as_str() {
+                return Err(ViewError::InvalidArgument {
+                    field: "consistency_token",
+                    reason: "issued for another patient".into(),
+                });
+            }
+            self.wait_for(&token, budget).await?;
+        }
+
+        let db = self.ledger.conn();
+        let not_found = || ViewError::PatientNotFound {
+            patient_id: patient_id.to_string(),
+        };
+        let mut v = store::view(db, patient_id.as_str())
+            .await?
+            .ok_or_else(not_found)?;
+        // A merged-away record reads as its survivor.
+        if let Some(survivor) = v.merged_into.clone() {
+            v = store::view(db, &survivor).await?.ok_or_else(not_found)?;
+        }
+        let id = v.patient_id.clone();
+        let entries = store::timeline(db, &id).await?;
+        let merged = store::merged_into(db, &id).await?;
+        let consents = iop_consent::replica::consents_of(db, &id).await?;
+        let known = access::known_at(
+            v.facility_id.as_deref(),
+            &v.registered_facility_id,
+            merged.iter().map(|m| m.registered_facility_id.as_str()),
+            entries.iter().map(|t| t.facility_id.as_str()),
+        );
+        let basis = iop_consent::access::facility_access(
+            |f| call.caller.acts_for(f),
+            &known,
+            &consents,
+            call.purpose,
+            chrono::Utc::now(),
+        );
+        let actor = Actor::of(call, ACTION);
+        let Some(basis) = basis else {
+            self.ledger
+                .record_access(&actor, &[Access::denied(Some(&id), None)])
+                .await?;
+            return Err(ViewError::PermissionDenied { patient_id: id });
+        };
+        self.ledger
+            .record_access(
+                &actor,
+                &[Access::allowed(Some(&id), Some(basis.facility_id()))],
+            )
+            .await?;
+        let (minutes, week_start) = self.this_week(&id).await?;
+        Ok(GetPatientViewResponse {
+            view: Some(convert::patient_view(
+                v, entries, merged, minutes, week_start,
+            )),
+        })
+    }
+
+    /// Waits until the view has applied `token`, or fails with DEADLINE_EXCEEDED.
+    async fn wait_for(&self, token: &ConsistencyToken, budget: Duration) -> Result<(), ViewError> {
+        let deadline = tokio::time::Instant::now() + budget;
+        let applied = self.ledger.applied();
+        loop {
+            // Register for the wake-up before checking, so a commit in between is not missed.
+            let notified = applied.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let reached =
+                store::applied_sequence(self.ledger.conn(), &token.aggregate_id, &token.source)
+                    .await?;
+            if reached >= token.sequence {
+                return Ok(());
+            }
+            let wake = (tokio::time::Instant::now() + RECHECK).min(deadline);
+            if tokio::time::timeout_at(wake, notified).await.is_err() && wake >= deadline {
+                return Err(ViewError::NotYetApplied {
+                    source_context: token.source.clone(),
+                    sequence: token.sequence,
+                    patient_id: token.aggregate_id.clone(),
+                });
+            }
+        }
+    }
+
+    /// Clinical minutes attended in the current week of the patient's facility
+    /// (zero when the latest attended week is an earlier one), and its Monday.
+    async fn this_week(
+        &self,
+        patient_id: &str,
+    ) -> Result<(u32, Option<iop_proto::common::v1::Date>), ViewError> {
+        let Some(row) = store::latest_week(self.ledger.conn(), patient_id).await? else {
+            return Ok((0, None));
+        };
+        let tz: chrono_tz::Tz = row.time_zone.parse().map_err(|_| {
+            ViewError::Storage(sea_orm::DbErr::Custom(format!(
+                "stored time zone of {patient_id}'s week is not a zone"
+            )))
+        })?;
+        let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+        let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+        let minutes = if row.week_start == monday {
+            u32::try_from(row.minutes).unwrap_or(0)
+        } else {
+            0
+        };
+        Ok((minutes, Some(wire::date(monday))))
+    }
+}

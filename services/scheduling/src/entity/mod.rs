@@ -1,0 +1,14 @@
+//! Scheduling tables: `facilities` (time zones, copied from admissions' events),
+//! `enrollments` (one per episode, opened by PatientAdmitted), `tracks`,
+//! `sessions`, `track_members`, `bookings`, `attendance` and
+//! `weekly_evaluations`. The per-patient event sequence is the shared
+//! `event_streams` (unit of work); consents are the shared replica.
+
+pub mod attendance;
+pub mod booking;
+pub mod enrollment;
+pub mod facility;
+pub mod session;
+pub mod track;
+pub mod track_member;
+pub mod weekly_evaluation;

@@ -1,0 +1,219 @@
+//! Scheduling's events: the builders of what it publishes (one place per
+//! event type, so every producer of a `SessionBooked` says the same), and the
+//! typed handlers of admissions' events, registered on the shared router and
+//! applied in the consumer's unit of work, so each is applied once with the
+//! events it causes: `FacilityRecorded` keeps the time zone, `PatientAdmitted`
+//! opens an enrollment, `PatientTransferred` moves future bookings to the same
+//! day's session of a matching track at the new facility (or cancels them,
+//! saying why), `PatientDischarged` cancels every future booking,
+//! `PatientsMerged` re-keys everything to the survivor, and consent events keep
+//! the consent replica that scheduling's reads are authorised against.
+
+use chrono::{DateTime, Utc};
+use iop_messaging::{
+    cloudevents::InboundEvent,
+    consumer::{ApplyError, EventHandler},
+    router::Router,
+    work::{Stream, UnitOfWork},
+};
+use iop_proto::{
+    admissions::events::v1::{
+        FacilityRecorded, PatientAdmitted, PatientDischarged, PatientTransferred, PatientsMerged,
+    },
+    scheduling::events::v1 as events,
+};
+use iop_runtime::wire;
+
+use crate::{
+    entity::{booking, session},
+    store::{self, bookings, enrollments, sessions},
+};
+
+/// `SessionBooked` of booking `b` into session `s`.
+pub fn session_booked(
+    b: &booking::Model,
+    s: &session::Model,
+    now: DateTime<Utc>,
+) -> events::SessionBooked {
+    events::SessionBooked {
+        patient_id: b.patient_id.clone(),
+        booking_id: b.id.clone(),
+        session_id: s.id.clone(),
+        facility_id: s.facility_id.clone(),
+        session_type: s.session_type,
+        starts_at: Some(wire::timestamp(s.starts_at)),
+        ends_at: Some(wire::timestamp(s.ends_at)),
+        occurred_at: Some(wire::timestamp(now)),
+    }
+}
+
+/// `BookingCancelled` of booking `b`.
+pub fn booking_cancelled(
+    b: &booking::Model,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> events::BookingCancelled {
+    events::BookingCancelled {
+        patient_id: b.patient_id.clone(),
+        booking_id: b.id.clone(),
+        session_id: b.session_id.clone(),
+        reason: reason.to_owned(),
+        occurred_at: Some(wire::timestamp(now)),
+    }
+}
+
+/// Applies admissions' events to scheduling.
+pub struct AdmissionsHandler {
+    router: Router<AdmissionsHandler>,
+}
+
+impl Default for AdmissionsHandler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AdmissionsHandler {
+    /// The handler with its routes.
+    pub fn new() -> Self {
+        let router = Router::<Self>::new()
+            .on::<FacilityRecorded>(|_, w, e, _| {
+                Box::pin(async move { Ok(store::record_facility(w.txn(), e).await?) })
+            })
+            .on::<PatientAdmitted>(|h, w, e, _| Box::pin(h.admitted(w, e)))
+            .on::<PatientTransferred>(|h, w, e, _| Box::pin(h.transferred(w, e)))
+            .on::<PatientDischarged>(|h, w, e, _| Box::pin(h.discharged(w, e)))
+            .on::<PatientsMerged>(|h, w, e, _| Box::pin(h.merged(w, e)));
+        Self {
+            router: iop_consent::replica::route(router),
+        }
+    }
+
+    async fn admitted(&self, work: &mut UnitOfWork, e: PatientAdmitted) -> Result<(), ApplyError> {
+        if enrollments::of_episode(work.txn(), &e.episode_id)
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let admitted_on = wire::naive_date(e.admitted_on.as_ref())
+            .ok_or_else(|| ApplyError::Permanent("PatientAdmitted without admitted_on".into()))?;
+        work.lock(Stream::patient(&e.patient_id)).await?;
+        enrollments::open(work.txn(), &e, admitted_on).await?;
+        let event = events::PatientEnrolled {
+            patient_id: e.patient_id.clone(),
+            episode_id: e.episode_id.clone(),
+            facility_id: e.facility_id.clone(),
+            program: e.program,
+            level_of_care: e.level_of_care,
+            age_group: e.age_group,
+            occurred_at: Some(wire::timestamp(Utc::now())),
+        };
+        work.emit(Stream::patient(&e.patient_id), &event).await?;
+        Ok(())
+    }
+
+    async fn transferred(
+        &self,
+        work: &mut UnitOfWork,
+        e: PatientTransferred,
+    ) -> Result<(), ApplyError> {
+        let Some(found) = enrollments::of_episode(work.txn(), &e.episode_id).await? else {
+            // The admission was dead-lettered; nothing of this episode is here.
+            return Ok(());
+        };
+        work.lock(Stream::patient(&e.patient_id)).await?;
+        let moved_facility = found.facility_id != e.to_facility_id;
+        enrollments::move_to(
+            work.txn(),
+            found,
+            &e.to_facility_id,
+            e.program,
+            e.level_of_care,
+        )
+        .await?;
+        if !moved_facility {
+            return Ok(());
+        }
+        enrollments::leave_tracks(work.txn(), &e.patient_id).await?;
+        // Tracks at the new facility that deliver the episode's program.
+        let tracks = sessions::tracks_delivering(work.txn(), &e.to_facility_id, e.program).await?;
+        let reason = format!("transferred to {}", e.to_facility_id);
+        for b in bookings::upcoming(work.txn(), &e.patient_id, Utc::now()).await? {
+            let Some(old) = sessions::session(work.txn(), &b.session_id).await? else {
+                continue;
+            };
+            let candidates =
+                sessions::of_tracks_on(work.txn(), tracks.clone(), old.local_date).await?;
+            let (replacement, why) = match candidates.into_iter().next() {
+                Some(new)
+                    if sessions::booked(work.txn(), &new.id).await?
+                        < u64::try_from(new.capacity).unwrap_or(0) =>
+                {
+                    (Some(new), reason.clone())
+                }
+                Some(full) => (None, format!("{reason}: session {} there is full", full.id)),
+                None => (
+                    None,
+                    format!("{reason}: no matching session on {}", old.local_date),
+                ),
+            };
+            bookings::cancel(work, b, &why).await?;
+            let Some(new) = replacement else {
+                continue;
+            };
+            match bookings::book(work, &e.patient_id, &new).await {
+                // Clashing with another booking there: the cancellation stands.
+                Err(refused) if refused.is_refusal() => {
+                    tracing::info!(patient_id = %e.patient_id, session_id = %new.id, reason = %refused, "booking not moved");
+                }
+                Err(other) => return Err(other.into()),
+                Ok(_) => {
+                    if let Some(t) = &new.track_id {
+                        enrollments::join(work.txn(), &e.patient_id, t).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn discharged(
+        &self,
+        work: &mut UnitOfWork,
+        e: PatientDischarged,
+    ) -> Result<(), ApplyError> {
+        let Some(found) = enrollments::of_episode(work.txn(), &e.episode_id).await? else {
+            return Ok(());
+        };
+        if !found.active {
+            return Ok(());
+        }
+        work.lock(Stream::patient(&e.patient_id)).await?;
+        enrollments::close(
+            work.txn(),
+            found,
+            wire::naive_date(e.discharged_on.as_ref()),
+        )
+        .await?;
+        enrollments::leave_tracks(work.txn(), &e.patient_id).await?;
+        for b in bookings::upcoming(work.txn(), &e.patient_id, Utc::now()).await? {
+            bookings::cancel(work, b, "discharged").await?;
+        }
+        Ok(())
+    }
+
+    async fn merged(&self, work: &mut UnitOfWork, e: PatientsMerged) -> Result<(), ApplyError> {
+        let (from, to) = (e.merged_away_id.as_str(), e.survivor_id.as_str());
+        work.lock(Stream::patient(to)).await?;
+        enrollments::merge(work.txn(), from, to).await?;
+        iop_consent::replica::merge(work.txn(), to, from).await?;
+        Ok(())
+    }
+}
+
+impl EventHandler for AdmissionsHandler {
+    async fn apply(&self, work: &mut UnitOfWork, event: &InboundEvent) -> Result<(), ApplyError> {
+        self.router.dispatch(self, work, event).await.map(|_| ())
+    }
+}

@@ -1,0 +1,145 @@
+//! Attendance rows, the clinical minutes of a week per patient (attended and
+//! still booked, each in one query for any number of patients), and the
+//! published evaluations of closed weeks.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use iop_proto::scheduling::v1::SessionType;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set, sea_query::Expr,
+};
+
+use crate::{
+    attendance as rules,
+    entity::{
+        attendance,
+        booking::{self, Status},
+        session, weekly_evaluation,
+    },
+    store::sessions,
+};
+
+/// Whether the patient's attendance at the session is recorded.
+pub async fn recorded<C: ConnectionTrait>(
+    db: &C,
+    session_id: &str,
+    patient_id: &str,
+) -> Result<bool, DbErr> {
+    Ok(
+        attendance::Entity::find_by_id((session_id.to_owned(), patient_id.to_owned()))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Stores one attendance row.
+pub async fn insert<C: ConnectionTrait>(db: &C, row: attendance::ActiveModel) -> Result<(), DbErr> {
+    row.insert(db).await?;
+    Ok(())
+}
+
+/// Clinical minutes attended by each of `patients` on local days
+/// `from..=to`, in one query.
+pub async fn attended_minutes<C: ConnectionTrait>(
+    db: &C,
+    patients: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<String, i64>, DbErr> {
+    if patients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Option<i64>)> = attendance::Entity::find()
+        .select_only()
+        .column(attendance::Column::PatientId)
+        .column_as(Expr::col(attendance::Column::Minutes).sum(), "minutes")
+        .filter(attendance::Column::PatientId.is_in(patients.iter().cloned()))
+        .filter(attendance::Column::LocalDate.between(from, to))
+        .filter(attendance::Column::Clinical.eq(true))
+        .group_by(attendance::Column::PatientId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(p, m)| (p, m.unwrap_or(0))).collect())
+}
+
+/// Clinical minutes each of `patients` is still booked for (sessions starting
+/// after `after`) on local days `from..=to`, in two queries.
+pub async fn booked_minutes<C: ConnectionTrait>(
+    db: &C,
+    patients: &[String],
+    from: NaiveDate,
+    to: NaiveDate,
+    after: DateTime<Utc>,
+) -> Result<HashMap<String, i64>, DbErr> {
+    if patients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let held = booking::Entity::find()
+        .filter(booking::Column::PatientId.is_in(patients.iter().cloned()))
+        .filter(booking::Column::Status.eq(Status::Booked))
+        .filter(booking::Column::StartsAt.gt(after))
+        .all(db)
+        .await?;
+    let by_id = sessions::sessions(db, held.iter().map(|b| b.session_id.clone())).await?;
+    let mut minutes: HashMap<String, i64> = HashMap::new();
+    for b in held {
+        let Some(s) = by_id.get(&b.session_id) else {
+            continue;
+        };
+        if (from..=to).contains(&s.local_date) && clinical(s) {
+            *minutes.entry(b.patient_id).or_default() += (s.ends_at - s.starts_at).num_minutes();
+        }
+    }
+    Ok(minutes)
+}
+
+/// Whether a stored session counts as clinical time; an unknown stored type
+/// counts as not clinical (it cannot be proven to be).
+fn clinical(s: &session::Model) -> bool {
+    SessionType::try_from(s.session_type).is_ok_and(rules::clinical)
+}
+
+/// Patients whose week starting `week` is evaluated already, of `patients`.
+pub async fn evaluated<C: ConnectionTrait>(
+    db: &C,
+    patients: &[String],
+    week: NaiveDate,
+) -> Result<Vec<String>, DbErr> {
+    if patients.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(weekly_evaluation::Entity::find()
+        .filter(weekly_evaluation::Column::PatientId.is_in(patients.iter().cloned()))
+        .filter(weekly_evaluation::Column::WeekStart.eq(week))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| e.patient_id)
+        .collect())
+}
+
+/// Stores a closed week's evaluation.
+pub async fn insert_evaluation<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    week: NaiveDate,
+    facility_id: &str,
+    minutes: u32,
+    compliance: i32,
+) -> Result<(), DbErr> {
+    weekly_evaluation::ActiveModel {
+        patient_id: Set(patient_id.to_owned()),
+        week_start: Set(week),
+        facility_id: Set(facility_id.to_owned()),
+        minutes: Set(i32::try_from(minutes).unwrap_or(i32::MAX)),
+        compliance: Set(compliance),
+        evaluated_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
