@@ -16,9 +16,14 @@ use iop_testkit::{
     Backend, TestNetwork, admit, assess, audit_rows, authed, iop_assessment, read_view, register,
     registration,
 };
+use rstest::rstest;
 use tonic::Code;
 
-async fn care_path(backend: Backend) {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn care_path(#[case] backend: Backend) {
     let net = TestNetwork::start(backend).await;
     let intake = net.token(&[Role::Intake], &["oakland"]);
     let mut admissions = net.admissions().await;
@@ -295,17 +300,11 @@ async fn care_path(backend: Backend) {
     net.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn care_path_on_sqlite() {
-    care_path(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn care_path_on_postgres() {
-    care_path(Backend::Postgres).await;
-}
-
-async fn concurrent_registrations(backend: Backend) {
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations(#[case] backend: Backend) {
     let net = TestNetwork::start(backend).await;
     let token = net.token(&[Role::Intake], &["*"]);
     let mut tasks = Vec::new();
@@ -333,16 +332,6 @@ async fn concurrent_registrations(backend: Backend) {
         assert_eq!(v.status, CareStatus::Admitted as i32);
     }
     net.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writes_all_succeed_on_sqlite() {
-    concurrent_registrations(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writes_all_succeed_on_postgres() {
-    concurrent_registrations(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ use iop_proto::{
     common::v1::Program,
     patientview::v1::{CareStatus, patient_view_service_client::PatientViewServiceClient},
 };
-use iop_testkit::{admit, channel, read_view, register, registration, wait_serving};
+use iop_testkit::{admit, channel, patient, read_view, register, registration, wait_serving};
 
 const WITHIN: Duration = Duration::from_secs(10);
 
@@ -74,13 +74,7 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
 
     let mut admissions =
         AdmissionsServiceClient::new(channel(crate::support::socket(&address)).await);
-    let (pid, _) = register(
-        &mut admissions,
-        &token,
-        registration("Dee", "Mendoza", "san-jose"),
-    )
-    .await
-    .unwrap();
+    let pid = patient(&mut admissions, &token, "Dee", "Mendoza", "san-jose").await;
     let admitted = admit(&mut admissions, &token, &pid, "san-jose", Program::IopDay)
         .await
         .unwrap();

@@ -37,6 +37,24 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
     ]
 }
 
+/// Declares a service's `Migrator`: the shared tables of [`migrations`] first,
+/// then the service's own, in the order given. Migrations are append-only.
+#[macro_export]
+macro_rules! migrator {
+    ($($migration:expr),* $(,)?) => {
+        /// Every migration of this service's database, in order.
+        pub struct Migrator;
+
+        impl sea_orm_migration::MigratorTrait for Migrator {
+            fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+                let mut all = $crate::migrations();
+                $(all.push(Box::new($migration));)*
+                all
+            }
+        }
+    };
+}
+
 /// A service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -4,14 +4,46 @@
 //! SERVING. A consumer that fails stops the process (its supervisor restarts it)
 //! rather than leave a healthy-looking service that applies nothing.
 
-use iop_runtime::server::Host;
+use iop_runtime::{db::Database, server::Host, service::ServiceDef, settings::DatabaseSettings};
+use sea_orm_migration::MigratorTrait;
 
 use crate::{
+    StartError,
     consumer::{EventConsumer, EventHandler},
     kafka,
     relay::Relay,
     work::Ledger,
 };
+
+/// Connects to a service's database, applies `M`'s migrations, and returns
+/// the ledger every unit of work of the service begins on.
+pub async fn open<M: MigratorTrait>(database: &DatabaseSettings) -> Result<Ledger, StartError> {
+    let db = Database::connect(database).await?;
+    db.migrate::<M>().await?;
+    Ok(Ledger::new(db))
+}
+
+/// Starts `service`'s consumer: group `group` over the topics the service
+/// consumes, applying events with `handler` in units of work of `ledger`;
+/// the service reports SERVING once every topic it touches exists.
+pub fn consume<H: EventHandler + Send + Sync + 'static>(
+    host: &mut Host,
+    service: &ServiceDef,
+    group: &str,
+    ledger: Ledger,
+    handler: H,
+) {
+    let consumer = EventConsumer::new(
+        group,
+        service.consumes.iter().map(|t| (*t).to_owned()).collect(),
+        ledger,
+        &host.settings.kafka,
+        &host.settings.consumer,
+        handler,
+    );
+    let topics = service.topics().map(str::to_owned).collect();
+    self::consumer(host, service.grpc, consumer, topics);
+}
 
 /// Starts the relay publishing `ledger`'s outbox to `topic`; events carry
 /// `ce_source = /iop/<site>/<context>`.

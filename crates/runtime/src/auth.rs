@@ -132,18 +132,12 @@ impl Caller {
         }
     }
 
-    /// Fails with PERMISSION_DENIED unless the caller acts for `facility_id`.
-    #[allow(
-        clippy::result_large_err,
-        reason = "tonic::Status is the error type of every handler"
-    )]
-    pub fn require_facility(&self, facility_id: &str) -> Result<(), Status> {
+    /// Fails, saying nothing of the facility, unless the caller acts for it.
+    pub fn require_facility(&self, facility_id: &str) -> Result<(), Denied> {
         if self.acts_for(facility_id) {
             Ok(())
         } else {
-            Err(Status::permission_denied(format!(
-                "caller does not act for facility {facility_id}"
-            )))
+            Err(Denied::NOT_YOUR_FACILITY)
         }
     }
 
@@ -160,6 +154,27 @@ impl Caller {
             .cloned()
             .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
     }
+}
+
+/// A refusal of access, worded the same whatever the reason, so that a caller
+/// learns nothing from it (whether the patient exists, where, under which
+/// consent). `why` is for the server's own log and audit, never the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("permission denied")]
+pub struct Denied {
+    /// Why, for the log: `caller does not act for the facility`, …
+    pub why: &'static str,
+}
+
+impl Denied {
+    /// The caller does not act for the facility named.
+    pub const NOT_YOUR_FACILITY: Denied = Denied {
+        why: "caller does not act for the facility",
+    };
+    /// The caller's facility may not see the patient.
+    pub const PATIENT_NOT_VISIBLE: Denied = Denied {
+        why: "no facility of the caller knows the patient or holds a consent",
+    };
 }
 
 /// A signing secret that is unusable.

@@ -75,6 +75,19 @@ mod tests {
         assert_eq!(ConsistencyToken::decode(&t.encode()).unwrap(), t);
     }
 
+    proptest::proptest! {
+        /// Any token encodes and decodes to itself.
+        #[test]
+        fn every_token_round_trips(
+            source in "[a-z][a-z-]{0,20}",
+            aggregate_id in "[0-9a-f-]{1,36}",
+            sequence in 1i64..i64::MAX,
+        ) {
+            let t = ConsistencyToken { source, aggregate_id, sequence };
+            proptest::prop_assert_eq!(ConsistencyToken::decode(&t.encode()).unwrap(), t);
+        }
+    }
+
     #[test]
     fn rejects_garbage_and_tampering() {
         assert!(ConsistencyToken::decode("!!!").is_err());

@@ -62,6 +62,7 @@ pub fn grpc_timeout(metadata: &MetadataMap) -> Option<Duration> {
 /// dependency to use them.
 #[doc(hidden)]
 pub mod __private {
+    pub use sea_orm;
     pub use tonic;
 }
 

@@ -13,6 +13,7 @@ pub mod db;
 pub mod grpc;
 pub mod ids;
 pub mod phi;
+pub mod schema;
 pub mod secret;
 pub mod server;
 pub mod service;

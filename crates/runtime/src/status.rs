@@ -10,6 +10,131 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::ids::FieldError;
+
+/// What a service's error enum tells the one status mapping ([`to_status`]):
+/// its domain, each variant's stable reason code and gRPC code, and which
+/// variant is a bad field or a storage failure.
+pub trait ServiceError: std::fmt::Display {
+    /// The `ErrorInfo` domain, e.g. `iop.admissions`.
+    const DOMAIN: &'static str;
+
+    /// The stable reason code of this error (`PATIENT_NOT_FOUND`).
+    fn reason(&self) -> &'static str;
+
+    /// The gRPC code of this error.
+    fn code(&self) -> Code;
+
+    /// The bad field, if this is one.
+    fn field(&self) -> Option<&FieldError>;
+
+    /// The storage failure, if this is one (logged, never shown).
+    fn storage(&self) -> Option<&sea_orm::DbErr>;
+}
+
+/// Declares a service's error enum with its table of stable codes: each
+/// variant with the gRPC code and reason code it maps to, and the three
+/// variants every service shares, added here once —
+/// `InvalidArgument { violation: FieldError }` (INVALID_ARGUMENT),
+/// `Denied { denial: Denied }` (PERMISSION_DENIED, `ACCESS_DENIED`) and
+/// `Storage(DbErr)` (INTERNAL, `STORAGE_FAILURE`). Implements
+/// [`ServiceError`] and the one conversion to a status ([`to_status`]).
+#[macro_export]
+macro_rules! service_error {
+    (
+        $(#[$emeta:meta])*
+        pub enum $error:ident in $domain:literal {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident $({ $($(#[$fmeta:meta])* $field:ident : $fty:ty),* $(,)? })?
+                    => ($code:ident, $reason:literal),
+            )*
+        }
+    ) => {
+        $(#[$emeta])*
+        #[derive(Debug, thiserror::Error)]
+        pub enum $error {
+            /// A request field is missing or malformed.
+            #[error("{violation}")]
+            InvalidArgument {
+                /// Which field (as the proto names it), and why.
+                #[from]
+                violation: $crate::ids::FieldError,
+            },
+            /// The caller may not: one text for every reason (see `Denied`).
+            #[error("{denial}")]
+            Denied {
+                /// Why, for the log only.
+                #[from]
+                denial: $crate::auth::Denied,
+            },
+            /// Storage failed (logged; the caller sees only that it did).
+            #[error("storage: {0}")]
+            Storage(#[from] $crate::grpc::__private::sea_orm::DbErr),
+            $(
+                $(#[$vmeta])*
+                $variant $({ $($(#[$fmeta])* $field: $fty),* })?,
+            )*
+        }
+
+        impl $crate::status::ServiceError for $error {
+            const DOMAIN: &'static str = $domain;
+
+            fn reason(&self) -> &'static str {
+                match self {
+                    $error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+                    $error::Denied { .. } => "ACCESS_DENIED",
+                    $error::Storage(_) => "STORAGE_FAILURE",
+                    $($error::$variant { .. } => $reason,)*
+                }
+            }
+
+            fn code(&self) -> $crate::grpc::__private::tonic::Code {
+                use $crate::grpc::__private::tonic::Code;
+                match self {
+                    $error::InvalidArgument { .. } => Code::InvalidArgument,
+                    $error::Denied { .. } => Code::PermissionDenied,
+                    $error::Storage(_) => Code::Internal,
+                    $($error::$variant { .. } => Code::$code,)*
+                }
+            }
+
+            fn field(&self) -> Option<&$crate::ids::FieldError> {
+                match self {
+                    $error::InvalidArgument { violation } => Some(violation),
+                    _ => None,
+                }
+            }
+
+            fn storage(&self) -> Option<&$crate::grpc::__private::sea_orm::DbErr> {
+                match self {
+                    $error::Storage(e) => Some(e),
+                    _ => None,
+                }
+            }
+        }
+
+        impl From<$error> for $crate::grpc::__private::tonic::Status {
+            fn from(e: $error) -> Self {
+                $crate::status::to_status(&e)
+            }
+        }
+    };
+}
+
+/// The status of a service error: a bad field names itself in a `BadRequest`,
+/// a storage failure is logged and shown as INTERNAL, anything else carries its
+/// reason code and message.
+pub fn to_status<E: ServiceError>(e: &E) -> Status {
+    if let Some(f) = e.field() {
+        return invalid_argument(E::DOMAIN, f.field, &f.reason);
+    }
+    if let Some(db) = e.storage() {
+        return storage_failure(E::DOMAIN, db);
+    }
+    with_reason(e.code(), E::DOMAIN, e.reason(), e.to_string())
+}
+
 /// A status with `ErrorInfo { reason, domain }`.
 pub fn with_reason(code: Code, domain: &str, reason: &str, message: impl Into<String>) -> Status {
     let mut details = ErrorDetails::new();

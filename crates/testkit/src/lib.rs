@@ -378,6 +378,70 @@ pub async fn register(
     ))
 }
 
+/// Registers `given family` at `facility` as a new patient (see
+/// [`registration`]) and returns its id; fails the test on an error.
+pub async fn patient(
+    client: &mut AdmissionsServiceClient<Channel>,
+    token: &str,
+    given: &str,
+    family: &str,
+    facility: &str,
+) -> String {
+    register(client, token, registration(given, family, facility))
+        .await
+        .unwrap_or_else(|e| panic!("registration at {facility}: {e}"))
+        .0
+}
+
+/// A patient registered, screened and admitted at `facility` in `program`,
+/// with a token acting for that facility: what most tests start from. Returns
+/// the patient id and the admission's consistency token.
+pub async fn admitted_patient(
+    network: &TestNetwork,
+    given: &str,
+    family: &str,
+    facility: &str,
+    program: Program,
+) -> (String, String) {
+    let token = network.token(&[Role::Intake], &[facility]);
+    let mut admissions = network.admissions().await;
+    let id = patient(&mut admissions, &token, given, family, facility).await;
+    let admitted = admit(&mut admissions, &token, &id, facility, program)
+        .await
+        .unwrap_or_else(|e| panic!("admission at {facility}: {e}"));
+    (id, admitted)
+}
+
+/// Polls `f` until it yields a value, for up to 30 s (CI machines are slow);
+/// fails the test naming `what` otherwise.
+pub async fn until<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every record on `topic` of the network's broker now, as an analyst reads it.
+pub async fn all_records(
+    network: &TestNetwork,
+    topic: &str,
+) -> Vec<rdkafka::message::OwnedMessage> {
+    let bootstrap = network.bootstrap_servers();
+    let total = record_count(&bootstrap, topic, network.settings.kafka.topic_partitions);
+    read_topic(&bootstrap, topic, total).await
+}
+
 /// Screens a patient for `program`'s level (see [`assess`]), then admits them
 /// to it at `facility`; returns the admission's consistency token.
 pub async fn admit(

@@ -80,10 +80,6 @@ mod tests {
 
     use super::*;
 
-    fn field(e: FieldError) -> &'static str {
-        e.field
-    }
-
     #[test]
     fn contact_details_are_all_or_nothing() {
         assert_eq!(address(None).unwrap(), PostalAddress::default());
@@ -99,14 +95,14 @@ mod tests {
             city: String::new(),
             ..a
         };
-        assert_eq!(field(address(Some(&no_city)).unwrap_err()), "address.city");
+        assert_eq!(address(Some(&no_city)).unwrap_err().field, "address.city");
         let c = EmergencyContact {
             name: "Rosa".into(),
             relationship: "sister".into(),
             phone: String::new(),
         };
         assert_eq!(
-            field(emergency_contact(Some(&c)).unwrap_err()),
+            emergency_contact(Some(&c)).unwrap_err().field,
             "emergency_contact.phone"
         );
     }

@@ -70,10 +70,6 @@ mod tests {
 
     use super::*;
 
-    fn field(e: FieldError) -> &'static str {
-        e.field
-    }
-
     #[test]
     fn coverage_is_self_pay_or_names_payer_and_member() {
         let day = |d| {
@@ -97,7 +93,7 @@ mod tests {
             ..insured.clone()
         };
         assert_eq!(
-            field(coverage(Some(&spouse)).unwrap_err()),
+            coverage(Some(&spouse)).unwrap_err().field,
             "coverage.subscriber_name"
         );
         let backwards = Coverage {
@@ -109,7 +105,7 @@ mod tests {
             ..insured.clone()
         };
         assert_eq!(
-            field(coverage(Some(&backwards)).unwrap_err()),
+            coverage(Some(&backwards)).unwrap_err().field,
             "coverage.effective_to"
         );
         let muddled = Coverage {
@@ -117,7 +113,7 @@ mod tests {
             ..insured
         };
         assert_eq!(
-            field(coverage(Some(&muddled)).unwrap_err()),
+            coverage(Some(&muddled)).unwrap_err().field,
             "coverage.self_pay"
         );
         let self_pay = Coverage {

@@ -163,14 +163,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
     use super::*;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
-    }
-
-    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(y, m, d)
-    }
+    use crate::testing::{day, today};
 
     fn facility(id: &str) -> FacilityId {
         FacilityId::parse("to_facility_id", id).unwrap()
@@ -243,21 +236,14 @@ mod tests {
             "transferred_on"
         );
 
-        for reason in [
-            DischargeReason::Completed,
-            DischargeReason::StepDownOutpatient,
-            DischargeReason::StepUpResidential,
-            DischargeReason::StepUpInpatient,
-            DischargeReason::LeftAgainstAdvice,
-            DischargeReason::Administrative,
-            DischargeReason::TransferredOut,
-        ] {
-            assert_eq!(
-                discharge(current, reason as i32, None, today())
-                    .unwrap()
-                    .reason,
-                reason
-            );
+        // Every reason the contract names is accepted as itself.
+        let reasons = (1..)
+            .map_while(|v| DischargeReason::try_from(v).ok())
+            .collect::<Vec<_>>();
+        assert_eq!(reasons.len(), 7);
+        for reason in reasons {
+            let d = discharge(current, reason as i32, None, today()).unwrap();
+            assert_eq!(d.reason, reason);
         }
         let field = |r: Result<Discharge, FieldError>| r.unwrap_err().field;
         assert_eq!(field(discharge(current, 0, None, today())), "reason");

@@ -72,10 +72,6 @@ mod tests {
 
     use super::*;
 
-    fn field(e: FieldError) -> &'static str {
-        e.field
-    }
-
     fn oakland() -> Facility {
         Facility {
             facility_id: "oakland".into(),
@@ -105,20 +101,17 @@ mod tests {
         let mut bad = oakland();
         bad.time_zone = "Pacific Time".into();
         assert_eq!(
-            field(facility(Some(&bad)).unwrap_err()),
+            facility(Some(&bad)).unwrap_err().field,
             "facility.time_zone"
         );
         let mut bad = oakland();
         bad.programs[1].capacity = 0;
         assert_eq!(
-            field(facility(Some(&bad)).unwrap_err()),
+            facility(Some(&bad)).unwrap_err().field,
             "facility.programs.capacity"
         );
         let mut bad = oakland();
         bad.programs[1].program = Program::IopEvening as i32;
-        assert_eq!(
-            field(facility(Some(&bad)).unwrap_err()),
-            "facility.programs"
-        );
+        assert_eq!(facility(Some(&bad)).unwrap_err().field, "facility.programs");
     }
 }

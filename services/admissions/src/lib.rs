@@ -31,7 +31,7 @@ pub mod settings;
 mod store;
 
 use futures::future::BoxFuture;
-use iop_messaging::{StartError, mount, work::Ledger};
+use iop_messaging::mount;
 use iop_proto::{
     admissions::v1::{
         Facility, ListFacilitiesRequest, ProgramOffering, PutFacilityRequest,
@@ -42,7 +42,6 @@ use iop_proto::{
     contexts, service_names, topics,
 };
 use iop_runtime::{
-    db::Database,
     server::Host,
     service::{BoxError, Seed, ServiceDef},
     settings::DatabaseSettings,
@@ -64,29 +63,23 @@ pub const SERVICE: ServiceDef = ServiceDef {
     dead_letters: &[],
     settings: Some(settings::SECTION),
     migrations: migration::Migrator::migrations,
-    start: start_boxed,
+    start,
     seed: Some(seed),
 };
 
-fn start_boxed(host: &mut Host, db: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
-    Box::pin(async move { start(host, db).await.map_err(BoxError::from) })
-}
-
 /// Connects and migrates the database, mounts the gRPC service on `host`, and
 /// starts the outbox relay. SERVING once the broker answers and topics exist.
-pub async fn start(host: &mut Host, database: DatabaseSettings) -> Result<(), StartError> {
-    let own: settings::AdmissionsSettings = host.settings.section(settings::KEY)?;
-    let db = Database::connect(&database).await?;
-    db.migrate::<migration::Migrator>().await?;
-    let ledger = Ledger::new(db);
-    iop_runtime::mount!(
-        host,
-        AdmissionsServiceServer::new(AdmissionsApi::new(ledger.clone(), own))
-    );
-    mount::relay(host, &ledger, topics::ADMISSIONS, contexts::ADMISSIONS);
-    let topics = SERVICE.topics().map(str::to_owned).collect();
-    mount::serving_when_topics(host, SERVICE.grpc, topics);
-    Ok(())
+pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
+    Box::pin(async move {
+        let own: settings::AdmissionsSettings = host.settings.section(settings::KEY)?;
+        let ledger = mount::open::<migration::Migrator>(&database).await?;
+        let api = AdmissionsApi::new(ledger.clone(), own);
+        iop_runtime::mount!(host, AdmissionsServiceServer::new(api));
+        mount::relay(host, &ledger, topics::ADMISSIONS, contexts::ADMISSIONS);
+        let topics = SERVICE.topics().map(str::to_owned).collect();
+        mount::serving_when_topics(host, SERVICE.grpc, topics);
+        Ok(())
+    })
 }
 
 /// The demo network `iop dev` starts with (when its registry is empty) and the
@@ -159,4 +152,20 @@ fn seed(channel: Channel, token: String, how: Seed) -> BoxFuture<'static, Result
         tracing::info!("registered the demo facilities");
         Ok(())
     })
+}
+
+/// Fixed days for the rules' unit tests.
+#[cfg(test)]
+mod testing {
+    use chrono::NaiveDate;
+
+    /// The "today" every rule test is judged on: Saturday 28 November 2026.
+    pub fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// A day, if it is a calendar date.
+    pub fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, d)
+    }
 }

@@ -325,37 +325,30 @@ mod tests {
     fn proposes_the_same_person_despite_each_kind_of_discrepancy() {
         let rules = MatchRules::default();
         let known = person("Robert", "Hernandez", (1984, 3, 7), "4155550100");
-        let cases = [
+        // (given, family, date of birth, phone) of the same person, and what matched.
+        type Case = (
+            &'static str,
+            &'static str,
+            (i32, u32, u32),
+            &'static str,
+            &'static str,
+        );
+        let cases: [Case; 6] = [
+            ("Robert", "Hernandes", (1984, 3, 7), "", "family_name_typo"),
+            ("Robert", "Henrandez", (1984, 3, 7), "", "family_name_typo"),
+            ("Bob", "Hernandez", (1984, 3, 7), "", "given_name_nickname"),
             (
-                person("Robert", "Hernandes", (1984, 3, 7), ""),
-                "family_name_typo",
-            ),
-            (
-                person("Robert", "Henrandez", (1984, 3, 7), ""),
-                "family_name_typo",
-            ),
-            (
-                person("Bob", "Hernandez", (1984, 3, 7), ""),
-                "given_name_nickname",
-            ),
-            (
-                person("Robert", "Hernandez", (1984, 7, 3), ""),
+                "Robert",
+                "Hernandez",
+                (1984, 7, 3),
+                "",
                 "date_of_birth_day_month_swapped",
             ),
-            (
-                person("Robert", "Hernandez", (1985, 3, 7), "+1 4155550100"),
-                "phone",
-            ),
-            (
-                person("ROBERT", "Hernández", (1984, 3, 7), ""),
-                "family_name",
-            ),
+            ("Robert", "Hernandez", (1985, 3, 7), "+14155550100", "phone"),
+            ("ROBERT", "Hernández", (1984, 3, 7), "", "family_name"),
         ];
-        for (new, expected) in cases {
-            let new = Demographics {
-                phone: &new.phone.replace(' ', ""),
-                ..new
-            };
+        for (given, family, born, phone, expected) in cases {
+            let new = person(given, family, born, phone);
             let m = score(&rules, &new, &known).unwrap_or_else(|| panic!("{new:?} not proposed"));
             assert!(fields(&m).contains(&expected), "{new:?}: {:?}", fields(&m));
             assert!(m.score >= rules.threshold);
@@ -426,6 +419,35 @@ mod tests {
         // The claim behind blocking: names alone stay under the threshold.
         let rules = MatchRules::default();
         assert!(rules.family + rules.given < rules.threshold);
+    }
+
+    proptest::proptest! {
+        /// Blocking misses nothing: whenever two people score at or above the
+        /// threshold, the second shares a blocking key of the first (a date
+        /// of birth, as given or swapped; the phone's national number; SSN-4).
+        #[test]
+        fn every_proposed_pair_shares_a_blocking_key(
+            given in proptest::sample::select(vec!["Ana", "Anna", "Bob", "Robert", "Lee", "Jo"]),
+            given2 in proptest::sample::select(vec!["Ana", "Anna", "Bob", "Robert", "Lee", "Jo"]),
+            family in proptest::sample::select(vec!["Reyes", "Reyez", "Lund", "Nguyen", "Kim"]),
+            family2 in proptest::sample::select(vec!["Reyes", "Reyez", "Lund", "Nguyen", "Kim"]),
+            (y, m, d) in (1980i32..1983, 1u32..13, 1u32..13),
+            (y2, m2, d2) in (1980i32..1983, 1u32..13, 1u32..13),
+            phone in proptest::sample::select(vec!["", "4155550100", "+14155550100", "5105550111"]),
+            phone2 in proptest::sample::select(vec!["", "4155550100", "5105550111"]),
+            ssn in proptest::sample::select(vec!["", "1234", "9876"]),
+            ssn2 in proptest::sample::select(vec!["", "1234", "9876"]),
+        ) {
+            let a = Demographics { ssn_last4: ssn, ..person(given, family, (y, m, d), phone) };
+            let b = Demographics { ssn_last4: ssn2, ..person(given2, family2, (y2, m2, d2), phone2) };
+            if score(&MatchRules::default(), &a, &b).is_some() {
+                let keys = blocking_keys(&a);
+                let shares = keys.dates_of_birth.contains(&b.date_of_birth)
+                    || keys.phone_suffix.as_deref().is_some_and(|p| b.phone.ends_with(p))
+                    || keys.ssn_last4.as_deref() == Some(b.ssn_last4);
+                proptest::prop_assert!(shares, "{a:?} ~ {b:?} proposed without a shared key");
+            }
+        }
     }
 
     #[test]

@@ -198,14 +198,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
     use super::*;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
-    }
-
-    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(y, m, d)
-    }
+    use crate::testing::{day, today};
 
     fn valid() -> RegistrationInput<'static> {
         RegistrationInput {

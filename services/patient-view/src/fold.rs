@@ -113,6 +113,24 @@ impl ViewEvent {
     }
 }
 
+/// A wire date as a calendar date, if it is one.
+fn day(d: Option<&iop_proto::common::v1::Date>) -> Option<NaiveDate> {
+    iop_runtime::wire::naive_date(d)
+}
+
+/// The patient is in episode `id` at `facility`, in (program, level of care),
+/// since `on`.
+fn enter(s: &mut PatientState, id: &str, facility: &str, care: (i32, i32), on: Option<NaiveDate>) {
+    s.status = CareStatus::Admitted;
+    s.episode = Some(EpisodeState {
+        episode_id: id.to_owned(),
+        facility_id: facility.to_owned(),
+        program: care.0,
+        level_of_care: care.1,
+        admitted_on: on,
+    });
+}
+
 /// The state after `event`. An admission seen before its registration (the
 /// registration was dead-lettered) still yields a usable, partial view.
 pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
@@ -125,32 +143,32 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
             s.middle_name = name.middle;
             s.family_name = name.family;
             s.preferred_name = e.preferred_name.clone();
-            s.date_of_birth = iop_runtime::wire::naive_date(e.date_of_birth.as_ref());
+            s.date_of_birth = day(e.date_of_birth.as_ref());
             s.registered_facility_id = e.facility_id.clone();
             if s.status == CareStatus::Unspecified {
                 s.status = CareStatus::Registered;
             }
         }
         ViewEvent::Admitted(e) => {
-            s.status = CareStatus::Admitted;
-            s.episode = Some(EpisodeState {
-                episode_id: e.episode_id.clone(),
-                facility_id: e.facility_id.clone(),
-                program: e.program,
-                level_of_care: e.level_of_care,
-                admitted_on: iop_runtime::wire::naive_date(e.admitted_on.as_ref()),
-            });
+            let on = day(e.admitted_on.as_ref());
+            enter(
+                &mut s,
+                &e.episode_id,
+                &e.facility_id,
+                (e.program, e.level_of_care),
+                on,
+            );
         }
         ViewEvent::Transferred(e) => {
-            let admitted_on = s.episode.as_ref().and_then(|ep| ep.admitted_on);
-            s.status = CareStatus::Admitted;
-            s.episode = Some(EpisodeState {
-                episode_id: e.episode_id.clone(),
-                facility_id: e.to_facility_id.clone(),
-                program: e.program,
-                level_of_care: e.level_of_care,
-                admitted_on,
-            });
+            // The episode moves; it began where it began.
+            let on = s.episode.as_ref().and_then(|ep| ep.admitted_on);
+            enter(
+                &mut s,
+                &e.episode_id,
+                &e.to_facility_id,
+                (e.program, e.level_of_care),
+                on,
+            );
         }
         ViewEvent::Discharged(e) => {
             // A discharge of an older episode (replayed out of order) must not
@@ -169,20 +187,20 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
             s.middle_name = name.middle;
             s.family_name = name.family;
             s.preferred_name = e.preferred_name.clone();
-            s.date_of_birth = iop_runtime::wire::naive_date(e.date_of_birth.as_ref());
+            s.date_of_birth = day(e.date_of_birth.as_ref());
         }
         ViewEvent::Merged(e) => {
             // The survivor takes over the merged-away record's active episode;
             // its own stays (admissions refuses a merge of two active ones).
             if let Some(a) = &e.active_episode {
-                s.status = CareStatus::Admitted;
-                s.episode = Some(EpisodeState {
-                    episode_id: a.episode_id.clone(),
-                    facility_id: a.facility_id.clone(),
-                    program: a.program,
-                    level_of_care: a.level_of_care,
-                    admitted_on: iop_runtime::wire::naive_date(a.admitted_on.as_ref()),
-                });
+                let on = day(a.admitted_on.as_ref());
+                enter(
+                    &mut s,
+                    &a.episode_id,
+                    &a.facility_id,
+                    (a.program, a.level_of_care),
+                    on,
+                );
             }
         }
         // Consents and weekly attendance are kept beside the view row, not in it.
@@ -311,23 +329,20 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 11, 2),
             "admission date kept"
         );
-        let stale = PatientDischarged {
-            patient_id: "p".into(),
-            episode_id: "older".into(),
-            ..Default::default()
+        let discharged = |episode: &str| {
+            ViewEvent::Discharged(PatientDischarged {
+                patient_id: "p".into(),
+                episode_id: episode.into(),
+                ..Default::default()
+            })
         };
-        let s = apply(Some(s), &ViewEvent::Discharged(stale));
+        let s = apply(Some(s), &discharged("older"));
         assert_eq!(
             s.status,
             CareStatus::Admitted,
             "another episode's discharge changes nothing"
         );
-        let done = PatientDischarged {
-            patient_id: "p".into(),
-            episode_id: "e".into(),
-            ..Default::default()
-        };
-        let s = apply(Some(s), &ViewEvent::Discharged(done));
+        let s = apply(Some(s), &discharged("e"));
         assert_eq!((s.status, s.episode), (CareStatus::Discharged, None));
     }
 }

@@ -21,12 +21,11 @@ pub mod settings;
 mod store;
 
 use futures::future::BoxFuture;
-use iop_messaging::{StartError, consumer::EventConsumer, mount, work::Ledger};
+use iop_messaging::mount;
 use iop_proto::{
     patientview::v1::patient_view_service_server::PatientViewServiceServer, service_names, topics,
 };
 use iop_runtime::{
-    db::Database,
     server::Host,
     service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
@@ -48,37 +47,19 @@ pub const SERVICE: ServiceDef = ServiceDef {
     dead_letters: &[topics::PATIENT_VIEW_DLQ],
     settings: Some(settings::SECTION),
     migrations: migration::Migrator::migrations,
-    start: start_boxed,
+    start,
     seed: None,
 };
 
-fn start_boxed(host: &mut Host, db: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
-    Box::pin(async move { start(host, db).await.map_err(BoxError::from) })
-}
-
 /// Connects and migrates the database, mounts the gRPC service, and starts the
 /// consumer once the broker answers and the topics exist (then SERVING).
-pub async fn start(host: &mut Host, database: DatabaseSettings) -> Result<(), StartError> {
-    let own: settings::PatientViewSettings = host.settings.section(settings::KEY)?;
-    let db = Database::connect(&database).await?;
-    db.migrate::<migration::Migrator>().await?;
-    let ledger = Ledger::new(db);
-    iop_runtime::mount!(
-        host,
-        PatientViewServiceServer::new(PatientViewApi::new(
-            ledger.clone(),
-            own.read_your_writes_timeout()
-        ))
-    );
-    let consumer = EventConsumer::new(
-        CONSUMER,
-        SERVICE.consumes.iter().map(|t| (*t).to_owned()).collect(),
-        ledger,
-        &host.settings.kafka,
-        &host.settings.consumer,
-        events::ViewHandler::new(),
-    );
-    let topics = SERVICE.topics().map(str::to_owned).collect();
-    mount::consumer(host, SERVICE.grpc, consumer, topics);
-    Ok(())
+pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
+    Box::pin(async move {
+        let own: settings::PatientViewSettings = host.settings.section(settings::KEY)?;
+        let ledger = mount::open::<migration::Migrator>(&database).await?;
+        let api = PatientViewApi::new(ledger.clone(), own.read_your_writes_timeout());
+        iop_runtime::mount!(host, PatientViewServiceServer::new(api));
+        mount::consume(host, &SERVICE, CONSUMER, ledger, events::ViewHandler::new());
+        Ok(())
+    })
 }

@@ -29,7 +29,7 @@ impl PatientViewSettings {
 pub const SECTION: Section = Section {
     key: KEY,
     defaults: include_str!("defaults.toml"),
-    check: check,
+    check,
 };
 
 fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {

@@ -192,6 +192,36 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever is recorded, the minutes a mark counts never exceed the
+        /// session's length, and a mark that counts nothing has no check-in.
+        #[test]
+        fn minutes_never_exceed_the_session(
+            length in 15i64..=240,
+            status in 1i32..=6,
+            check_in in proptest::option::of(-60i64..300),
+            stay in proptest::option::of(0i64..400),
+            stated in 0u32..400,
+        ) {
+            let start = at(17, 0);
+            let end = start + chrono::Duration::minutes(length);
+            let checked_in = check_in.map(|m| start + chrono::Duration::minutes(m));
+            let checked_out = match (checked_in, stay) {
+                (Some(i), Some(s)) => Some(i + chrono::Duration::minutes(s)),
+                _ => None,
+            };
+            let mark = Mark {
+                status: AttendanceStatus::try_from(status).unwrap(),
+                checked_in,
+                checked_out,
+                minutes: stated,
+            };
+            if let Ok(counted) = minutes(start, end, &mark) {
+                proptest::prop_assert!(i64::from(counted) <= length, "{mark:?} counted {counted}");
+            }
+        }
+    }
+
     #[test]
     fn weeks_are_judged_in_minutes_against_the_band() {
         let adult =

@@ -118,6 +118,8 @@ pub fn staff_and_room_free(
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
+    use iop_runtime::status::ServiceError as _;
+
     use super::*;
 
     fn day(d: u32) -> NaiveDate {

@@ -25,7 +25,7 @@ use iop_proto::{
 use iop_runtime::wire;
 
 use crate::{
-    entity::{booking, session},
+    entity::{booking, enrollment, session},
     store::{self, bookings, enrollments, sessions},
 };
 
@@ -59,6 +59,21 @@ pub fn booking_cancelled(
         session_id: b.session_id.clone(),
         reason: reason.to_owned(),
         occurred_at: Some(wire::timestamp(now)),
+    }
+}
+
+/// `PatientEnrolled` of a newly opened enrollment.
+pub fn patient_enrolled(e: &enrollment::Model) -> events::PatientEnrolled {
+    // The event states what the enrollment holds, as the API shows it.
+    let m = crate::api::enrollment_message(e, Vec::new());
+    events::PatientEnrolled {
+        patient_id: m.patient_id,
+        episode_id: m.episode_id,
+        facility_id: m.facility_id,
+        program: m.program,
+        level_of_care: m.level_of_care,
+        age_group: m.age_group,
+        occurred_at: Some(wire::timestamp(e.created_at)),
     }
 }
 
@@ -99,17 +114,9 @@ impl AdmissionsHandler {
         let admitted_on = wire::naive_date(e.admitted_on.as_ref())
             .ok_or_else(|| ApplyError::Permanent("PatientAdmitted without admitted_on".into()))?;
         work.lock(Stream::patient(&e.patient_id)).await?;
-        enrollments::open(work.txn(), &e, admitted_on).await?;
-        let event = events::PatientEnrolled {
-            patient_id: e.patient_id.clone(),
-            episode_id: e.episode_id.clone(),
-            facility_id: e.facility_id.clone(),
-            program: e.program,
-            level_of_care: e.level_of_care,
-            age_group: e.age_group,
-            occurred_at: Some(wire::timestamp(Utc::now())),
-        };
-        work.emit(Stream::patient(&e.patient_id), &event).await?;
+        let opened = enrollments::open(work.txn(), &e, admitted_on).await?;
+        work.emit(Stream::patient(&e.patient_id), &patient_enrolled(&opened))
+            .await?;
         Ok(())
     }
 

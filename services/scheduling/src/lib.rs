@@ -27,13 +27,12 @@ mod store;
 pub mod tracks;
 
 use futures::future::BoxFuture;
-use iop_messaging::{StartError, consumer::EventConsumer, mount, work::Ledger};
+use iop_messaging::mount;
 use iop_proto::{
     contexts, scheduling::v1::scheduling_service_server::SchedulingServiceServer, service_names,
     topics,
 };
 use iop_runtime::{
-    db::Database,
     server::Host,
     service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
@@ -55,36 +54,22 @@ pub const SERVICE: ServiceDef = ServiceDef {
     dead_letters: &[topics::SCHEDULING_DLQ],
     settings: Some(settings::SECTION),
     migrations: migration::Migrator::migrations,
-    start: start_boxed,
+    start,
     seed: None,
 };
-
-fn start_boxed(host: &mut Host, db: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
-    Box::pin(async move { start(host, db).await.map_err(BoxError::from) })
-}
 
 /// Connects and migrates the database, mounts the gRPC service, starts the
 /// outbox relay and the consumer of admissions' events. SERVING once the
 /// broker answers and the topics exist.
-pub async fn start(host: &mut Host, database: DatabaseSettings) -> Result<(), StartError> {
-    let own: settings::SchedulingSettings = host.settings.section(settings::KEY)?;
-    let db = Database::connect(&database).await?;
-    db.migrate::<migration::Migrator>().await?;
-    let ledger = Ledger::new(db);
-    iop_runtime::mount!(
-        host,
-        SchedulingServiceServer::new(SchedulingApi::new(ledger.clone(), own))
-    );
-    mount::relay(host, &ledger, topics::SCHEDULING, contexts::SCHEDULING);
-    let consumer = EventConsumer::new(
-        CONSUMER,
-        SERVICE.consumes.iter().map(|t| (*t).to_owned()).collect(),
-        ledger,
-        &host.settings.kafka,
-        &host.settings.consumer,
-        events::AdmissionsHandler::new(),
-    );
-    let topics = SERVICE.topics().map(str::to_owned).collect();
-    mount::consumer(host, SERVICE.grpc, consumer, topics);
-    Ok(())
+pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
+    Box::pin(async move {
+        let own: settings::SchedulingSettings = host.settings.section(settings::KEY)?;
+        let ledger = mount::open::<migration::Migrator>(&database).await?;
+        let api = SchedulingApi::new(ledger.clone(), own);
+        iop_runtime::mount!(host, SchedulingServiceServer::new(api));
+        mount::relay(host, &ledger, topics::SCHEDULING, contexts::SCHEDULING);
+        let handler = events::AdmissionsHandler::new();
+        mount::consume(host, &SERVICE, CONSUMER, ledger, handler);
+        Ok(())
+    })
 }

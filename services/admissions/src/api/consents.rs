@@ -96,10 +96,9 @@ impl AdmissionsApi {
     ) -> Result<RevokeConsentResponse, AdmissionsError> {
         let row = self.consent_row(&req.consent_id).await?;
         if row.revoked_at.is_some() {
-            return Err(AdmissionsError::WrongState(format!(
-                "consent {} is already revoked",
-                row.id
-            )));
+            return Err(AdmissionsError::WrongState {
+                why: format!("consent {} is already revoked", row.id),
+            });
         }
         let (mut work, claimed, facility) = self
             .change(
@@ -137,16 +136,14 @@ impl AdmissionsApi {
         let row = self.consent_row(&req.consent_id).await?;
         let current = iop_consent::wire::consent(&consents::message(&row)?)?;
         if !matches!(current.expiry, Expiry::Event(_)) {
-            return Err(AdmissionsError::WrongState(format!(
-                "consent {} expires on a date, not an event",
-                row.id
-            )));
+            return Err(AdmissionsError::WrongState {
+                why: format!("consent {} expires on a date, not an event", row.id),
+            });
         }
         if row.expiry_event_at.is_some() {
-            return Err(AdmissionsError::WrongState(format!(
-                "consent {} already expired",
-                row.id
-            )));
+            return Err(AdmissionsError::WrongState {
+                why: format!("consent {} already expired", row.id),
+            });
         }
         let now = Utc::now();
         let at = match req.occurred_at.as_ref() {

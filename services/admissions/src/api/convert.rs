@@ -170,17 +170,15 @@ mod tests {
     use super::*;
 
     fn ana() -> Demographics {
+        let born = chrono::NaiveDate::from_ymd_opt(1990, 4, 12).unwrap();
+        let name = PersonName {
+            given: "Ana".into(),
+            family: "Reyes".into(),
+            ..Default::default()
+        };
         Demographics {
-            legal_name: Some(PersonName {
-                given: "Ana".into(),
-                middle: String::new(),
-                family: "Reyes".into(),
-            }),
-            date_of_birth: Some(Date {
-                year: 1990,
-                month: 4,
-                day: 12,
-            }),
+            legal_name: Some(name),
+            date_of_birth: Some(wire::date(born)),
             sex: Sex::Female as i32,
             ..Default::default()
         }

@@ -46,11 +46,7 @@ fn require_active<'a>(
         .ok_or_else(|| AdmissionsError::NotAdmitted {
             patient_id: claimed.patient.id.clone(),
         })?;
-    if !call.caller.acts_for(&active.facility_id) {
-        return Err(AdmissionsError::NotYourFacility {
-            facility_id: active.facility_id.clone(),
-        });
-    }
+    call.caller.require_facility(&active.facility_id)?;
     Ok(active)
 }
 
@@ -75,11 +71,7 @@ impl AdmissionsApi {
         let program = rules::program("program", req.program)?;
         let on = wire::optional_date("admitted_on", req.admitted_on.as_ref())?;
         let admission = rules::admission(program, on, Utc::now().date_naive())?;
-        if !call.caller.acts_for(facility_id.as_str()) {
-            return Err(AdmissionsError::NotYourFacility {
-                facility_id: facility_id.into_string(),
-            });
-        }
+        call.caller.require_facility(facility_id.as_str())?;
         let request_id = ids::request_id(&req.request_id)?;
         if let Some(rid) = &request_id
             && let Some(e) = episodes::by_request_id(self.ledger.conn(), rid).await?

@@ -16,7 +16,7 @@ use iop_runtime::{
     wire,
 };
 
-use super::{AdmissionsApi, claim, token_of};
+use super::{AdmissionsApi, claim, token};
 use crate::{
     error::AdmissionsError,
     events::merged_episode,
@@ -91,15 +91,15 @@ impl AdmissionsApi {
             reason: why,
             occurred_at: Some(wire::timestamp(Utc::now())),
         };
-        work.emit(Stream::patient(to), &event).await?;
+        let sequence = work.emit(Stream::patient(to), &event).await?;
         // The merged-away record's audit row too: its data now lives in the survivor.
         work.audit(Some(from), Some(&facility));
         work.audit(Some(to), Some(&facility));
-        let receipt = work.commit().await?;
+        work.commit().await?;
         tracing::info!(survivor_id = %to, merged_away_id = %from, "patients merged");
         Ok(MergePatientsResponse {
             survivor: Some(self.patient_message(&kept.patient).await?),
-            consistency_token: token_of(&receipt, to),
+            consistency_token: token(to, sequence),
         })
     }
 }

@@ -15,7 +15,7 @@ mod placements;
 
 use chrono::Utc;
 use iop_consent::access::{self, Basis};
-use iop_messaging::work::{Access, Actor, Ledger, Receipt, Stream, UnitOfWork};
+use iop_messaging::work::{Access, Actor, Ledger, Stream, UnitOfWork};
 use iop_proto::admissions::v1::{
     self as api, Patient, PatientStatus, admissions_service_server::AdmissionsService,
 };
@@ -97,14 +97,6 @@ fn token(patient_id: &str, sequence: i64) -> String {
     .encode()
 }
 
-/// The consistency token of a committed write on `patient_id`.
-fn token_of(receipt: &Receipt, patient_id: &str) -> String {
-    token(
-        patient_id,
-        receipt.sequence(Stream::patient(patient_id)).unwrap_or(0),
-    )
-}
-
 /// A patient claimed in a unit of work: its stream is locked, its row and
 /// active episode read under that lock.
 struct Claimed {
@@ -177,9 +169,7 @@ impl AdmissionsApi {
                 &[Access::denied(Some(&p.id), None)],
             )
             .await?;
-        Err(AdmissionsError::PatientNotVisible {
-            patient_id: p.id.clone(),
-        })
+        Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into())
     }
 
     /// [`Self::authorize`], then the audit row of the allowed read.
@@ -225,25 +215,27 @@ impl AdmissionsApi {
     async fn patient_message(&self, p: &patient::Model) -> Result<Patient, AdmissionsError> {
         let db = self.ledger.conn();
         let active = episode_rows::active(db, &p.id).await?;
+        // What a patient's record shows of them is what their demographics hold.
+        let d = convert::demographics_of(p);
+        let status = match active {
+            Some(_) => PatientStatus::Admitted,
+            None => PatientStatus::Registered,
+        };
         Ok(Patient {
             patient_id: p.id.clone(),
             mrn: p.mrn.clone(),
-            legal_name: Some(convert::name_of(p)),
-            preferred_name: p.preferred_name.clone(),
-            date_of_birth: Some(wire::date(p.date_of_birth)),
-            sex: p.sex,
-            gender_identity: p.gender_identity.clone(),
-            phone: p.phone.clone(),
-            email: p.email.clone(),
-            status: if active.is_some() {
-                PatientStatus::Admitted
-            } else {
-                PatientStatus::Registered
-            } as i32,
+            legal_name: d.legal_name,
+            preferred_name: d.preferred_name,
+            date_of_birth: d.date_of_birth,
+            sex: d.sex,
+            gender_identity: d.gender_identity,
+            phone: d.phone,
+            email: d.email,
+            status: status as i32,
             active_episode: active.as_ref().map(convert::episode_message),
             registered_at: Some(wire::timestamp(p.registered_at)),
-            address: Some(convert::address_of(p)),
-            emergency_contact: Some(convert::emergency_contact_of(p)),
+            address: d.address,
+            emergency_contact: d.emergency_contact,
             merged_patient_ids: patient_rows::merged_into(db, &p.id)
                 .await?
                 .into_iter()

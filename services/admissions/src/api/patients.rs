@@ -61,11 +61,7 @@ impl AdmissionsApi {
             Utc::now().date_naive(),
         )?;
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
-        if !call.caller.acts_for(facility_id.as_str()) {
-            return Err(AdmissionsError::NotYourFacility {
-                facility_id: facility_id.into_string(),
-            });
-        }
+        call.caller.require_facility(facility_id.as_str())?;
         let request_id = ids::request_id(&req.request_id)?;
         if let Some(rid) = &request_id
             && let Some(existing) = self.replay_registration(call, rid, &facility_id).await?

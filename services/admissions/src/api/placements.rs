@@ -43,20 +43,25 @@ pub(super) async fn placement_for<C: ConnectionTrait>(
     patient_id: &str,
     level: LevelOfCare,
 ) -> Result<assessment::Model, AdmissionsError> {
-    let latest = assessments::latest(db, patient_id).await?.ok_or_else(|| {
-        AdmissionsError::NotPlaced(format!(
-            "patient {patient_id} has no screening assessment; record one before admission"
-        ))
-    })?;
+    let latest =
+        assessments::latest(db, patient_id)
+            .await?
+            .ok_or_else(|| AdmissionsError::NotPlaced {
+                why: format!(
+                    "patient {patient_id} has no screening assessment; record one before admission"
+                ),
+            })?;
     let placed = latest.override_level.unwrap_or(latest.recommended_level);
     if placed != level as i32 {
-        return Err(AdmissionsError::NotPlaced(format!(
-            "latest assessment {} places patient {patient_id} at {}, not the program's {}; \
+        return Err(AdmissionsError::NotPlaced {
+            why: format!(
+                "latest assessment {} places patient {patient_id} at {}, not the program's {}; \
              a clinician may override it with a justification",
-            latest.id,
-            level_name(placed),
-            level.as_str_name()
-        )));
+                latest.id,
+                level_name(placed),
+                level.as_str_name()
+            ),
+        });
     }
     Ok(latest)
 }
@@ -69,11 +74,7 @@ impl AdmissionsApi {
     ) -> Result<RecordAssessmentResponse, AdmissionsError> {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
-        if !call.caller.acts_for(facility_id.as_str()) {
-            return Err(AdmissionsError::NotYourFacility {
-                facility_id: facility_id.into_string(),
-            });
-        }
+        call.caller.require_facility(facility_id.as_str())?;
         if facilities::find(self.ledger.conn(), facility_id.as_str())
             .await?
             .is_none()
@@ -146,21 +147,21 @@ impl AdmissionsApi {
                 what: "assessment",
                 id: assessment_id.to_string(),
             })?;
-        if !call.caller.acts_for(&found.facility_id) {
-            return Err(AdmissionsError::NotYourFacility {
-                facility_id: found.facility_id.clone(),
+        call.caller.require_facility(&found.facility_id)?;
+        if found.override_level.is_some() {
+            return Err(AdmissionsError::WrongState {
+                why: format!(
+                    "assessment {assessment_id} was already overridden; record a new assessment"
+                ),
             });
         }
-        if found.override_level.is_some() {
-            return Err(AdmissionsError::WrongState(format!(
-                "assessment {assessment_id} was already overridden; record a new assessment"
-            )));
-        }
         if found.rules_version != placement::PLACEMENT_RULES_VERSION {
-            return Err(AdmissionsError::WrongState(format!(
-                "assessment {assessment_id} was placed under rules {}; record a new assessment",
-                found.rules_version
-            )));
+            return Err(AdmissionsError::WrongState {
+                why: format!(
+                    "assessment {assessment_id} was placed under rules {}; record a new assessment",
+                    found.rules_version
+                ),
+            });
         }
         let stored_input =
             common::AssessmentInput::decode(found.input.as_slice()).map_err(|_| {

@@ -1,7 +1,12 @@
 //! The master patient record and episodes of care.
 
+use iop_runtime::schema::{
+    big_int, create_tables, day, drop_tables, index, instant, int, key, optional_text, text,
+};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -39,91 +44,72 @@ enum Episodes {
     CreatedAt,
 }
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000100_create_patients_and_episodes"
-    }
-}
-
-fn text<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c).string().not_null().to_owned()
+/// The master record first: episodes refer to it.
+fn tables() -> Vec<TableCreateStatement> {
+    use Episodes as E;
+    use Patients as P;
+    vec![
+        Table::create()
+            .table(P::Table)
+            .col(key(P::Id))
+            .col(text(P::Mrn).unique_key().to_owned())
+            .col(text(P::GivenName))
+            .col(text(P::MiddleName))
+            .col(text(P::FamilyName))
+            .col(text(P::PreferredName))
+            .col(day(P::DateOfBirth))
+            .col(int(P::Sex))
+            .col(text(P::GenderIdentity))
+            .col(text(P::Phone))
+            .col(text(P::Email))
+            .col(text(P::RegisteredFacilityId))
+            .col(big_int(P::Version))
+            .col(optional_text(P::RequestId).unique_key().to_owned())
+            .col(instant(P::RegisteredAt))
+            .to_owned(),
+        Table::create()
+            .table(E::Table)
+            .col(key(E::Id))
+            .col(text(E::PatientId))
+            .col(text(E::FacilityId))
+            .col(int(E::Program))
+            .col(int(E::LevelOfCare))
+            .col(day(E::AdmittedOn))
+            .col(text(E::Status))
+            .col(big_int(E::Sequence))
+            .col(optional_text(E::RequestId).unique_key().to_owned())
+            .col(instant(E::CreatedAt))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(E::Table, E::PatientId)
+                    .to(P::Table, P::Id),
+            )
+            .to_owned(),
+    ]
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        use Episodes as E;
-        use Patients as P;
-        manager
-            .create_table(
-                Table::create()
-                    .table(P::Table)
-                    .col(text(P::Id).primary_key())
-                    .col(text(P::Mrn).unique_key())
-                    .col(text(P::GivenName))
-                    .col(text(P::MiddleName))
-                    .col(text(P::FamilyName))
-                    .col(text(P::PreferredName))
-                    .col(ColumnDef::new(P::DateOfBirth).date().not_null())
-                    .col(ColumnDef::new(P::Sex).integer().not_null())
-                    .col(text(P::GenderIdentity))
-                    .col(text(P::Phone))
-                    .col(text(P::Email))
-                    .col(text(P::RegisteredFacilityId))
-                    .col(ColumnDef::new(P::Version).big_integer().not_null())
-                    .col(ColumnDef::new(P::RequestId).string().unique_key())
-                    .col(
-                        ColumnDef::new(P::RegisteredAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(E::Table)
-                    .col(text(E::Id).primary_key())
-                    .col(text(E::PatientId))
-                    .col(text(E::FacilityId))
-                    .col(ColumnDef::new(E::Program).integer().not_null())
-                    .col(ColumnDef::new(E::LevelOfCare).integer().not_null())
-                    .col(ColumnDef::new(E::AdmittedOn).date().not_null())
-                    .col(text(E::Status))
-                    .col(ColumnDef::new(E::Sequence).big_integer().not_null())
-                    .col(ColumnDef::new(E::RequestId).string().unique_key())
-                    .col(
-                        ColumnDef::new(E::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(E::Table, E::PatientId)
-                            .to(P::Table, P::Id),
-                    )
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("episodes_patient")
-                    .table(E::Table)
-                    .col(E::PatientId)
-                    .col(E::Status)
-                    .to_owned(),
-            )
-            .await
+        create_tables(manager, tables()).await?;
+        index(
+            manager,
+            "episodes_patient",
+            Episodes::Table,
+            vec![
+                Episodes::PatientId.into_iden(),
+                Episodes::Status.into_iden(),
+            ],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Episodes::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Patients::Table).to_owned())
-            .await
+        drop_tables(
+            manager,
+            vec![Episodes::Table.into_iden(), Patients::Table.into_iden()],
+        )
+        .await
     }
 }

@@ -1,8 +1,11 @@
 //! SSN-4 for the master patient index, and the indexes its candidate search
 //! uses (date of birth, phone, SSN-4).
 
+use iop_runtime::schema::{add_columns, drop_columns, index, text};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -19,42 +22,24 @@ const INDEXES: [&str; 3] = [
     "patients_ssn_last4",
 ];
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000200_add_duplicate_detection"
-    }
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Patients::Table)
-                    .add_column(
-                        ColumnDef::new(Patients::SsnLast4)
-                            .string()
-                            .not_null()
-                            .default(""),
-                    )
-                    .to_owned(),
-            )
-            .await?;
+        let ssn = text(Patients::SsnLast4).default("").to_owned();
+        add_columns(manager, Patients::Table, vec![ssn]).await?;
         for (name, column) in
             INDEXES
                 .into_iter()
                 .zip([Patients::DateOfBirth, Patients::Phone, Patients::SsnLast4])
         {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Patients::Table)
-                        .col(column)
-                        .to_owned(),
-                )
-                .await?;
+            index(
+                manager,
+                name,
+                Patients::Table,
+                vec![column.into_iden()],
+                false,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -65,13 +50,11 @@ impl MigrationTrait for Migration {
                 .drop_index(Index::drop().name(name).table(Patients::Table).to_owned())
                 .await?;
         }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Patients::Table)
-                    .drop_column(Patients::SsnLast4)
-                    .to_owned(),
-            )
-            .await
+        drop_columns(
+            manager,
+            Patients::Table,
+            vec![Patients::SsnLast4.into_iden()],
+        )
+        .await
     }
 }

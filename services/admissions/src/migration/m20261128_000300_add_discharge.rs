@@ -1,7 +1,10 @@
 //! Discharge reason and date on episodes.
 
+use iop_runtime::schema::{add_columns, drop_columns, optional_day, optional_int};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -11,45 +14,29 @@ enum Episodes {
     DischargedOn,
 }
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000300_add_discharge"
-    }
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite alters one column per statement.
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Episodes::Table)
-                    .add_column(ColumnDef::new(Episodes::DischargeReason).integer())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Episodes::Table)
-                    .add_column(ColumnDef::new(Episodes::DischargedOn).date())
-                    .to_owned(),
-            )
-            .await
+        add_columns(
+            manager,
+            Episodes::Table,
+            vec![
+                optional_int(Episodes::DischargeReason),
+                optional_day(Episodes::DischargedOn),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [Episodes::DischargedOn, Episodes::DischargeReason] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Episodes::Table)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            Episodes::Table,
+            vec![
+                Episodes::DischargedOn.into_iden(),
+                Episodes::DischargeReason.into_iden(),
+            ],
+        )
+        .await
     }
 }

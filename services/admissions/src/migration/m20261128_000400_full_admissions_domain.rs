@@ -2,8 +2,14 @@
 //! the placement on episodes, demographic history, the facility registry,
 //! assessments, consents and coverages.
 
+use iop_runtime::schema::{
+    add_columns, big_int, blob, create_tables, forward_only, index, instant, int, key,
+    optional_instant, optional_int, optional_text, text,
+};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -101,41 +107,11 @@ enum Coverages {
     RecordedAt,
 }
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000400_full_admissions_domain"
-    }
-}
-
-fn timestamp<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn text<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c).string().not_null().to_owned()
-}
-
-fn blob<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c).binary().not_null().to_owned()
-}
-
-fn key<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c)
-        .string()
-        .not_null()
-        .primary_key()
-        .to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         use Patients as P;
-        // SQLite alters one column per statement.
-        let mut patient_columns: Vec<ColumnDef> = [
+        let mut contact: Vec<ColumnDef> = [
             P::AddressLine1,
             P::AddressLine2,
             P::AddressCity,
@@ -146,179 +122,132 @@ impl MigrationTrait for Migration {
             P::EmergencyPhone,
         ]
         .into_iter()
-        .map(|c| ColumnDef::new(c).string().not_null().default("").to_owned())
+        .map(|c| text(c).default("").to_owned())
         .collect();
-        patient_columns.push(ColumnDef::new(P::MergedInto).string().to_owned());
-        patient_columns.push(
-            ColumnDef::new(P::MergedAt)
-                .timestamp_with_time_zone()
-                .to_owned(),
-        );
-        for mut c in patient_columns {
-            manager
-                .alter_table(Table::alter().table(P::Table).add_column(&mut c).to_owned())
-                .await?;
-        }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Episodes::Table)
-                    .add_column(ColumnDef::new(Episodes::AssessmentId).string())
-                    .to_owned(),
-            )
-            .await?;
-
-        use DemographicVersions as D;
-        manager
-            .create_table(
-                Table::create()
-                    .table(D::Table)
-                    .col(key(D::Id))
-                    .col(text(D::PatientId))
-                    .col(ColumnDef::new(D::Version).big_integer().not_null())
-                    .col(blob(D::Demographics))
-                    .col(timestamp(D::RecordedAt))
-                    .col(text(D::RecordedBy))
-                    .col(text(D::Reason))
-                    .to_owned(),
-            )
-            .await?;
-
-        use Facilities as F;
-        manager
-            .create_table(
-                Table::create()
-                    .table(F::Table)
-                    .col(key(F::Id))
-                    .col(text(F::Name))
-                    .col(text(F::City))
-                    .col(text(F::TimeZone))
-                    .col(ColumnDef::new(F::Version).big_integer().not_null())
-                    .col(timestamp(F::UpdatedAt))
-                    .to_owned(),
-            )
-            .await?;
-        use FacilityPrograms as FP;
-        manager
-            .create_table(
-                Table::create()
-                    .table(FP::Table)
-                    .col(text(FP::FacilityId))
-                    .col(ColumnDef::new(FP::Program).integer().not_null())
-                    .col(ColumnDef::new(FP::Capacity).integer().not_null())
-                    .primary_key(Index::create().col(FP::FacilityId).col(FP::Program))
-                    .to_owned(),
-            )
-            .await?;
+        contact.push(optional_text(P::MergedInto));
+        contact.push(optional_instant(P::MergedAt));
+        add_columns(manager, P::Table, contact).await?;
+        add_columns(
+            manager,
+            Episodes::Table,
+            vec![optional_text(Episodes::AssessmentId)],
+        )
+        .await?;
 
         use Assessments as A;
-        manager
-            .create_table(
-                Table::create()
-                    .table(A::Table)
-                    .col(key(A::Id))
-                    .col(text(A::PatientId))
-                    .col(text(A::FacilityId))
-                    .col(blob(A::Input))
-                    .col(blob(A::Recommendation))
-                    .col(ColumnDef::new(A::RecommendedLevel).integer().not_null())
-                    .col(text(A::RulesVersion))
-                    .col(ColumnDef::new(A::AgeGroup).integer().not_null())
-                    .col(text(A::AssessedBy))
-                    .col(timestamp(A::AssessedAt))
-                    .col(ColumnDef::new(A::OverrideLevel).integer())
-                    .col(ColumnDef::new(A::OverrideJustification).string())
-                    .col(ColumnDef::new(A::OverriddenBy).string())
-                    .col(ColumnDef::new(A::OverriddenAt).timestamp_with_time_zone())
-                    .to_owned(),
-            )
-            .await?;
-
         use Consents as C;
-        manager
-            .create_table(
-                Table::create()
-                    .table(C::Table)
-                    .col(key(C::Id))
-                    .col(text(C::PatientId))
-                    .col(blob(C::Consent))
-                    .col(timestamp(C::RecordedAt))
-                    .col(text(C::RecordedBy))
-                    .col(ColumnDef::new(C::RevokedAt).timestamp_with_time_zone())
-                    .col(ColumnDef::new(C::ExpiryEventAt).timestamp_with_time_zone())
-                    .to_owned(),
-            )
-            .await?;
-
         use Coverages as V;
-        manager
-            .create_table(
-                Table::create()
-                    .table(V::Table)
-                    .col(key(V::Id))
-                    .col(text(V::PatientId))
-                    .col(blob(V::Coverage))
-                    .col(timestamp(V::RecordedAt))
-                    .to_owned(),
-            )
-            .await?;
-
-        let indexes: [(&str, DynIden, DynIden); 5] = [
+        use DemographicVersions as D;
+        use Facilities as F;
+        use FacilityPrograms as FP;
+        let tables = [
+            Table::create()
+                .table(D::Table)
+                .col(key(D::Id))
+                .col(text(D::PatientId))
+                .col(big_int(D::Version))
+                .col(blob(D::Demographics))
+                .col(instant(D::RecordedAt))
+                .col(text(D::RecordedBy))
+                .col(text(D::Reason))
+                .to_owned(),
+            Table::create()
+                .table(F::Table)
+                .col(key(F::Id))
+                .col(text(F::Name))
+                .col(text(F::City))
+                .col(text(F::TimeZone))
+                .col(big_int(F::Version))
+                .col(instant(F::UpdatedAt))
+                .to_owned(),
+            Table::create()
+                .table(FP::Table)
+                .col(text(FP::FacilityId))
+                .col(int(FP::Program))
+                .col(int(FP::Capacity))
+                .primary_key(Index::create().col(FP::FacilityId).col(FP::Program))
+                .to_owned(),
+            Table::create()
+                .table(A::Table)
+                .col(key(A::Id))
+                .col(text(A::PatientId))
+                .col(text(A::FacilityId))
+                .col(blob(A::Input))
+                .col(blob(A::Recommendation))
+                .col(int(A::RecommendedLevel))
+                .col(text(A::RulesVersion))
+                .col(int(A::AgeGroup))
+                .col(text(A::AssessedBy))
+                .col(instant(A::AssessedAt))
+                .col(optional_int(A::OverrideLevel))
+                .col(optional_text(A::OverrideJustification))
+                .col(optional_text(A::OverriddenBy))
+                .col(optional_instant(A::OverriddenAt))
+                .to_owned(),
+            Table::create()
+                .table(C::Table)
+                .col(key(C::Id))
+                .col(text(C::PatientId))
+                .col(blob(C::Consent))
+                .col(instant(C::RecordedAt))
+                .col(text(C::RecordedBy))
+                .col(optional_instant(C::RevokedAt))
+                .col(optional_instant(C::ExpiryEventAt))
+                .to_owned(),
+            Table::create()
+                .table(V::Table)
+                .col(key(V::Id))
+                .col(text(V::PatientId))
+                .col(blob(V::Coverage))
+                .col(instant(V::RecordedAt))
+                .to_owned(),
+        ];
+        create_tables(manager, tables.to_vec()).await?;
+        let indexes: [(&str, DynIden, Vec<DynIden>); 6] = [
             (
                 "ix_demographic_versions_patient",
                 D::Table.into_iden(),
-                D::PatientId.into_iden(),
+                vec![D::PatientId.into_iden()],
             ),
             (
                 "ix_assessments_patient",
                 A::Table.into_iden(),
-                A::PatientId.into_iden(),
+                vec![A::PatientId.into_iden()],
             ),
             (
                 "ix_consents_patient",
                 C::Table.into_iden(),
-                C::PatientId.into_iden(),
+                vec![C::PatientId.into_iden()],
             ),
             (
                 "ix_coverages_patient",
                 V::Table.into_iden(),
-                V::PatientId.into_iden(),
+                vec![V::PatientId.into_iden()],
             ),
             (
                 "ix_patients_merged_into",
                 P::Table.into_iden(),
-                P::MergedInto.into_iden(),
+                vec![P::MergedInto.into_iden()],
+            ),
+            // Capacity is counted over active episodes of a facility's program.
+            (
+                "ix_episodes_facility_program_status",
+                Episodes::Table.into_iden(),
+                vec![
+                    Episodes::FacilityId.into_iden(),
+                    Episodes::Program.into_iden(),
+                    Episodes::Status.into_iden(),
+                ],
             ),
         ];
-        for (name, table, column) in indexes {
-            manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(table)
-                        .col(column)
-                        .to_owned(),
-                )
-                .await?;
+        for (name, table, columns) in indexes {
+            index(manager, name, table, columns, false).await?;
         }
-        // Capacity is counted over active episodes of a facility's program.
-        manager
-            .create_index(
-                Index::create()
-                    .name("ix_episodes_facility_program_status")
-                    .table(Episodes::Table)
-                    .col(Episodes::FacilityId)
-                    .col(Episodes::Program)
-                    .col(Episodes::Status)
-                    .to_owned(),
-            )
-            .await
+        Ok(())
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
-        // Forward-only: dropping these would destroy patient records.
-        Err(DbErr::Migration(
-            "m20261128_000400 is forward-only".to_owned(),
-        ))
+        // Dropping these would destroy patient records.
+        forward_only(self.name())
     }
 }

@@ -3,8 +3,11 @@
 //! `event_streams` table the unit of work keeps for every service; the old
 //! columns go, so there is one sequence and one way to claim it.
 
+use iop_runtime::schema::{drop_columns, forward_only};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -19,47 +22,32 @@ enum Facilities {
     Version,
 }
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000900_versions_to_event_streams"
-    }
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        db.execute_unprepared(
-            "INSERT INTO event_streams (aggregate_type, aggregate_id, version) \
-             SELECT 'patient', id, version FROM patients",
-        )
-        .await?;
-        db.execute_unprepared(
-            "INSERT INTO event_streams (aggregate_type, aggregate_id, version) \
-             SELECT 'facility', id, version FROM facilities",
-        )
-        .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Patients::Table)
-                    .drop_column(Patients::Version)
-                    .to_owned(),
-            )
+        for (aggregate, table) in [("patient", "patients"), ("facility", "facilities")] {
+            db.execute_unprepared(&format!(
+                "INSERT INTO event_streams (aggregate_type, aggregate_id, version) \
+                 SELECT '{aggregate}', id, version FROM {table}"
+            ))
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Facilities::Table)
-                    .drop_column(Facilities::Version)
-                    .to_owned(),
-            )
-            .await
+        }
+        drop_columns(
+            manager,
+            Patients::Table,
+            vec![Patients::Version.into_iden()],
+        )
+        .await?;
+        drop_columns(
+            manager,
+            Facilities::Table,
+            vec![Facilities::Version.into_iden()],
+        )
+        .await
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
-        Err(DbErr::Migration(
-            "m20261128_000900 is forward-only".to_owned(),
-        ))
+        forward_only(self.name())
     }
 }

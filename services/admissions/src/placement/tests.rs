@@ -240,3 +240,46 @@ fn override_keeps_the_recommendation_and_needs_a_justification() {
         assert_eq!(field(result), expected);
     }
 }
+
+/// The reasons a recommendation gives, as a clinician reads them.
+fn explained(rec: &Recommendation) -> String {
+    let mut out = format!("{} ({})\n", rec.level.as_str_name(), rec.rules_version);
+    for r in &rec.reasons {
+        let indicates = r.indicates.map_or("-", |l| l.as_str_name());
+        out.push_str(&format!(
+            "{:?} {} [{indicates}]: {}\n",
+            r.role, r.input, r.explanation
+        ));
+    }
+    out
+}
+
+#[test]
+fn reason_texts_read_as_approved() {
+    insta::assert_snapshot!(
+        "iop_candidate",
+        explained(&recommend(&with(|_| {})).unwrap())
+    );
+    insta::assert_snapshot!(
+        "unsafe_home_and_moderate_withdrawal",
+        explained(
+            &recommend(&with(|i| {
+                i.suitability.home = Home::UnsafeOrTriggersUse;
+                i.withdrawal.ciwa_ar = Some(12);
+            }))
+            .unwrap()
+        )
+    );
+    insta::assert_snapshot!(
+        "severe_with_barriers",
+        explained(
+            &recommend(&with(|i| {
+                i.suitability.severity = Severity::Severe;
+                i.suitability.transportation = Transportation::Unreliable;
+                i.suitability.motivation = Motivation::Low;
+                i.dual_diagnosis = true;
+            }))
+            .unwrap()
+        )
+    );
+}

@@ -136,10 +136,12 @@ pub async fn reserve_place<C: ConnectionTrait>(
                 id: facility_id.to_owned(),
             });
         }
-        return Err(AdmissionsError::NoPlace(format!(
-            "facility {facility_id} does not offer {}",
-            program.as_str_name()
-        )));
+        return Err(AdmissionsError::NoPlace {
+            why: format!(
+                "facility {facility_id} does not offer {}",
+                program.as_str_name()
+            ),
+        });
     }
     let offering = facility_program::Entity::find_by_id((facility_id.to_owned(), program as i32))
         .one(db)
@@ -155,11 +157,13 @@ pub async fn reserve_place<C: ConnectionTrait>(
         .count(db)
         .await?;
     if taken >= u64::try_from(offering.capacity).unwrap_or(0) {
-        return Err(AdmissionsError::NoPlace(format!(
-            "{} at facility {facility_id} is full ({taken} of {} places taken)",
-            program.as_str_name(),
-            offering.capacity
-        )));
+        return Err(AdmissionsError::NoPlace {
+            why: format!(
+                "{} at facility {facility_id} is full ({taken} of {} places taken)",
+                program.as_str_name(),
+                offering.capacity
+            ),
+        });
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 use iop_proto::admissions::v1::{RegisterPatientRequest, RegistrationOutcome};
 use iop_proto::common::v1::Date;
 use iop_runtime::auth::Role;
-use iop_testkit::{Backend, TestNetwork, authed, registration};
+use iop_testkit::{Backend, TestNetwork, authed, patient, registration};
 
 fn person(
     given: &str,
@@ -146,7 +146,7 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
         common::v1::{DischargeReason, Program},
         patientview::v1::CareStatus,
     };
-    use iop_testkit::{admit, read_view, register};
+    use iop_testkit::{admit, read_view};
     use tonic::Code;
 
     const WITHIN: Duration = Duration::from_secs(10);
@@ -155,13 +155,7 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
     let fresno_only = net.token(&[Role::Clinician], &["fresno"]);
     let mut admissions = net.admissions().await;
     let mut view = net.view().await;
-    let (pid, _) = register(
-        &mut admissions,
-        &staff,
-        registration("Noor", "Haddad", "oakland"),
-    )
-    .await
-    .unwrap();
+    let pid = patient(&mut admissions, &staff, "Noor", "Haddad", "oakland").await;
 
     // Discharging or transferring someone not admitted is a precondition failure.
     let discharge = |reason: DischargeReason| DischargePatientRequest {

@@ -26,11 +26,12 @@ use iop_proto::{
 };
 use iop_runtime::auth::Role;
 use iop_testkit::{
-    Backend, TestNetwork, admit, assess, audit_rows, authed, header, iop_assessment, read_topic,
-    read_view, register, registration,
+    Backend, TestNetwork, admit, assess, audit_rows, authed, header, iop_assessment, patient,
+    read_topic, read_view, register, registration,
 };
 use prost::Message as _;
 use rdkafka::Message as _;
+use rstest::rstest;
 use tonic::{Code, transport::Channel};
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -65,6 +66,22 @@ fn consent_to(patient_id: &str, facility: &str) -> Consent {
         signed_on: day(2026, 11, 2),
         ..Default::default()
     }
+}
+
+/// Records `consent` and returns it as admissions stored it.
+async fn record_consent(admissions: &mut Client, token: &str, consent: Consent) -> Consent {
+    admissions
+        .record_consent(authed(
+            RecordConsentRequest {
+                consent: Some(consent),
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .consent
+        .unwrap()
 }
 
 async fn get(
@@ -113,34 +130,16 @@ async fn disclosure(
     (r.permitted, r.consent_id)
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_merge_resolves_the_duplicate_to_the_survivor_everywhere_sqlite() {
-    a_merge_resolves_the_duplicate_to_the_survivor_everywhere(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_merge_resolves_the_duplicate_to_the_survivor_everywhere_postgres() {
-    a_merge_resolves_the_duplicate_to_the_survivor_everywhere(Backend::Postgres).await;
-}
-
-async fn a_merge_resolves_the_duplicate_to_the_survivor_everywhere(backend: Backend) {
+async fn a_merge_resolves_the_duplicate_to_the_survivor_everywhere(#[case] backend: Backend) {
     let net = TestNetwork::start(backend).await;
     let both = net.token(&[Role::Intake], &["oakland", "fresno"]);
     let mut admissions = net.admissions().await;
-    let (survivor, _) = register(
-        &mut admissions,
-        &both,
-        registration("Ana", "Reyes", "oakland"),
-    )
-    .await
-    .unwrap();
-    let (duplicate, _) = register(
-        &mut admissions,
-        &both,
-        registration("Anna", "Reyes", "fresno"),
-    )
-    .await
-    .unwrap();
+    let survivor = patient(&mut admissions, &both, "Ana", "Reyes", "oakland").await;
+    let duplicate = patient(&mut admissions, &both, "Anna", "Reyes", "fresno").await;
     let admitted = admit(
         &mut admissions,
         &both,
@@ -242,13 +241,7 @@ async fn consent_names_every_element_and_revocation_and_expiry_are_honoured() {
     let net = TestNetwork::start(Backend::Sqlite).await;
     let oakland = net.token(&[Role::Intake], &["oakland"]);
     let mut admissions = net.admissions().await;
-    let (pid, _) = register(
-        &mut admissions,
-        &oakland,
-        registration("Lee", "Tran", "oakland"),
-    )
-    .await
-    .unwrap();
+    let pid = patient(&mut admissions, &oakland, "Lee", "Tran", "oakland").await;
 
     // Each required element, removed in turn, is named in the rejection.
     type Strip = fn(&mut Consent);
@@ -291,18 +284,7 @@ async fn consent_names_every_element_and_revocation_and_expiry_are_honoured() {
     assert!(none.consents.is_empty(), "rejected consents change nothing");
 
     // A valid consent permits; revocation stops later answers, not earlier ones.
-    let recorded = admissions
-        .record_consent(authed(
-            RecordConsentRequest {
-                consent: Some(consent_to(&pid, "fresno")),
-            },
-            &oakland,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .consent
-        .unwrap();
+    let recorded = record_consent(&mut admissions, &oakland, consent_to(&pid, "fresno")).await;
     let before = chrono::Utc::now();
     assert_eq!(
         disclosure(&mut admissions, &oakland, &pid, "fresno", before).await,
@@ -378,18 +360,7 @@ async fn consent_names_every_element_and_revocation_and_expiry_are_honoured() {
             "discharge from the program".into(),
         )),
     });
-    let on_event = admissions
-        .record_consent(authed(
-            RecordConsentRequest {
-                consent: Some(on_event),
-            },
-            &oakland,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .consent
-        .unwrap();
+    let on_event = record_consent(&mut admissions, &oakland, on_event).await;
     assert!(
         disclosure(
             &mut admissions,
@@ -437,17 +408,13 @@ async fn consent_names_every_element_and_revocation_and_expiry_are_honoured() {
     net.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_facility_sees_a_patient_only_with_an_episode_there_or_a_consent_sqlite() {
-    a_facility_sees_a_patient_only_with_an_episode_there_or_a_consent(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_facility_sees_a_patient_only_with_an_episode_there_or_a_consent_postgres() {
-    a_facility_sees_a_patient_only_with_an_episode_there_or_a_consent(Backend::Postgres).await;
-}
-
-async fn a_facility_sees_a_patient_only_with_an_episode_there_or_a_consent(backend: Backend) {
+async fn a_facility_sees_a_patient_only_with_an_episode_there_or_a_consent(
+    #[case] backend: Backend,
+) {
     let net = TestNetwork::start(backend).await;
     let oakland = net.token(&[Role::Intake], &["oakland"]);
     let fresno = net.token(&[Role::Clinician], &["fresno"]);
@@ -555,13 +522,7 @@ async fn admission_needs_a_placement_at_the_level_and_a_free_place() {
     let clinician = net.token(&[Role::Clinician], &["oakland"]);
     let admin = net.token(&[Role::Admin], &["*"]);
     let mut admissions = net.admissions().await;
-    let (pid, _) = register(
-        &mut admissions,
-        &intake,
-        registration("Noa", "Price", "oakland"),
-    )
-    .await
-    .unwrap();
+    let pid = patient(&mut admissions, &intake, "Noa", "Price", "oakland").await;
     let admit_day = |pid: String| iop_proto::admissions::v1::AdmitPatientRequest {
         patient_id: pid,
         facility_id: "oakland".into(),
@@ -684,20 +645,8 @@ async fn admission_needs_a_placement_at_the_level_and_a_free_place() {
         .await
         .unwrap();
     let eureka = net.token(&[Role::Intake], &["eureka"]);
-    let (first, _) = register(
-        &mut admissions,
-        &eureka,
-        registration("Ola", "First", "eureka"),
-    )
-    .await
-    .unwrap();
-    let (second, _) = register(
-        &mut admissions,
-        &eureka,
-        registration("Ida", "Second", "eureka"),
-    )
-    .await
-    .unwrap();
+    let first = patient(&mut admissions, &eureka, "Ola", "First", "eureka").await;
+    let second = patient(&mut admissions, &eureka, "Ida", "Second", "eureka").await;
     admit(
         &mut admissions,
         &eureka,
@@ -735,13 +684,7 @@ async fn demographics_keep_their_history_and_coverage_is_recorded() {
     let net = TestNetwork::start(Backend::Sqlite).await;
     let intake = net.token(&[Role::Intake], &["oakland"]);
     let mut admissions = net.admissions().await;
-    let (pid, _) = register(
-        &mut admissions,
-        &intake,
-        registration("Rae", "Stone", "oakland"),
-    )
-    .await
-    .unwrap();
+    let pid = patient(&mut admissions, &intake, "Rae", "Stone", "oakland").await;
     let updated = admissions
         .update_demographics(authed(
             UpdateDemographicsRequest {
@@ -854,35 +797,12 @@ async fn an_analyst_decodes_every_admissions_event_type() {
     let net = TestNetwork::start_with(Backend::Sqlite, |s| s.kafka.topic_partitions = 1).await;
     let clinician = net.token(&[Role::Clinician, Role::Intake], &["oakland", "fresno"]);
     let mut admissions = net.admissions().await;
-    let (a, _) = register(
-        &mut admissions,
-        &clinician,
-        registration("Jo", "Lund", "oakland"),
-    )
-    .await
-    .unwrap();
-    let (b, _) = register(
-        &mut admissions,
-        &clinician,
-        registration("Joe", "Lund", "fresno"),
-    )
-    .await
-    .unwrap();
+    let a = patient(&mut admissions, &clinician, "Jo", "Lund", "oakland").await;
+    let b = patient(&mut admissions, &clinician, "Joe", "Lund", "fresno").await;
     admit(&mut admissions, &clinician, &a, "oakland", Program::IopDay)
         .await
         .unwrap();
-    let c = admissions
-        .record_consent(authed(
-            RecordConsentRequest {
-                consent: Some(consent_to(&a, "fresno")),
-            },
-            &clinician,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .consent
-        .unwrap();
+    let c = record_consent(&mut admissions, &clinician, consent_to(&a, "fresno")).await;
     admissions
         .revoke_consent(authed(
             RevokeConsentRequest {

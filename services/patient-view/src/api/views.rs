@@ -7,7 +7,12 @@ use std::time::Duration;
 use chrono::Datelike;
 use iop_messaging::work::{Access, Actor};
 use iop_proto::patientview::v1::{GetPatientViewRequest, GetPatientViewResponse};
-use iop_runtime::{consistency::ConsistencyToken, grpc::Call, ids::PatientId, wire};
+use iop_runtime::{
+    consistency::ConsistencyToken,
+    grpc::Call,
+    ids::{FieldError, PatientId},
+    wire,
+};
 
 use super::{PatientViewApi, convert};
 use crate::{access, error::ViewError, store};
@@ -29,17 +34,12 @@ impl PatientViewApi {
             .map_or(self.max_wait, |d| d.mul_f64(0.9).min(self.max_wait));
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         if !req.consistency_token.is_empty() {
-            let token = ConsistencyToken::decode(&req.consistency_token).map_err(|_| {
-                ViewError::InvalidArgument {
-                    field: "consistency_token",
-                    reason: "malformed".into(),
-                }
-            })?;
+            let token = ConsistencyToken::decode(&req.consistency_token)
+                .map_err(|_| FieldError::new("consistency_token", "malformed"))?;
             if token.aggregate_id != patient_id.as_str() {
-                return Err(ViewError::InvalidArgument {
-                    field: "consistency_token",
-                    reason: "issued for another patient".into(),
-                });
+                return Err(
+                    FieldError::new("consistency_token", "issued for another patient").into(),
+                );
             }
             self.wait_for(&token, budget).await?;
         }
@@ -77,7 +77,7 @@ impl PatientViewApi {
             self.ledger
                 .record_access(&actor, &[Access::denied(Some(&id), None)])
                 .await?;
-            return Err(ViewError::PermissionDenied { patient_id: id });
+            return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
         };
         self.ledger
             .record_access(

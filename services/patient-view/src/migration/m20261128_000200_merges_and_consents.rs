@@ -1,8 +1,13 @@
 //! Merges (a merged-away row points at its survivor) and the view's first copy
 //! of consents (moved to the shared replica by m20261128_000700).
 
+use iop_runtime::schema::{
+    add_columns, blob, create_tables, drop_columns, drop_tables, index, key, optional_text, text,
+};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -19,60 +24,44 @@ enum ViewConsents {
     Consent,
 }
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000200_merges_and_consents"
-    }
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(PatientViews::Table)
-                    .add_column(ColumnDef::new(PatientViews::MergedInto).string())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
+        add_columns(
+            manager,
+            PatientViews::Table,
+            vec![optional_text(PatientViews::MergedInto)],
+        )
+        .await?;
+        create_tables(
+            manager,
+            vec![
                 Table::create()
                     .table(ViewConsents::Table)
-                    .col(
-                        ColumnDef::new(ViewConsents::ConsentId)
-                            .string()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(ViewConsents::PatientId).string().not_null())
-                    .col(ColumnDef::new(ViewConsents::Consent).binary().not_null())
+                    .col(key(ViewConsents::ConsentId))
+                    .col(text(ViewConsents::PatientId))
+                    .col(blob(ViewConsents::Consent))
                     .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("view_consents_patient")
-                    .table(ViewConsents::Table)
-                    .col(ViewConsents::PatientId)
-                    .to_owned(),
-            )
-            .await
+            ],
+        )
+        .await?;
+        index(
+            manager,
+            "view_consents_patient",
+            ViewConsents::Table,
+            vec![ViewConsents::PatientId.into_iden()],
+            false,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(ViewConsents::Table).to_owned())
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(PatientViews::Table)
-                    .drop_column(PatientViews::MergedInto)
-                    .to_owned(),
-            )
-            .await
+        drop_tables(manager, vec![ViewConsents::Table.into_iden()]).await?;
+        drop_columns(
+            manager,
+            PatientViews::Table,
+            vec![PatientViews::MergedInto.into_iden()],
+        )
+        .await
     }
 }

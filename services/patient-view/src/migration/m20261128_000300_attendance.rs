@@ -1,7 +1,10 @@
 //! Weekly attendance from scheduling's events.
 
+use iop_runtime::schema::{create_tables, day, drop_tables, int, key, text};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -13,37 +16,27 @@ enum ViewAttendance {
     Minutes,
 }
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000300_attendance"
-    }
+/// One row per patient: the latest week with attendance.
+fn tables() -> Vec<TableCreateStatement> {
+    use ViewAttendance as A;
+    vec![
+        Table::create()
+            .table(A::Table)
+            .col(key(A::PatientId))
+            .col(day(A::WeekStart))
+            .col(text(A::TimeZone))
+            .col(int(A::Minutes))
+            .to_owned(),
+    ]
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        use ViewAttendance as A;
-        manager
-            .create_table(
-                Table::create()
-                    .table(A::Table)
-                    .col(
-                        ColumnDef::new(A::PatientId)
-                            .string()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(A::WeekStart).date().not_null())
-                    .col(ColumnDef::new(A::TimeZone).string().not_null())
-                    .col(ColumnDef::new(A::Minutes).integer().not_null())
-                    .to_owned(),
-            )
-            .await
+        create_tables(manager, tables()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(ViewAttendance::Table).to_owned())
-            .await
+        drop_tables(manager, vec![ViewAttendance::Table.into_iden()]).await
     }
 }

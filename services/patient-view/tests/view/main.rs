@@ -13,7 +13,7 @@ use iop_proto::{
 };
 use iop_runtime::auth::Role;
 use iop_testkit::{
-    Backend, TestNetwork, admit, authed, header, read_topic, read_view, record_count, register,
+    Backend, TestNetwork, admit, authed, header, patient, read_topic, read_view, record_count,
     registration,
 };
 use prost::Message as _;
@@ -88,13 +88,7 @@ async fn undecodable_records_are_dead_lettered_and_the_partition_moves_on() {
 
     // Events behind the garbage, in the same (single) partition, are applied.
     let mut admissions = net.admissions().await;
-    let (pid, _) = register(
-        &mut admissions,
-        &token,
-        registration("Kim", "Behind", FACILITY),
-    )
-    .await
-    .unwrap();
+    let pid = patient(&mut admissions, &token, "Kim", "Behind", FACILITY).await;
     let admitted = admit(&mut admissions, &token, &pid, FACILITY, Program::IopDay)
         .await
         .unwrap();
@@ -223,13 +217,14 @@ async fn analyst_decodes_events_and_a_redelivered_event_is_applied_once() {
 async fn events_the_view_does_not_fold_still_satisfy_consistency_tokens() {
     let net = TestNetwork::start(Backend::Sqlite).await;
     let token = net.token(&[Role::Intake], &[FACILITY]);
-    let (pid, _) = register(
+    let pid = patient(
         &mut net.admissions().await,
         &token,
-        registration("Kim", "Newer", FACILITY),
+        "Kim",
+        "Newer",
+        FACILITY,
     )
-    .await
-    .unwrap();
+    .await;
 
     // A newer admissions version publishes a type this view does not know, as
     // the patient's second event.

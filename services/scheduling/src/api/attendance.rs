@@ -12,7 +12,7 @@ use iop_proto::scheduling::{
 use iop_runtime::{grpc::Call, ids::PatientId, wire};
 use sea_orm::Set;
 
-use super::{Result, SchedulingApi, require_facility};
+use super::{Result, SchedulingApi};
 use crate::{
     attendance::{self as rules, Mark},
     calendar,
@@ -28,7 +28,7 @@ impl SchedulingApi {
         req: api::RecordAttendanceRequest,
     ) -> Result<api::RecordAttendanceResponse> {
         let s = self.session(&req.session_id).await?;
-        require_facility(&call.caller, &s.facility_id)?;
+        call.caller.require_facility(&s.facility_id)?;
         let most = self.settings.max_attendance_entries;
         if req.entries.is_empty() || req.entries.len() > most {
             return Err(SchedulingError::invalid(

@@ -8,7 +8,7 @@ use iop_proto::{
     common::v1::Program,
     scheduling::{
         events::v1 as events,
-        v1::{self as api, Enrollment, SessionType},
+        v1::{self as api, SessionType},
     },
 };
 use iop_runtime::{
@@ -18,7 +18,7 @@ use iop_runtime::{
 };
 use sea_orm::Set;
 
-use super::{Result, SchedulingApi, convert, require_facility};
+use super::{Result, SchedulingApi, convert};
 use crate::{
     booking, calendar,
     entity::{booking::Status, session},
@@ -47,17 +47,7 @@ impl SchedulingApi {
         let track_ids = enrollments::tracks_of(db, &e.patient_id).await?;
         let upcoming = bookings::upcoming(db, &e.patient_id, Utc::now()).await?;
         Ok(api::GetEnrollmentResponse {
-            enrollment: Some(Enrollment {
-                patient_id: e.patient_id.clone(),
-                episode_id: e.episode_id.clone(),
-                facility_id: e.facility_id.clone(),
-                program: e.program,
-                level_of_care: e.level_of_care,
-                age_group: e.age_group,
-                admitted_on: Some(wire::date(e.admitted_on)),
-                active: e.active,
-                track_ids,
-            }),
+            enrollment: Some(convert::enrollment(&e, track_ids)),
             bookings: upcoming.iter().map(convert::booking).collect(),
         })
     }
@@ -70,7 +60,7 @@ impl SchedulingApi {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let pid = patient_id.as_str();
         let t = self.track(&req.track_id).await?;
-        require_facility(&call.caller, &t.facility_id)?;
+        call.caller.require_facility(&t.facility_id)?;
         let mut work = self
             .ledger
             .command(Actor::of(call, "scheduling.EnrollInTrack"))
@@ -133,7 +123,7 @@ impl SchedulingApi {
     ) -> Result<api::BookSessionResponse> {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let s = self.session(&req.session_id).await?;
-        require_facility(&call.caller, &s.facility_id)?;
+        call.caller.require_facility(&s.facility_id)?;
         let mut work = self
             .ledger
             .command(Actor::of(call, "scheduling.BookSession"))
@@ -153,7 +143,7 @@ impl SchedulingApi {
     ) -> Result<api::BookIndividualResponse> {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let facility_id = FacilityId::parse("facility_id", req.facility_id.trim())?;
-        require_facility(&call.caller, facility_id.as_str())?;
+        call.caller.require_facility(facility_id.as_str())?;
         let clinician = req.clinician_id.trim().to_owned();
         if clinician.is_empty() {
             return Err(FieldError::required("clinician_id").into());
@@ -248,7 +238,7 @@ impl SchedulingApi {
                 what: "booking",
                 id: id.to_string(),
             })?;
-        require_facility(&call.caller, &b.facility_id)?;
+        call.caller.require_facility(&b.facility_id)?;
         if b.status != Status::Booked {
             return Err(SchedulingError::AlreadyCancelled {
                 booking_id: id.into_string(),

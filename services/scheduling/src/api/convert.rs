@@ -2,11 +2,13 @@
 //! typed form.
 
 use chrono::{NaiveDate, NaiveTime};
-use iop_proto::scheduling::v1::{Booking, BookingStatus, LocalTime, Session, Track, WeeklyHours};
+use iop_proto::scheduling::v1::{
+    Booking, BookingStatus, Enrollment, LocalTime, Session, Track, WeeklyHours,
+};
 use iop_runtime::wire;
 
 use crate::{
-    entity::{booking, session, track},
+    entity::{booking, enrollment, session, track},
     hours::Week,
 };
 
@@ -77,6 +79,21 @@ pub fn booking(b: &booking::Model) -> Booking {
         cancel_reason: b.cancel_reason.clone(),
         starts_at: Some(wire::timestamp(b.starts_at)),
         facility_id: b.facility_id.clone(),
+    }
+}
+
+/// A stored enrollment, with the tracks the patient is in.
+pub fn enrollment(e: &enrollment::Model, track_ids: Vec<String>) -> Enrollment {
+    Enrollment {
+        patient_id: e.patient_id.clone(),
+        episode_id: e.episode_id.clone(),
+        facility_id: e.facility_id.clone(),
+        program: e.program,
+        level_of_care: e.level_of_care,
+        age_group: e.age_group,
+        admitted_on: Some(wire::date(e.admitted_on)),
+        active: e.active,
+        track_ids,
     }
 }
 

@@ -11,7 +11,7 @@ use iop_proto::{
 };
 use iop_runtime::{grpc::Call, ids::FacilityId, wire};
 
-use super::{Result, SchedulingApi, convert, require_facility};
+use super::{Result, SchedulingApi, convert};
 use crate::{
     calendar,
     entity::enrollment,
@@ -90,7 +90,7 @@ impl SchedulingApi {
     ) -> Result<api::ListAtRiskResponse> {
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
         let facility = facility_id.as_str();
-        require_facility(&call.caller, facility)?;
+        call.caller.require_facility(facility)?;
         let week = self.week_of(facility, req.week_of.as_ref()).await?;
         let db = self.ledger.conn();
         let enrolled = enrollments::active_at(db, facility).await?;
@@ -118,7 +118,7 @@ impl SchedulingApi {
     ) -> Result<api::CloseWeekResponse> {
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
         let facility = facility_id.as_str();
-        require_facility(&call.caller, facility)?;
+        call.caller.require_facility(facility)?;
         let tz = store::time_zone(self.ledger.conn(), facility).await?;
         let week = self.week_of(facility, req.week_of.as_ref()).await?;
         let next = week + Days::new(7);

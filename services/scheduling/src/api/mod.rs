@@ -6,6 +6,8 @@
 mod attendance;
 mod bookings;
 mod convert;
+
+pub(crate) use convert::enrollment as enrollment_message;
 mod hours;
 mod tracks;
 
@@ -13,7 +15,7 @@ use chrono::Utc;
 use iop_messaging::work::{Access, Actor, Ledger};
 use iop_proto::scheduling::v1::{self as api, scheduling_service_server::SchedulingService};
 use iop_runtime::{
-    auth::{Caller, Role},
+    auth::Role,
     grpc::Call,
     ids::{PatientId, SessionId, TrackId},
 };
@@ -62,17 +64,6 @@ iop_runtime::grpc_service! {
         get_weekly_hours(api::GetWeeklyHoursRequest) -> api::GetWeeklyHoursResponse, READERS => get_weekly_hours;
         list_at_risk(api::ListAtRiskRequest) -> api::ListAtRiskResponse, READERS => list_at_risk;
         close_week(api::CloseWeekRequest) -> api::CloseWeekResponse, FACILITATORS => close_week;
-    }
-}
-
-/// Fails unless the caller acts for `facility_id`.
-fn require_facility(caller: &Caller, facility_id: &str) -> Result<()> {
-    if caller.acts_for(facility_id) {
-        Ok(())
-    } else {
-        Err(SchedulingError::NotYourFacility {
-            facility_id: facility_id.to_owned(),
-        })
     }
 }
 
@@ -132,9 +123,7 @@ impl SchedulingApi {
         };
         self.ledger.record_access(&actor, &[access]).await?;
         if basis.is_none() {
-            return Err(SchedulingError::PatientNotVisible {
-                patient_id: patient_id.into_string(),
-            });
+            return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
         }
         Ok(current)
     }

@@ -7,7 +7,7 @@ use iop_proto::scheduling::v1 as api;
 use iop_runtime::{grpc::Call, ids::FacilityId, wire};
 use sea_orm::Set;
 
-use super::{Result, SchedulingApi, convert, require_facility};
+use super::{Result, SchedulingApi, convert};
 use crate::{
     booking, calendar,
     entity::session,
@@ -26,7 +26,7 @@ impl SchedulingApi {
             .track
             .ok_or_else(|| SchedulingError::invalid("track", "is required"))?;
         let new = tracks::validate(&t, self.settings.track_limits())?;
-        require_facility(&call.caller, new.facility_id.as_str())?;
+        call.caller.require_facility(new.facility_id.as_str())?;
         store::time_zone(self.ledger.conn(), new.facility_id.as_str()).await?;
         let mut work = self
             .ledger
@@ -46,7 +46,7 @@ impl SchedulingApi {
         req: api::GenerateSessionsRequest,
     ) -> Result<api::GenerateSessionsResponse> {
         let t = self.track(&req.track_id).await?;
-        require_facility(&call.caller, &t.facility_id)?;
+        call.caller.require_facility(&t.facility_id)?;
         let from = wire::required_date("from", req.from.as_ref())?;
         let to = wire::required_date("to", req.to.as_ref())?;
         if to < from || (to - from).num_days() > calendar::MAX_RANGE_DAYS as i64 {
@@ -136,7 +136,7 @@ impl SchedulingApi {
         req: api::ListSessionsRequest,
     ) -> Result<api::ListSessionsResponse> {
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
-        require_facility(&call.caller, facility_id.as_str())?;
+        call.caller.require_facility(facility_id.as_str())?;
         let from = wire::required_date("from", req.from.as_ref())?;
         let to = wire::required_date("to", req.to.as_ref())?;
         let db = self.ledger.conn();

@@ -2,8 +2,14 @@
 //! the per-patient stream (moved to `event_streams` by m20261128_000800),
 //! tracks, sessions, track members, bookings, attendance, weekly evaluations.
 
+use iop_runtime::schema::{
+    big_int, create_tables, day, drop_tables, flag, index, instant, int, key, optional_day,
+    optional_instant, optional_text, text,
+};
 use sea_orm_migration::prelude::*;
 
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[derive(DeriveIden)]
@@ -118,56 +124,6 @@ enum WeeklyEvaluations {
     EvaluatedAt,
 }
 
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261128_000100_create_scheduling_tables"
-    }
-}
-
-fn text<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c).string().not_null().to_owned()
-}
-
-fn int<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c).integer().not_null().to_owned()
-}
-
-fn instant<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn day<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c).date().not_null().to_owned()
-}
-
-fn key<C: IntoIden>(c: C) -> ColumnDef {
-    ColumnDef::new(c)
-        .string()
-        .not_null()
-        .primary_key()
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: DynIden,
-    columns: Vec<DynIden>,
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut i = Index::create().name(name).table(table).to_owned();
-    for c in columns {
-        i.col(c);
-    }
-    if unique {
-        i.unique();
-    }
-    manager.create_index(i).await
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -182,7 +138,7 @@ impl MigrationTrait for Migration {
                 .table(Facilities::Table)
                 .col(key(Facilities::Id))
                 .col(text(Facilities::TimeZone))
-                .col(ColumnDef::new(Facilities::Version).big_integer().not_null())
+                .col(big_int(Facilities::Version))
                 .to_owned(),
             Table::create()
                 .table(E::Table)
@@ -193,18 +149,14 @@ impl MigrationTrait for Migration {
                 .col(int(E::LevelOfCare))
                 .col(int(E::AgeGroup))
                 .col(day(E::AdmittedOn))
-                .col(ColumnDef::new(E::Active).boolean().not_null())
-                .col(ColumnDef::new(E::DischargedOn).date())
+                .col(flag(E::Active))
+                .col(optional_day(E::DischargedOn))
                 .col(instant(E::CreatedAt))
                 .to_owned(),
             Table::create()
                 .table(PatientStreams::Table)
                 .col(key(PatientStreams::PatientId))
-                .col(
-                    ColumnDef::new(PatientStreams::Version)
-                        .big_integer()
-                        .not_null(),
-                )
+                .col(big_int(PatientStreams::Version))
                 .to_owned(),
             Table::create()
                 .table(T::Table)
@@ -225,7 +177,7 @@ impl MigrationTrait for Migration {
                 .table(S::Table)
                 .col(key(S::Id))
                 .col(text(S::FacilityId))
-                .col(ColumnDef::new(S::TrackId).string())
+                .col(optional_text(S::TrackId))
                 .col(int(S::SessionType))
                 .col(instant(S::StartsAt))
                 .col(instant(S::EndsAt))
@@ -265,10 +217,10 @@ impl MigrationTrait for Migration {
                 .col(text(A::PatientId))
                 .col(int(A::Status))
                 .col(int(A::Minutes))
-                .col(ColumnDef::new(A::Clinical).boolean().not_null())
+                .col(flag(A::Clinical))
                 .col(day(A::LocalDate))
-                .col(ColumnDef::new(A::CheckedInAt).timestamp_with_time_zone())
-                .col(ColumnDef::new(A::CheckedOutAt).timestamp_with_time_zone())
+                .col(optional_instant(A::CheckedInAt))
+                .col(optional_instant(A::CheckedOutAt))
                 .col(instant(A::RecordedAt))
                 .col(text(A::RecordedBy))
                 .primary_key(Index::create().col(A::SessionId).col(A::PatientId))
@@ -284,9 +236,7 @@ impl MigrationTrait for Migration {
                 .primary_key(Index::create().col(W::PatientId).col(W::WeekStart))
                 .to_owned(),
         ];
-        for t in tables {
-            manager.create_table(t).await?;
-        }
+        create_tables(manager, tables.to_vec()).await?;
         let indexes: [(&str, DynIden, Vec<DynIden>, bool); 7] = [
             (
                 "ix_enrollments_patient",
@@ -339,21 +289,20 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for t in [
-            WeeklyEvaluations::Table.into_iden(),
-            Attendance::Table.into_iden(),
-            Bookings::Table.into_iden(),
-            TrackMembers::Table.into_iden(),
-            Sessions::Table.into_iden(),
-            Tracks::Table.into_iden(),
-            PatientStreams::Table.into_iden(),
-            Enrollments::Table.into_iden(),
-            Facilities::Table.into_iden(),
-        ] {
-            manager
-                .drop_table(Table::drop().table(t).to_owned())
-                .await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            vec![
+                WeeklyEvaluations::Table.into_iden(),
+                Attendance::Table.into_iden(),
+                Bookings::Table.into_iden(),
+                TrackMembers::Table.into_iden(),
+                Sessions::Table.into_iden(),
+                Tracks::Table.into_iden(),
+                PatientStreams::Table.into_iden(),
+                Enrollments::Table.into_iden(),
+                Facilities::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use chrono::{Datelike, Days, NaiveDate, TimeZone, Timelike, Utc};
 use iop_proto::{
@@ -26,37 +26,19 @@ use iop_proto::{
 };
 use iop_runtime::{auth::Role, wire};
 use iop_testkit::{
-    Backend, TestNetwork, admit, assess, authed, header, iop_assessment, read_topic, record_count,
-    register, registration,
+    Backend, TestNetwork, admit, all_records, assess, authed, header, iop_assessment, register,
+    registration, until,
 };
 use prost::Message as _;
 use rdkafka::{
     ClientConfig, Message as _,
     producer::{FutureProducer, FutureRecord},
 };
+use rstest::rstest;
 use tonic::{Code, transport::Channel};
 
 type Scheduling = SchedulingServiceClient<Channel>;
 const LA: chrono_tz::Tz = chrono_tz::America::Los_Angeles;
-
-/// Polls `f` until it yields a value, for up to 30 s (CI machines are slow).
-async fn until<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn enrollment(s: &Scheduling, token: &str, pid: &str) -> Option<GetEnrollmentResponse> {
     s.clone()
@@ -185,13 +167,6 @@ fn scheduling_events(records: &[rdkafka::message::OwnedMessage], pid: &str, kind
         .filter(|r| header(r, "ce_subject") == Some(pid))
         .filter(|r| header(r, "ce_type") == Some(kind))
         .count()
-}
-
-/// Every record on `topic` now.
-async fn all_records(net: &TestNetwork, topic: &str) -> Vec<rdkafka::message::OwnedMessage> {
-    let partitions = net.settings.kafka.topic_partitions;
-    let total = record_count(&net.bootstrap_servers(), topic, partitions);
-    read_topic(&net.bootstrap_servers(), topic, total).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,17 +334,13 @@ async fn enrollment_follows_admission_transfer_and_discharge_once() {
     net.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name_sqlite() {
-    every_kind_of_double_booking_and_over_capacity_is_refused_by_name(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name_postgres() {
-    every_kind_of_double_booking_and_over_capacity_is_refused_by_name(Backend::Postgres).await;
-}
-
-async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name(backend: Backend) {
+async fn every_kind_of_double_booking_and_over_capacity_is_refused_by_name(
+    #[case] backend: Backend,
+) {
     let net = TestNetwork::start(backend).await;
     let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland"]);
     let s = net.scheduling().await;
