@@ -10,11 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TANSU_VERSION=0.6.0
-PACKAGES=(cmake libcurl4-openssl-dev postgresql build-essential)
+PACKAGES=(build-essential perl postgresql)
 
 say() { printf '\n==> %s\n' "$*"; }
 
-# 1. Debian packages: rdkafka builds librdkafka with cmake; PostgreSQL for the tests.
+# 1. Debian packages: a C toolchain, make and perl build librdkafka and OpenSSL;
+#    PostgreSQL for the tests.
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -54,3 +54,37 @@ fn an_unknown_service_is_refused_with_the_registry_s_names() {
         assert!(said.contains(name), "{said}");
     }
 }
+
+#[test]
+fn the_settings_file_the_manifests_ship_loads_for_every_service() {
+    let manifest = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/configmap.yaml"
+    ))
+    .unwrap();
+    let toml: String = manifest
+        .split("iop.toml: |\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(toml.as_bytes()).unwrap();
+    let path = file.path().to_string_lossy().into_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_iop"))
+        .args(["--config", &path, "services"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let settings =
+        iop_runtime::Settings::load(Some(file.path()), &iop_registry::sections()).unwrap();
+    assert_eq!(settings.kafka.topic_replication, 3);
+}

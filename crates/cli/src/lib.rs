@@ -120,10 +120,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Dev { data_dir, listen } => dev(cli.config.as_deref(), data_dir, listen),
         Command::Serve { service } => serve(cli.config.as_deref(), &service),
-        Command::Services => {
-            list_services();
-            Ok(())
-        }
+        Command::Services => load(cli.config.as_deref()).map(|_| list_services()),
         Command::Token {
             subject,
             roles,

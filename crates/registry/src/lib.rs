@@ -27,6 +27,35 @@ pub fn names() -> Vec<&'static str> {
     SERVICES.iter().map(|s| s.name).collect()
 }
 
+/// The registry as the markdown table ARCHITECTURE.md shows.
+pub fn table() -> String {
+    fn cell(items: &[&str]) -> String {
+        if items.is_empty() {
+            "–".to_owned()
+        } else {
+            items
+                .iter()
+                .map(|i| format!("`{i}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    }
+    let mut out = String::from(
+        "| service | gRPC | publishes | consumes | dead letters |\n|---|---|---|---|---|\n",
+    );
+    for s in SERVICES {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            s.name,
+            cell(s.grpc),
+            cell(s.publishes),
+            cell(s.consumes),
+            cell(s.dead_letters)
+        ));
+    }
+    out
+}
+
 /// The settings sections of every service.
 pub fn sections() -> Vec<Section> {
     iop_runtime::service::sections(SERVICES)
@@ -52,6 +81,22 @@ mod tests {
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), count);
+    }
+
+    #[test]
+    fn the_architecture_document_lists_exactly_the_registry() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ARCHITECTURE.md");
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        let listed = doc
+            .split("<!-- registry:begin -->\n")
+            .nth(1)
+            .and_then(|rest| rest.split("<!-- registry:end -->").next())
+            .unwrap_or_default();
+        assert_eq!(
+            listed,
+            table(),
+            "ARCHITECTURE.md's registry table is stale; replace it with iop_registry::table()"
+        );
     }
 
     #[test]
