@@ -72,21 +72,15 @@ async fn separate_processes_and_a_real_broker() {
     let dir = crate::support::Workdir::new();
     let logs = dir.path();
     let (broker, bootstrap) = start_tansu(logs);
-    let secret = iop_runtime::auth::generate_secret();
-    let common: Vec<(String, String)> = [
-        ("IOP__KAFKA__BOOTSTRAP_SERVERS", bootstrap.as_str()),
-        ("IOP__KAFKA__TOPIC_PARTITIONS", "3"),
-        ("IOP__AUTH__HS256_SECRET", secret.as_str()),
-        ("IOP__GRPC__DRAIN_MS", "0"),
-        ("IOP__OUTBOX__POLL_INTERVAL_MS", "50"),
-        ("IOP__TELEMETRY__LOG_FILTER", "info"),
-        ("NO_COLOR", "1"),
-        ("IOP__PATIENT_VIEW__READ_YOUR_WRITES_TIMEOUT_MS", "120000"),
-        ("IOP__GRPC__REQUEST_TIMEOUT_MS", "120000"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
+    let common = crate::support::common_env(
+        &bootstrap,
+        &[
+            ("IOP__TELEMETRY__LOG_FILTER", "info"),
+            ("IOP__PATIENT_VIEW__READ_YOUR_WRITES_TIMEOUT_MS", "120000"),
+            ("IOP__GRPC__REQUEST_TIMEOUT_MS", "120000"),
+        ],
+    );
+    let secret = crate::support::env_value(&common, "IOP__AUTH__HS256_SECRET").to_owned();
     let admissions_addr = format!("127.0.0.1:{}", free_port());
     let view_addr = format!("127.0.0.1:{}", free_port());
     let adm_env = env(

@@ -98,6 +98,9 @@ pub fn start_tansu(log_dir: &Path) -> (Proc, String) {
             &url,
         ])
         .args(["--storage-engine", "memory://tansu/"])
+        // Group membership changes (members expired, rebalances) are what a
+        // failing consumer test needs to read.
+        .env("RUST_LOG", "warn,tansu_broker::coordinator=info")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -126,6 +129,35 @@ pub fn start_tansu(log_dir: &Path) -> (Proc, String) {
 }
 
 /// Starts `iop serve --service <service>` with `env` (IOP__… settings).
+/// The settings every `iop serve` process of a test shares: the broker at
+/// `bootstrap`, fresh keys (one network, one token key), quick timings, then
+/// `extra`.
+pub fn common_env(bootstrap: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let secret = iop_runtime::auth::generate_secret();
+    let chain_key = iop_runtime::auth::generate_secret();
+    [
+        ("IOP__KAFKA__BOOTSTRAP_SERVERS", bootstrap),
+        ("IOP__KAFKA__TOPIC_PARTITIONS", "3"),
+        ("IOP__AUTH__HS256_SECRET", secret.as_str()),
+        ("IOP__AUDIT__CHAIN_KEY", chain_key.as_str()),
+        ("IOP__GRPC__DRAIN_MS", "0"),
+        ("IOP__OUTBOX__POLL_INTERVAL_MS", "50"),
+        ("NO_COLOR", "1"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+/// The value of `key` in `env`.
+pub fn env_value<'a>(env: &'a [(String, String)], key: &str) -> &'a str {
+    env.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
 pub fn start_service(service: &str, env: &[(String, String)], log_dir: &Path) -> Proc {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -173,8 +205,20 @@ impl Drop for Workdir {
         let Ok(entries) = std::fs::read_dir(self.0.path()) else {
             return;
         };
+        // Whole logs and databases outlive the test, for reading after a failure.
+        let kept = std::env::temp_dir().join(format!(
+            "iop-failed-{}",
+            self.0
+                .path()
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+        ));
+        let _ = std::fs::create_dir_all(&kept);
+        eprintln!("===== full logs kept in {} =====", kept.display());
         for entry in entries.flatten() {
             let path = entry.path();
+            let _ = std::fs::copy(&path, kept.join(entry.file_name()));
             if path.extension().is_some_and(|e| e == "log") {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
                 let tail: Vec<&str> = text.lines().rev().take(400).collect();

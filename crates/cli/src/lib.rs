@@ -11,6 +11,8 @@
 //!   named in settings, as a pod runs it.
 //! - `iop token`: mints a bearer token with the configured (or dev) key.
 //! - `iop services`: the registry, one service per line.
+//! - `iop verify-audit --service <name>`: recomputes a service's audit chain
+//!   and names the first row that does not hold (exit status 1 then).
 //!
 //! Services are never named here: every command loops over `iop_registry`.
 
@@ -65,6 +67,16 @@ enum Command {
     },
     /// List the services of the network: name, gRPC services, topics.
     Services,
+    /// Verify a service's audit trail: every row and the chain head hold.
+    VerifyAudit {
+        /// Which service's trail (see `iop services`).
+        #[arg(long, value_parser = PossibleValuesParser::new(iop_registry::names()))]
+        service: String,
+        /// Verify the trail of an `iop dev` data directory (its SQLite file and
+        /// dev key) instead of the database and key in settings.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Print a bearer token signed with the configured key (or the dev key).
     Token {
         /// Token subject (who calls).
@@ -121,6 +133,13 @@ pub fn main() -> ExitCode {
         Command::Dev { data_dir, listen } => dev(cli.config.as_deref(), data_dir, listen),
         Command::Serve { service } => serve(cli.config.as_deref(), &service),
         Command::Services => load(cli.config.as_deref()).map(|_| list_services()),
+        Command::VerifyAudit { service, data_dir } => {
+            match verify_audit(cli.config.as_deref(), &service, data_dir) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
         Command::Token {
             subject,
             roles,
@@ -145,15 +164,27 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Ends the runtime once the host has stopped. Waits a moment for blocking
+/// work (a broker client closing), never forever: a client whose broker is gone
+/// must not keep the process (and its pod) alive.
+fn finish(runtime: tokio::runtime::Runtime) {
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
 }
 
-/// The dev signing key in `data_dir`, created on first use (mode 0600).
-fn dev_secret(data_dir: &Path) -> Result<String, BoxError> {
-    let path = data_dir.join("dev-signing-key");
+/// Key file of the dev token signing key.
+const DEV_SIGNING_KEY: &str = "dev-signing-key";
+/// Key file of the dev audit chain key.
+const DEV_AUDIT_KEY: &str = "dev-audit-key";
+
+/// The dev key `name` in `data_dir`, created on first use (mode 0600).
+fn dev_secret(data_dir: &Path, name: &str) -> Result<String, BoxError> {
+    let path = data_dir.join(name);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= 32 {
@@ -200,7 +231,10 @@ fn dev(
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
     std::fs::create_dir_all(&data_dir)?;
     if settings.auth.hs256_secret.is_empty() {
-        settings.auth.hs256_secret = Secret::new(dev_secret(&data_dir)?);
+        settings.auth.hs256_secret = Secret::new(dev_secret(&data_dir, DEV_SIGNING_KEY)?);
+    }
+    if settings.audit.chain_key.is_empty() {
+        settings.audit.chain_key = Secret::new(dev_secret(&data_dir, DEV_AUDIT_KEY)?);
     }
     // The embedded broker lives as long as this stack frame, i.e. the whole run.
     let broker = rdkafka::mocking::MockCluster::new(1)?;
@@ -216,17 +250,17 @@ fn dev(
     if let Some(listen) = listen {
         settings.grpc.listen = listen;
     }
-    // The OTLP exporter spawns onto the runtime, so the runtime comes first; the
-    // guard is declared after it and so dropped (flushed) before it.
+    // The OTLP exporter spawns onto the runtime, so the runtime comes first and
+    // the telemetry guard is dropped (flushed) before it ends.
     let runtime = runtime()?;
-    let _telemetry = {
+    let telemetry = {
         let _entered = runtime.enter();
         telemetry::init(&settings.telemetry, "iop-dev")?
     };
     let token =
         TokenIssuer::new(&settings.auth)?.issue("dev-admin", &[Role::Admin], &["*"], 12 * 3600)?;
 
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         server::cancel_on_signals(shutdown.clone());
         let listener = server::bind(settings.grpc.listen).await?;
@@ -254,9 +288,12 @@ fn dev(
         }
         host.serve(listener).await?;
         Ok::<(), BoxError>(())
-    })?;
+    });
+    drop(telemetry);
+    finish(runtime);
+    // Only now: every client of the embedded broker has closed.
     drop(broker);
-    Ok(())
+    result
 }
 
 /// Gives each service its demo data through its own API once the network
@@ -288,15 +325,62 @@ fn serve(config: Option<&Path>, name: &str) -> Result<(), BoxError> {
     let service = iop_registry::find(name).ok_or_else(|| format!("no service named {name}"))?;
     let settings = load(config)?;
     let runtime = runtime()?;
-    let _telemetry = {
+    let telemetry = {
         let _entered = runtime.enter();
         telemetry::init(&settings.telemetry, &format!("iop-{}", service.name))?
     };
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         server::cancel_on_signals(shutdown.clone());
         service::serve_one(service, settings, shutdown).await
-    })
+    });
+    drop(telemetry);
+    finish(runtime);
+    result
+}
+
+/// Verifies `service`'s audit chain and prints the verdict; `Ok(false)` when
+/// the chain is broken.
+fn verify_audit(
+    config: Option<&Path>,
+    service: &str,
+    data_dir: Option<PathBuf>,
+) -> Result<bool, BoxError> {
+    let mut settings = load(config)?;
+    let mut database = settings.database.clone();
+    if let Some(dir) = &data_dir {
+        if !dir.join(format!("{service}.db")).exists() {
+            return Err(format!("no {service}.db in {}", dir.display()).into());
+        }
+        database = sqlite(dir, service, &settings.database);
+        if settings.audit.chain_key.is_empty() {
+            settings.audit.chain_key = Secret::new(dev_secret(dir, DEV_AUDIT_KEY)?);
+        }
+    }
+    let chain = iop_runtime::audit::AuditChain::new(&settings.audit.chain_key)?;
+    let runtime = runtime()?;
+    let verdict = runtime.block_on(async {
+        let db = iop_runtime::db::Database::connect(&database).await?;
+        let verdict = chain.verify(db.conn()).await;
+        db.conn().clone().close().await?;
+        verdict
+    });
+    finish(runtime);
+    let verdict = verdict?;
+    match &verdict.broken {
+        None => println!("{service}: audit trail intact, {} rows", verdict.rows),
+        Some(b) => println!(
+            "{service}: audit trail broken at row {}{}: {} ({} rows verified before it)",
+            b.sequence,
+            b.entry_id
+                .as_ref()
+                .map(|id| format!(" (entry {id})"))
+                .unwrap_or_default(),
+            b.reason,
+            verdict.rows
+        ),
+    }
+    Ok(verdict.intact())
 }
 
 fn token(
@@ -310,7 +394,7 @@ fn token(
     let mut settings = load(config)?;
     if settings.auth.hs256_secret.is_empty() {
         let dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
-        settings.auth.hs256_secret = Secret::new(dev_secret(&dir)?);
+        settings.auth.hs256_secret = Secret::new(dev_secret(&dir, DEV_SIGNING_KEY)?);
     }
     let roles: Vec<Role> = roles.iter().copied().map(Role::from).collect();
     let facilities: Vec<&str> = facilities.iter().map(String::as_str).collect();

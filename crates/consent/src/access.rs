@@ -5,6 +5,7 @@
 //! purpose of use. Auditors read the audit trail, never records through consent.
 
 use chrono::{DateTime, Utc};
+use iop_messaging::work::Access;
 use iop_runtime::audit::Purpose as PurposeOfUse;
 
 use crate::{Consent, Disclosure, Information, Purpose};
@@ -29,6 +30,20 @@ impl Basis {
         match self {
             Basis::KnownAt(f) | Basis::Consent { facility_id: f, .. } => f,
         }
+    }
+
+    /// The consent relied on, when the access is a disclosure.
+    pub fn consent_id(&self) -> Option<&str> {
+        match self {
+            Basis::KnownAt(_) => None,
+            Basis::Consent { consent_id, .. } => Some(consent_id),
+        }
+    }
+
+    /// The audit row of an allowed access to `patient_id` on this basis: the
+    /// facility, and the consent for the accounting of disclosures.
+    pub fn access(&self, patient_id: &str) -> Access {
+        Access::allowed(Some(patient_id), Some(self.facility_id())).under_consent(self.consent_id())
     }
 }
 

@@ -14,15 +14,24 @@
 //! `iop_dlq_reason` header; the partition moves on either way. A crash between
 //! commit and offset commit only redelivers events the inbox already holds.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
+use chrono::Utc;
 use iop_runtime::{
     backoff::Backoff,
+    server::Health,
     settings::{ConsumerSettings, KafkaSettings},
 };
 use rdkafka::{
     Message,
-    consumer::{CommitMode, Consumer, StreamConsumer},
+    consumer::{CommitMode, Consumer},
     error::KafkaError,
     message::{BorrowedMessage, Header, Headers, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
@@ -35,6 +44,8 @@ use tracing::Instrument;
 use crate::{
     cloudevents::{InboundEvent, header},
     kafka::{client_config, producer_config},
+    membership::{GroupConsumer, Membership},
+    watch::{self, Board, Judge, State, Verdict},
     work::{Ledger, UnitOfWork},
 };
 
@@ -93,6 +104,140 @@ pub struct EventConsumer<H> {
     kafka: KafkaSettings,
     settings: ConsumerSettings,
     handler: H,
+    watch: Option<Watch>,
+}
+
+/// Where a consumer's stall watch reports.
+#[derive(Clone)]
+struct Watch {
+    health: Health,
+    services: &'static [&'static str],
+    board: Board,
+}
+
+/// Why one client stopped consuming.
+enum End {
+    Shutdown,
+    Stalled,
+}
+
+/// What one client's stall watch works with.
+struct Monitor {
+    group: String,
+    topics: Vec<String>,
+    judge: Judge,
+    interval: Duration,
+    watch: Watch,
+    /// Weak, so the client is closed where the run loop drops it (a blocking
+    /// thread), never at the end of this task.
+    consumer: std::sync::Weak<GroupConsumer>,
+    started: Instant,
+    last_work: Arc<AtomicU64>,
+}
+
+/// The stall watch of one client: observes every `interval`, reports verdicts
+/// on the board and health, and signals a stall once.
+async fn monitor(m: Monitor, stop: CancellationToken, stalled: tokio::sync::oneshot::Sender<()>) {
+    let Monitor {
+        group,
+        topics,
+        mut judge,
+        interval,
+        watch: w,
+        consumer,
+        started,
+        last_work,
+    } = m;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let (client, wanted, stopping) = (consumer.clone(), topics.clone(), stop.clone());
+        let seen = tokio::task::spawn_blocking(move || match client.upgrade() {
+            // Once stopping, the client is being closed: leave it alone.
+            Some(client) if !stopping.is_cancelled() => watch::observe(&client, &wanted),
+            _ => Err(KafkaError::Canceled),
+        })
+        .await
+        .unwrap_or(Err(KafkaError::Canceled));
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(e) => {
+                tracing::debug!(consumer = %group, error = %e, "stall watch could not observe");
+                continue;
+            }
+        };
+        let worked = started + Duration::from_millis(last_work.load(Ordering::Relaxed));
+        let verdict = judge.observe(Instant::now(), &seen, worked);
+        tracing::debug!(consumer = %group, ?verdict, partitions = seen.len(), "stall watch");
+        let now = Utc::now();
+        let mut recovered = false;
+        w.board.update(&group, |s| {
+            s.partitions = seen;
+            s.observed_at = Some(now);
+            match &verdict {
+                Verdict::Consuming { .. } => {
+                    recovered = matches!(s.state, State::Stalled | State::Healing);
+                    s.state = State::Consuming;
+                    s.stalled_since = None;
+                }
+                Verdict::Waiting { .. } => {}
+                Verdict::Stalled { .. } => {
+                    s.state = State::Stalled;
+                    s.stalled_since.get_or_insert(now);
+                }
+            }
+        });
+        match verdict {
+            Verdict::Consuming { .. } if recovered => {
+                for service in w.services {
+                    w.health.set(service, true).await;
+                }
+                tracing::info!(consumer = %group, "consumer recovered; SERVING");
+            }
+            Verdict::Consuming { .. } | Verdict::Waiting { .. } => {}
+            Verdict::Stalled { lag, standing } => {
+                tracing::warn!(
+                    consumer = %group,
+                    topics = ?topics,
+                    lag,
+                    partitions = ?standing,
+                    "consumer stalled: lag stands still; NOT_SERVING, rejoining the group"
+                );
+                for service in w.services {
+                    w.health.set(service, false).await;
+                }
+                let _ = stalled.send(());
+                return;
+            }
+        }
+    }
+}
+
+/// Commits what was stored and closes the client, once the stall watch has
+/// let go of it (an observation in flight holds it for a few seconds at most).
+/// Blocking.
+fn close(name: &str, mut consumer: Arc<GroupConsumer>) {
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        // Nothing stored since the last commit is a normal outcome.
+        tracing::debug!(consumer = %name, error = %e, "offset commit");
+    }
+    loop {
+        match Arc::try_unwrap(consumer) {
+            Ok(client) => return drop(client),
+            Err(shared) => {
+                consumer = shared;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Records that the consumer did work now (milliseconds since `started`).
+fn touch(last_work: &AtomicU64, started: Instant) {
+    let ms = <u64 as TryFrom<u128>>::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    last_work.store(ms, Ordering::Relaxed);
 }
 
 /// What happened to one record.
@@ -122,6 +267,7 @@ impl<H: EventHandler> EventConsumer<H> {
             kafka: kafka.clone(),
             settings: settings.clone(),
             handler,
+            watch: None,
         }
     }
 
@@ -130,8 +276,31 @@ impl<H: EventHandler> EventConsumer<H> {
         crate::kafka::dead_letter_topic(&self.name)
     }
 
-    /// Consumes until `shutdown`, then commits the stored offsets.
-    pub async fn run(self, shutdown: CancellationToken) -> Result<(), KafkaError> {
+    /// Has the consumer watched for stalls: its verdicts go to `board`, and
+    /// `services` report NOT_SERVING on `health` while it is stalled (see
+    /// [`crate::watch`]).
+    pub fn watched(
+        mut self,
+        health: Health,
+        services: &'static [&'static str],
+        board: Board,
+    ) -> Self {
+        self.watch = Some(Watch {
+            health,
+            services,
+            board,
+        });
+        self
+    }
+
+    /// A client of the group, subscribed to the topics. The first client of a
+    /// process joins as the configured static member, so a restarted replica
+    /// takes its partitions back at once; a healing client joins as a dynamic
+    /// member, because a static member that rejoins is handed back the same
+    /// membership without a rebalance — the stuck state it is healing from —
+    /// while a new member makes the group rebalance, and the old static
+    /// membership, no longer heartbeating, expires after the session timeout.
+    fn client(&self, heals: u32) -> Result<GroupConsumer, KafkaError> {
         let mut config = client_config(&self.kafka);
         config
             .set("group.id", &self.name)
@@ -149,22 +318,111 @@ impl<H: EventHandler> EventConsumer<H> {
                 "max.poll.interval.ms",
                 self.settings.max_poll_interval_ms.to_string(),
             );
-        if !self.settings.instance_id.is_empty() {
+        if heals == 0 && !self.settings.instance_id.is_empty() {
             config.set("group.instance.id", &self.settings.instance_id);
         }
-        let consumer: StreamConsumer = config.create()?;
+        let consumer: GroupConsumer = config.create_with_context(Membership::new(&self.name))?;
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
+        Ok(consumer)
+    }
+
+    /// Consumes until `shutdown`, then commits the stored offsets. A consumer
+    /// that stalls leaves the group and joins again, with backoff ([`crate::watch`]).
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), KafkaError> {
         let dlq: FutureProducer =
             producer_config(&self.kafka, &format!("{}-dlq", self.name)).create()?;
-        let dlq_topic = self.dead_letter_topic();
-        tracing::info!(consumer = %self.name, topics = ?self.topics, "consumer started");
+        let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+        let mut heals = 0_u32;
+        let mut fault = self.settings.drop_assignment_after_ms > 0;
+        if let Some(w) = &self.watch {
+            w.board.put(watch::Status {
+                group: self.name.clone(),
+                topics: self.topics.clone(),
+                services: w.services.iter().map(|s| (*s).to_owned()).collect(),
+                state: State::Starting,
+                partitions: Vec::new(),
+                heals,
+                stalled_since: None,
+                observed_at: None,
+            });
+        }
+        loop {
+            let consumer = Arc::new(self.client(heals)?);
+            tracing::info!(consumer = %self.name, topics = ?self.topics, heals, "consumer started");
+            let end = self
+                .consume(&consumer, &dlq, &shutdown, std::mem::take(&mut fault))
+                .await;
+            // Committing and closing block on the broker: off the async workers,
+            // and finished before this task ends, so the client is closed while
+            // its broker is still there (a client closed later, against a
+            // broker that is gone, waits forever). A dynamic member's close
+            // leaves the group, so the broker rebalances at once.
+            let name = self.name.clone();
+            let closed = tokio::task::spawn_blocking(move || close(&name, consumer));
+            let _ = closed.await;
+            let End::Stalled = end else {
+                return Ok(());
+            };
+            heals += 1;
+            if let Some(w) = &self.watch {
+                w.board.update(&self.name, |s| {
+                    s.state = State::Healing;
+                    s.heals = heals;
+                });
+            }
+            if !backoff.sleep(&shutdown).await {
+                return Ok(());
+            }
+        }
+    }
 
+    /// Consumes with one client until shutdown or a stall.
+    async fn consume(
+        &self,
+        consumer: &Arc<GroupConsumer>,
+        dlq: &FutureProducer,
+        shutdown: &CancellationToken,
+        fault: bool,
+    ) -> End {
+        let dlq_topic = self.dead_letter_topic();
+        let started = Instant::now();
+        let last_work = Arc::new(AtomicU64::new(0));
+        let stop_watch = shutdown.child_token();
+        let (stalled_tx, mut stalled) = tokio::sync::oneshot::channel();
+        if let Some(w) = &self.watch {
+            tokio::spawn(monitor(
+                Monitor {
+                    group: self.name.clone(),
+                    topics: self.topics.clone(),
+                    judge: Judge::new(self.settings.stall_after()),
+                    interval: self.settings.watch_interval(),
+                    watch: w.clone(),
+                    consumer: Arc::downgrade(consumer),
+                    started,
+                    last_work: last_work.clone(),
+                },
+                stop_watch.clone(),
+                stalled_tx,
+            ));
+        }
+        let _stop_watch = stop_watch.drop_guard();
+        let drop_at = started + Duration::from_millis(self.settings.drop_assignment_after_ms);
+        let mut fault = fault;
         loop {
             let message = tokio::select! {
-                _ = shutdown.cancelled() => break,
+                _ = shutdown.cancelled() => return End::Shutdown,
+                _ = &mut stalled => return End::Stalled,
+                _ = tokio::time::sleep_until(drop_at.into()), if fault => {
+                    fault = false;
+                    if let Err(e) = consumer.context().refuse_assignments(consumer) {
+                        tracing::warn!(consumer = %self.name, error = %e, "unassign failed");
+                    }
+                    continue;
+                }
                 m = consumer.recv() => m,
             };
+            touch(&last_work, started);
             let message = match message {
                 Ok(m) => m,
                 Err(e) => {
@@ -173,34 +431,31 @@ impl<H: EventHandler> EventConsumer<H> {
                     continue;
                 }
             };
-            let disposition = self.handle(&message, &shutdown).await;
+            let disposition = self.handle(&message, shutdown, &last_work, started).await;
             if matches!(disposition, Disposition::Interrupted) {
-                break;
+                return End::Shutdown;
             }
             if let Disposition::DeadLettered(reason) = &disposition
                 && !self
-                    .dead_letter(&dlq, &dlq_topic, &message, reason, &shutdown)
+                    .dead_letter(dlq, &dlq_topic, &message, reason, shutdown)
                     .await
             {
                 // Shutting down before the dead letter was accepted: leave the
                 // offset unstored so the record is read again next time.
-                break;
+                return End::Shutdown;
             }
             if let Err(e) = consumer.store_offset_from_message(&message) {
                 tracing::warn!(consumer = %self.name, error = %e, "cannot store offset");
             }
         }
-        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
-            // Nothing stored since the last commit is a normal outcome.
-            tracing::debug!(consumer = %self.name, error = %e, "final offset commit");
-        }
-        Ok(())
     }
 
     async fn handle(
         &self,
         message: &BorrowedMessage<'_>,
         shutdown: &CancellationToken,
+        last_work: &AtomicU64,
+        started: Instant,
     ) -> Disposition {
         let event = match InboundEvent::from_message(message) {
             Ok(e) => e,
@@ -223,6 +478,8 @@ impl<H: EventHandler> EventConsumer<H> {
             );
             let mut attempt = 1;
             loop {
+                // Retrying is work: the stall watch must not mistake it for a stall.
+                touch(last_work, started);
                 match self.apply_once(&event).await {
                     Ok(true) => return Disposition::Applied,
                     Ok(false) => {

@@ -10,27 +10,41 @@
 //! - [`consumer`]: applies events exactly once in effect (inbox of
 //!   `(consumer, event id)` in the same unit of work), stores offsets only after
 //!   that commit, and dead-letters what cannot be applied;
+//! - [`membership`]: the consumer client's context: assignments logged, and
+//!   the fault hook that leaves a member with no partitions;
 //! - [`router`]: typed handlers per event type, one decode-and-skip policy;
+//! - [`watch`]: the consumer's stall watch (lag standing still → NOT_SERVING,
+//!   leave and rejoin the group) and the board [`ops`] serves to operators;
 //! - [`cloudevents`]: the CloudEvents Kafka binding (binary mode) headers;
 //! - [`kafka`]: client configuration, topic creation and broker reachability;
-//! - [`mount`]: how a service starts its relay and consumer on its gRPC host.
+//! - [`audit`]: the audit API (trail by patient, actor and time; accounting of
+//!   disclosures; chain verification) over the trails a process keeps;
+//! - [`mount`]: how a service opens its ledger and starts its relay and
+//!   consumer on its gRPC host.
 
+pub mod audit;
 pub mod cloudevents;
 pub mod consumer;
 pub mod kafka;
+pub mod membership;
 pub mod mount;
+pub mod ops;
 pub mod outbox;
 pub mod relay;
 pub mod router;
+pub mod watch;
 pub mod work;
 
 use sea_orm_migration::MigrationTrait;
 
 /// The migrations of the shared tables every service has, to list first in a
-/// service's migrator: audit trail, outbox, inbox, event streams.
+/// service's migrator: audit trail (and its chain), outbox, inbox, event streams.
+/// Migrations are applied by name, so one added here later reaches existing
+/// databases too.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
     vec![
         Box::new(iop_runtime::audit::CreateAuditLog),
+        Box::new(iop_runtime::audit::ChainAuditLog),
         Box::new(outbox::CreateOutbox),
         Box::new(consumer::CreateInbox),
         Box::new(work::CreateEventStreams),
@@ -70,4 +84,7 @@ pub enum StartError {
     /// The gRPC host failed.
     #[error(transparent)]
     Host(#[from] iop_runtime::server::HostError),
+    /// `audit.chain_key` is unusable.
+    #[error(transparent)]
+    ChainKey(#[from] iop_runtime::audit::chain::WeakChainKey),
 }

@@ -7,20 +7,50 @@
 use iop_runtime::{db::Database, server::Host, service::ServiceDef, settings::DatabaseSettings};
 use sea_orm_migration::MigratorTrait;
 
+use iop_proto::{
+    audit::v1::audit_service_server::AuditServiceServer,
+    ops::v1::operations_service_server::OperationsServiceServer,
+};
+use iop_runtime::audit::AuditChain;
+
 use crate::{
     StartError,
+    audit::{AuditApi, AuditTrails},
     consumer::{EventConsumer, EventHandler},
     kafka,
+    ops::OperationsApi,
     relay::Relay,
+    watch::Board,
     work::Ledger,
 };
 
-/// Connects to a service's database, applies `M`'s migrations, and returns
-/// the ledger every unit of work of the service begins on.
-pub async fn open<M: MigratorTrait>(database: &DatabaseSettings) -> Result<Ledger, StartError> {
+/// Connects to `service`'s database, applies `M`'s migrations, seals audit
+/// rows written before the chain existed, and returns the ledger every unit of
+/// work of the service begins on. Its audit trail joins the process's audit
+/// API (mounted with the first trail).
+pub async fn open<M: MigratorTrait>(
+    host: &mut Host,
+    service: &'static str,
+    database: &DatabaseSettings,
+) -> Result<Ledger, StartError> {
+    let chain = AuditChain::new(&host.settings.audit.chain_key)?;
     let db = Database::connect(database).await?;
     db.migrate::<M>().await?;
-    Ok(Ledger::new(db))
+    let sealed = chain.seal(db.conn()).await?;
+    if sealed > 0 {
+        tracing::info!(
+            service,
+            rows = sealed,
+            "audit rows from before the chain sealed"
+        );
+    }
+    let ledger = Ledger::new(db, chain);
+    let (trails, first) = host.shared::<AuditTrails>();
+    if first {
+        iop_runtime::mount!(host, AuditServiceServer::new(AuditApi::new(trails.clone())));
+    }
+    trails.add(service, ledger.clone());
+    Ok(ledger)
 }
 
 /// Starts `service`'s consumer: group `group` over the topics the service
@@ -33,6 +63,14 @@ pub fn consume<H: EventHandler + Send + Sync + 'static>(
     ledger: Ledger,
     handler: H,
 ) {
+    let (board, first) = host.shared::<Board>();
+    if first {
+        // The first consumer of the process mounts the operations API over the board.
+        iop_runtime::mount!(
+            host,
+            OperationsServiceServer::new(OperationsApi::new(board.clone()))
+        );
+    }
     let consumer = EventConsumer::new(
         group,
         service.consumes.iter().map(|t| (*t).to_owned()).collect(),
@@ -40,7 +78,8 @@ pub fn consume<H: EventHandler + Send + Sync + 'static>(
         &host.settings.kafka,
         &host.settings.consumer,
         handler,
-    );
+    )
+    .watched(host.health.clone(), service.grpc, board);
     let topics = service.topics().map(str::to_owned).collect();
     self::consumer(host, service.grpc, consumer, topics);
 }

@@ -24,7 +24,7 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use iop_runtime::{
-    audit::{self, AuditEntry, Outcome, Purpose},
+    audit::{AuditChain, AuditEntry, Outcome, Purpose},
     auth::Caller,
     db::{Database, WriteTxn},
     grpc::Call,
@@ -88,6 +88,8 @@ pub struct Access {
     pub facility_id: Option<String>,
     /// Allowed or denied.
     pub outcome: Outcome,
+    /// The consent a disclosure relied on.
+    pub consent_id: Option<String>,
 }
 
 impl Access {
@@ -97,7 +99,14 @@ impl Access {
             patient_id: patient_id.map(str::to_owned),
             facility_id: facility_id.map(str::to_owned),
             outcome: Outcome::Allowed,
+            consent_id: None,
         }
+    }
+
+    /// An allowed disclosure: the access relied on `consent_id`.
+    pub fn under_consent(mut self, consent_id: Option<&str>) -> Self {
+        self.consent_id = consent_id.map(str::to_owned);
+        self
     }
 
     /// A denied access to `patient_id`.
@@ -116,16 +125,23 @@ pub struct Ledger {
     db: Database,
     outbox: Outbox,
     applied: Arc<Notify>,
+    chain: AuditChain,
 }
 
 impl Ledger {
-    /// The ledger of a service's database.
-    pub fn new(db: Database) -> Self {
+    /// The ledger of a service's database, whose audit rows `chain` links.
+    pub fn new(db: Database, chain: AuditChain) -> Self {
         Self {
             db,
             outbox: Outbox::new(),
             applied: Arc::new(Notify::new()),
+            chain,
         }
+    }
+
+    /// The audit trail's chain key.
+    pub fn chain(&self) -> &AuditChain {
+        &self.chain
     }
 
     /// The database.
@@ -165,6 +181,7 @@ impl Ledger {
             txn: self.db.begin_write().await?,
             outbox: self.outbox.clone(),
             applied: self.applied.clone(),
+            chain: self.chain.clone(),
             actor,
             accesses: Vec::new(),
             sequences: BTreeMap::new(),
@@ -179,29 +196,32 @@ impl Ledger {
             return Ok(());
         }
         let txn = self.db.begin_write().await?;
-        write_audit(&*txn, actor, accesses).await?;
+        write_audit(&*txn, &self.chain, actor, accesses).await?;
         txn.commit().await
     }
 }
 
 async fn write_audit<C: ConnectionTrait>(
     db: &C,
+    chain: &AuditChain,
     actor: &Actor,
     accesses: &[Access],
 ) -> Result<(), DbErr> {
     for a in accesses {
-        audit::insert(
-            db,
-            AuditEntry {
-                caller: &actor.caller,
-                action: actor.action,
-                patient_id: a.patient_id.as_deref(),
-                facility_id: a.facility_id.as_deref(),
-                purpose: actor.purpose,
-                outcome: a.outcome,
-            },
-        )
-        .await?;
+        chain
+            .append(
+                db,
+                AuditEntry {
+                    caller: &actor.caller,
+                    action: actor.action,
+                    patient_id: a.patient_id.as_deref(),
+                    facility_id: a.facility_id.as_deref(),
+                    purpose: actor.purpose,
+                    outcome: a.outcome,
+                    consent_id: a.consent_id.as_deref(),
+                },
+            )
+            .await?;
     }
     Ok(())
 }
@@ -211,6 +231,7 @@ pub struct UnitOfWork {
     txn: WriteTxn,
     outbox: Outbox,
     applied: Arc<Notify>,
+    chain: AuditChain,
     actor: Option<Actor>,
     accesses: Vec<Access>,
     sequences: BTreeMap<(&'static str, String), i64>,
@@ -289,6 +310,11 @@ impl UnitOfWork {
         self.accesses.push(Access::allowed(patient_id, facility_id));
     }
 
+    /// Stages an audit row of this command as given.
+    pub fn audit_access(&mut self, access: Access) {
+        self.accesses.push(access);
+    }
+
     /// Commits state, events and audit rows together, then wakes the relay and
     /// the readers waiting for a write.
     pub async fn commit(self) -> Result<Receipt, DbErr> {
@@ -296,6 +322,7 @@ impl UnitOfWork {
             txn,
             outbox,
             applied,
+            chain,
             actor,
             accesses,
             sequences,
@@ -308,7 +335,7 @@ impl UnitOfWork {
                     actor.action
                 )));
             }
-            write_audit(&*txn, actor, &accesses).await?;
+            write_audit(&*txn, &chain, actor, &accesses).await?;
         }
         txn.commit().await?;
         if emitted > 0 {

@@ -69,6 +69,12 @@ async fn database(dir: &tempfile::TempDir) -> Database {
     db
 }
 
+/// The ledger of `db`, with a chain key of its own.
+fn ledger_of(db: Database) -> Ledger {
+    let key = iop_runtime::auth::generate_secret().into();
+    Ledger::new(db, iop_runtime::audit::AuditChain::new(&key).unwrap())
+}
+
 async fn count(db: &Database, sql: &str) -> i64 {
     let row = db
         .conn()
@@ -112,7 +118,7 @@ async fn relay_keeps_every_row_through_an_outage_and_keeps_order_per_aggregate()
     settings.outbox.poll_interval_ms = 50;
 
     broker.broker_down(1).unwrap();
-    let ledger = Ledger::new(db.clone());
+    let ledger = ledger_of(db.clone());
     let shutdown = CancellationToken::new();
     let relay = Relay::new(
         db.clone(),
@@ -270,7 +276,7 @@ async fn consumer_applies_each_event_once_and_dead_letters_what_keeps_failing() 
     let consumer = EventConsumer::new(
         "iop.testconsumer",
         vec!["iop.test.v1".into()],
-        Ledger::new(db.clone()),
+        ledger_of(db.clone()),
         &settings.kafka,
         &settings.consumer,
         handler.clone(),
@@ -350,7 +356,7 @@ fn actor(action: &'static str) -> Actor {
 async fn a_unit_of_work_sequences_streams_and_commits_state_events_and_audit_together() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(&dir).await;
-    let ledger = Ledger::new(db.clone());
+    let ledger = ledger_of(db.clone());
     let day = Date {
         year: 2026,
         month: 11,
@@ -431,7 +437,7 @@ fn event(event_type: &str, payload: Vec<u8>) -> InboundEvent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_router_decodes_by_type_skips_unknown_types_and_refuses_bad_payloads() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::new(database(&dir).await);
+    let ledger = ledger_of(database(&dir).await);
     let router = Router::<Years>::new().on::<Date>(|s, _, d, _| {
         Box::pin(async move {
             s.seen.lock().unwrap().push(d.year);

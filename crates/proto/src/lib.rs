@@ -43,9 +43,19 @@ pub mod iop {
             tonic::include_proto!("iop.patientview.v1");
         }
     }
+    pub mod ops {
+        pub mod v1 {
+            tonic::include_proto!("iop.ops.v1");
+        }
+    }
+    pub mod audit {
+        pub mod v1 {
+            tonic::include_proto!("iop.audit.v1");
+        }
+    }
 }
 
-pub use iop::{admissions, common, patientview, scheduling};
+pub use iop::{admissions, audit, common, ops, patientview, scheduling};
 
 /// Full gRPC service names, as registered with health and reflection.
 pub mod service_names {
@@ -55,6 +65,10 @@ pub mod service_names {
     pub const PATIENT_VIEW: &str = "iop.patientview.v1.PatientViewService";
     /// `iop.scheduling.v1.SchedulingService`.
     pub const SCHEDULING: &str = "iop.scheduling.v1.SchedulingService";
+    /// `iop.ops.v1.OperationsService`: what a process says about itself.
+    pub const OPERATIONS: &str = "iop.ops.v1.OperationsService";
+    /// `iop.audit.v1.AuditService`: the audit trails a process keeps.
+    pub const AUDIT: &str = "iop.audit.v1.AuditService";
     /// Reserved for the clinical context.
     pub const CLINICAL: &str = "iop.clinical.v1.ClinicalService";
     /// Reserved for the testing-lab context.

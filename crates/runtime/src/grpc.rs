@@ -1,7 +1,8 @@
 //! The gRPC glue every service shares, written once: what a handler starts from
 //! ([`Call`]: the authenticated caller, the purpose of use, the client's
 //! deadline), the role check that opens every RPC, the [`grpc_service!`] macro
-//! that writes a service's trait impl from its role table, and [`mount!`], which
+//! that writes a service's trait impl from its role table and checks every
+//! request against [`crate::bounds`] before the handler runs, and [`mount!`], which
 //! puts a service behind the authenticator with the message-size limits.
 //!
 //! [`grpc_service!`]: crate::grpc_service
@@ -86,6 +87,9 @@ macro_rules! grpc_service {
                     $crate::grpc::__private::tonic::Status,
                 > {
                     let call = $crate::grpc::begin(&request, $roles)?;
+                    $crate::bounds::check(request.get_ref()).map_err(|e| {
+                        $crate::status::invalid_argument("iop.request", e.field, &e.reason)
+                    })?;
                     let response = self.$handler(&call, request.into_inner()).await?;
                     Ok($crate::grpc::__private::tonic::Response::new(response))
                 }

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backoff;
+pub mod bounds;
 pub mod consistency;
 pub mod db;
 pub mod grpc;

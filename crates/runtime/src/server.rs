@@ -34,11 +34,13 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Health of the services in one process. Every service starts NOT_SERVING.
+/// Health of the services in one process. Every service starts NOT_SERVING;
+/// once shutdown begins, nothing turns SERVING again.
 #[derive(Clone)]
 pub struct Health {
     reporter: HealthReporter,
     serving: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<&'static str, bool>>>,
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Health {
@@ -55,6 +57,7 @@ impl Health {
         let health = Self {
             reporter,
             serving: std::sync::Arc::new(std::sync::Mutex::new(serving)),
+            stopping: std::sync::Arc::default(),
         };
         health.publish().await;
         (health, server)
@@ -62,14 +65,26 @@ impl Health {
 
     /// Marks one service SERVING; the overall status ("") follows once all are.
     pub async fn serving(&self, service: &'static str) {
+        self.set(service, true).await;
+    }
+
+    /// Marks one service SERVING or NOT_SERVING (a consumer that stalled, then
+    /// recovered). After shutdown began, a service stays NOT_SERVING.
+    pub async fn set(&self, service: &'static str, up: bool) {
+        use std::sync::atomic::Ordering;
+        if up && self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
         if let Ok(mut map) = self.serving.lock() {
-            map.insert(service, true);
+            map.insert(service, up);
         }
         self.publish().await;
     }
 
-    /// Marks every service (and the overall status) NOT_SERVING.
+    /// Marks every service (and the overall status) NOT_SERVING, for good.
     pub async fn not_serving(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut map) = self.serving.lock() {
             map.values_mut().for_each(|v| *v = false);
         }
@@ -170,6 +185,9 @@ pub fn cancel_on_signals(token: CancellationToken) {
     });
 }
 
+/// How long shutdown waits for background tasks once the server stopped.
+pub const STOP_WITHIN: Duration = Duration::from_secs(20);
+
 /// One process's gRPC host: the services it mounts, their health, the shared
 /// authenticator and the background tasks (relays, consumers) they spawn. A
 /// service's `start` adds itself here; `iop serve` hosts one service and `iop dev`
@@ -185,6 +203,7 @@ pub struct Host {
     pub shutdown: CancellationToken,
     routes: tonic::service::RoutesBuilder,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    extensions: http::Extensions,
 }
 
 /// The host could not start.
@@ -216,12 +235,27 @@ impl Host {
             shutdown,
             routes,
             tasks: Vec::new(),
+            extensions: http::Extensions::new(),
         })
     }
 
     /// Where a service mounts its gRPC server (wrapped in [`Host::auth`]).
     pub fn routes(&mut self) -> &mut tonic::service::RoutesBuilder {
         &mut self.routes
+    }
+
+    /// The process-wide value of type `T` that hosted services share (e.g. the
+    /// board of consumer statuses), created on first use; `None` the first
+    /// time, so the caller can set up what goes with it (mount its API).
+    pub fn shared<T: Clone + Default + Send + Sync + 'static>(&mut self) -> (T, bool) {
+        match self.extensions.get::<T>() {
+            Some(existing) => (existing.clone(), false),
+            None => {
+                let created = T::default();
+                self.extensions.insert(created.clone());
+                (created, true)
+            }
+        }
     }
 
     /// Runs a background task until the process stops.
@@ -248,7 +282,8 @@ impl Host {
         });
     }
 
-    /// Serves until shutdown, then waits for the background tasks to finish.
+    /// Serves until shutdown, then waits (at most [`STOP_WITHIN`]) for the
+    /// background tasks to finish.
     pub async fn serve(self, listener: TcpListener) -> Result<(), HostError> {
         let Host {
             settings,
@@ -267,8 +302,25 @@ impl Host {
         )
         .await;
         shutdown.cancel();
-        for task in tasks {
-            let _ = task.await;
+        // Relays flush and consumers commit on the way out; a task stuck in a
+        // broker call must not keep the process (and its pod) from exiting.
+        let count = tasks.len();
+        let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+        let all = async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        };
+        if tokio::time::timeout(STOP_WITHIN, all).await.is_err() {
+            let running = aborts.iter().filter(|a| !a.is_finished()).count();
+            tracing::warn!(
+                running,
+                of = count,
+                "background tasks did not stop within {STOP_WITHIN:?}; abandoning them"
+            );
+            for a in aborts {
+                a.abort();
+            }
         }
         result.map_err(HostError::from)
     }

@@ -30,6 +30,7 @@ const SHARED_SECTIONS: &[&str] = &[
     "telemetry",
     "outbox",
     "consumer",
+    "audit",
     "dev",
 ];
 
@@ -130,6 +131,8 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     /// Event consumers.
     pub consumer: ConsumerSettings,
+    /// The audit trail.
+    pub audit: AuditSettings,
     /// `iop dev` (one-machine mode).
     pub dev: DevSettings,
     /// Raw sections of services, by key; read with [`Settings::section`].
@@ -284,11 +287,51 @@ pub struct ConsumerSettings {
     /// member that died without leaving, so it is kept well under Kafka's 5 min.
     pub max_poll_interval_ms: u64,
     /// Static group membership (`group.instance.id`, KIP-345): a stable name per
-    /// replica, e.g. a StatefulSet pod name. A restarted replica with the same
-    /// name takes its partitions back at once instead of waiting for the broker
-    /// to expire its previous session. Empty means dynamic membership.
+    /// replica, e.g. the pod name from the downward API. A replica restarted
+    /// with the same name takes its partitions back at once instead of waiting
+    /// for the broker to expire its previous session (measured with tansu:
+    /// back within 15 s whatever the restart delay, where a dynamic member
+    /// restarted after 10 s was never given partitions again). Empty means
+    /// dynamic membership; the stall watch below still heals it. A consumer
+    /// that heals rejoins as a dynamic member (see the stall watch).
     #[serde(default)]
     pub instance_id: String,
+    /// How long lag may stand still while this consumer holds no partition of
+    /// it or does no work, before it is declared stalled: logged (WARN), its
+    /// services report NOT_SERVING, and it leaves the group and joins again.
+    /// Keep it above `kafka.session_timeout_ms`, so an ordinary rebalance
+    /// after a member's death is not mistaken for a stall.
+    pub stall_after_ms: u64,
+    /// How often the stall watch reads offsets and watermarks.
+    pub watch_interval_ms: u64,
+    /// Fault injection for tests: this long after (re)joining, the consumer
+    /// gives up its partitions once without leaving the group, as a consumer
+    /// the broker stopped assigning would. 0 (the default) never does.
+    #[serde(default)]
+    pub drop_assignment_after_ms: u64,
+}
+
+impl ConsumerSettings {
+    /// [`Self::stall_after_ms`] as a duration.
+    pub fn stall_after(&self) -> Duration {
+        Duration::from_millis(self.stall_after_ms)
+    }
+
+    /// [`Self::watch_interval_ms`] as a duration.
+    pub fn watch_interval(&self) -> Duration {
+        Duration::from_millis(self.watch_interval_ms)
+    }
+}
+
+/// The audit trail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Key of the trail's hash chain (HMAC-SHA256), at least 32 bytes, kept
+    /// outside the database: whoever holds it can re-hash a changed trail.
+    /// `iop dev` generates one when empty; `iop serve` refuses to start without.
+    #[serde(default)]
+    pub chain_key: Secret<String>,
 }
 
 /// One-machine mode.
@@ -425,6 +468,9 @@ impl Settings {
         if !self.auth.hs256_secret.is_empty() && self.auth.hs256_secret.expose().len() < 32 {
             return Err(invalid("auth.hs256_secret", "must be at least 32 bytes"));
         }
+        if !self.audit.chain_key.is_empty() && self.audit.chain_key.expose().len() < 32 {
+            return Err(invalid("audit.chain_key", "must be at least 32 bytes"));
+        }
         if self.auth.issuer.is_empty() {
             return Err(invalid("auth.issuer", "must not be empty"));
         }
@@ -448,6 +494,15 @@ impl Settings {
         }
         if self.consumer.max_attempts == 0 {
             return Err(invalid("consumer.max_attempts", "must be at least 1"));
+        }
+        if self.consumer.watch_interval_ms == 0 {
+            return Err(invalid("consumer.watch_interval_ms", "must be positive"));
+        }
+        if self.consumer.stall_after_ms < 2 * self.consumer.watch_interval_ms {
+            return Err(invalid(
+                "consumer.stall_after_ms",
+                "must be at least two watch intervals",
+            ));
         }
         Ok(())
     }

@@ -90,6 +90,7 @@ pub fn defaults() -> Settings {
 pub fn settings() -> Settings {
     let mut s = defaults();
     s.auth.hs256_secret = iop_runtime::auth::generate_secret().into();
+    s.audit.chain_key = iop_runtime::auth::generate_secret().into();
     s.grpc.listen = "127.0.0.1:0".parse().unwrap();
     s.grpc.drain_ms = 0;
     s.kafka.topic_partitions = 3;
@@ -495,6 +496,42 @@ pub async fn read_view(
         .unwrap_or_default())
 }
 
+/// A Part 2 consent, valid until 2099, by which `patient_id` lets `facility`
+/// receive all records (not counseling notes) for treatment.
+pub fn consent_to(patient_id: &str, facility: &str) -> iop_proto::common::v1::Consent {
+    use iop_proto::common::v1::{
+        Consent, ConsentExpiry, ConsentInformation, ConsentPurpose, ConsentRecipient, Date,
+        DisclosurePurpose, consent_expiry, consent_recipient,
+    };
+    Consent {
+        patient_id: patient_id.into(),
+        disclosing_party: "IOP Network Oakland".into(),
+        information: vec![ConsentInformation::AllRecords as i32],
+        recipients: vec![ConsentRecipient {
+            kind: Some(consent_recipient::Kind::Named(facility.into())),
+        }],
+        purposes: vec![ConsentPurpose {
+            purpose: DisclosurePurpose::Treatment as i32,
+            description: String::new(),
+        }],
+        right_to_revoke_acknowledged: true,
+        expiry: Some(ConsentExpiry {
+            kind: Some(consent_expiry::Kind::OnDate(Date {
+                year: 2099,
+                month: 12,
+                day: 31,
+            })),
+        }),
+        signed_by: "the patient".into(),
+        signed_on: Some(Date {
+            year: 2026,
+            month: 11,
+            day: 2,
+        }),
+        ..Default::default()
+    }
+}
+
 /// Audit rows about `patient_id` with `outcome` (`allowed`, `denied`), and with
 /// `action` when given, in the database at `url`.
 pub async fn audit_rows(url: &str, patient_id: &str, action: Option<&str>, outcome: &str) -> i64 {
@@ -532,24 +569,35 @@ pub async fn audit_rows(url: &str, patient_id: &str, action: Option<&str>, outco
 }
 
 /// Reads `count` records of `topic` from the start, as an analyst's consumer
-/// (its own group) would; fails after 20 s.
+/// would; fails after 20 s. Partitions are assigned explicitly, not through a
+/// consumer group: a rebalance would redeliver records and a count would then
+/// stop short of the newest ones.
 pub async fn read_topic(
     bootstrap: &str,
     topic: &str,
     count: usize,
 ) -> Vec<rdkafka::message::OwnedMessage> {
     use rdkafka::{
-        ClientConfig,
+        ClientConfig, Message, Offset, TopicPartitionList,
         consumer::{Consumer, StreamConsumer},
     };
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("analyst-{}", uuid::Uuid::new_v4()))
-        .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("topic metadata");
+    let mut partitions = TopicPartitionList::new();
+    for p in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        partitions
+            .add_partition_offset(topic, p.id(), Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&partitions).expect("assign");
+    let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while out.len() < count {
@@ -557,7 +605,9 @@ pub async fn read_topic(
             .await
             .unwrap_or_else(|_| panic!("only {} of {count} records on {topic}", out.len()))
             .expect("record");
-        out.push(m.detach());
+        if seen.insert((m.partition(), m.offset())) {
+            out.push(m.detach());
+        }
     }
     out
 }

@@ -72,7 +72,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
 pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
     Box::pin(async move {
         let own: settings::AdmissionsSettings = host.settings.section(settings::KEY)?;
-        let ledger = mount::open::<migration::Migrator>(&database).await?;
+        let ledger = mount::open::<migration::Migrator>(host, SERVICE.name, &database).await?;
         let api = AdmissionsApi::new(ledger.clone(), own);
         iop_runtime::mount!(host, AdmissionsServiceServer::new(api));
         mount::relay(host, &ledger, topics::ADMISSIONS, contexts::ADMISSIONS);

@@ -56,7 +56,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
 pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
     Box::pin(async move {
         let own: settings::PatientViewSettings = host.settings.section(settings::KEY)?;
-        let ledger = mount::open::<migration::Migrator>(&database).await?;
+        let ledger = mount::open::<migration::Migrator>(host, SERVICE.name, &database).await?;
         let api = PatientViewApi::new(ledger.clone(), own.read_your_writes_timeout());
         iop_runtime::mount!(host, PatientViewServiceServer::new(api));
         mount::consume(host, &SERVICE, CONSUMER, ledger, events::ViewHandler::new());

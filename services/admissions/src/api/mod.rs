@@ -181,10 +181,7 @@ impl AdmissionsApi {
     ) -> Result<Basis, AdmissionsError> {
         let basis = self.authorize(call, action, p).await?;
         self.ledger
-            .record_access(
-                &Actor::of(call, action),
-                &[Access::allowed(Some(&p.id), Some(basis.facility_id()))],
-            )
+            .record_access(&Actor::of(call, action), &[basis.access(&p.id)])
             .await?;
         Ok(basis)
     }

@@ -18,16 +18,16 @@ use iop_proto::{
         },
     },
     common::v1::{
-        Consent, ConsentExpiry, ConsentInformation, ConsentPurpose, ConsentRecipient, Coverage,
-        Date, DisclosurePurpose, HomeEnvironment, LevelOfCare, PersonName, Program,
-        SubscriberRelationship, consent_expiry, consent_recipient,
+        Consent, ConsentExpiry, ConsentInformation, ConsentPurpose, Coverage, Date,
+        DisclosurePurpose, HomeEnvironment, LevelOfCare, PersonName, Program,
+        SubscriberRelationship, consent_expiry,
     },
     patientview::v1::CareStatus,
 };
 use iop_runtime::auth::Role;
 use iop_testkit::{
-    Backend, TestNetwork, admit, assess, audit_rows, authed, header, iop_assessment, patient,
-    read_topic, read_view, register, registration,
+    Backend, TestNetwork, admit, assess, audit_rows, authed, consent_to, header, iop_assessment,
+    patient, read_topic, read_view, register, registration,
 };
 use prost::Message as _;
 use rdkafka::Message as _;
@@ -40,32 +40,6 @@ type Client = AdmissionsServiceClient<Channel>;
 
 fn day(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })
-}
-
-fn consent_to(patient_id: &str, facility: &str) -> Consent {
-    Consent {
-        patient_id: patient_id.into(),
-        disclosing_party: "IOP Network Oakland".into(),
-        information: vec![ConsentInformation::AllRecords as i32],
-        recipients: vec![ConsentRecipient {
-            kind: Some(consent_recipient::Kind::Named(facility.into())),
-        }],
-        purposes: vec![ConsentPurpose {
-            purpose: DisclosurePurpose::Treatment as i32,
-            description: String::new(),
-        }],
-        right_to_revoke_acknowledged: true,
-        expiry: Some(ConsentExpiry {
-            kind: Some(consent_expiry::Kind::OnDate(Date {
-                year: 2099,
-                month: 12,
-                day: 31,
-            })),
-        }),
-        signed_by: "the patient".into(),
-        signed_on: day(2026, 11, 2),
-        ..Default::default()
-    }
 }
 
 /// Records `consent` and returns it as admissions stored it.
@@ -602,6 +576,31 @@ async fn admission_needs_a_placement_at_the_level_and_a_free_place() {
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(
         err.message().starts_with("justification"),
+        "{}",
+        err.message()
+    );
+    // A 2 MB field never reaches storage or an event: refused by name, before
+    // the handler runs (the ceiling every request has, crates/runtime/src/bounds.rs).
+    let err = admissions
+        .override_placement(authed(override_to(&"x".repeat(2 << 20)), &clinician))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.message(), "justification: must be at most 4096 bytes");
+    let mut huge = consent_to(&pid, "fresno");
+    huge.disclosing_party = "y".repeat(2 << 20);
+    let err = admissions
+        .record_consent(authed(
+            RecordConsentRequest {
+                consent: Some(huge),
+            },
+            &intake,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("consent.disclosing_party:"),
         "{}",
         err.message()
     );

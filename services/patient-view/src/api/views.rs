@@ -80,10 +80,7 @@ impl PatientViewApi {
             return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
         };
         self.ledger
-            .record_access(
-                &actor,
-                &[Access::allowed(Some(&id), Some(basis.facility_id()))],
-            )
+            .record_access(&actor, &[basis.access(&id)])
             .await?;
         let (minutes, week_start) = self.this_week(&id).await?;
         Ok(GetPatientViewResponse {

@@ -118,7 +118,7 @@ impl SchedulingApi {
         );
         let actor = Actor::of(call, action);
         let access = match &basis {
-            Some(b) => Access::allowed(Some(patient_id.as_str()), Some(b.facility_id())),
+            Some(b) => b.access(patient_id.as_str()),
             None => Access::denied(Some(patient_id.as_str()), None),
         };
         self.ledger.record_access(&actor, &[access]).await?;

@@ -1,13 +1,21 @@
 //! The audit trail (HIPAA audit controls): one row per read or write of patient
-//! data, saying who, which patient, what, when, why (purpose of use) and whether
-//! it was allowed. Each service keeps its own `audit_log` table; a write's audit
-//! row commits in the same transaction as the write itself.
+//! data, saying who, which patient, what, when, why (purpose of use), whether
+//! it was allowed, under which consent a disclosure was made and in which
+//! trace. Each service keeps its own `audit_log` table; a write's audit row
+//! commits in the same transaction as the write itself. Rows form a keyed hash
+//! chain ([`chain`]) and are append-only (database triggers); [`trail`] reads
+//! them back for auditors.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::DbErr;
 use sea_orm_migration::prelude::*;
 use tonic::{Status, metadata::MetadataMap};
 
 use crate::auth::Caller;
+
+pub mod chain;
+pub mod trail;
+
+pub use chain::{AuditChain, Verification};
 
 /// Metadata key a caller uses to state why it accesses patient data.
 pub const PURPOSE_HEADER: &str = "iop-purpose-of-use";
@@ -26,6 +34,14 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Purpose; 4] = [
+        Purpose::Treatment,
+        Purpose::Payment,
+        Purpose::Operations,
+        Purpose::Audit,
+    ];
+
     /// Stored value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -66,6 +82,16 @@ pub enum Outcome {
     Denied,
 }
 
+impl Outcome {
+    /// Stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
 /// One audited access.
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
@@ -81,28 +107,8 @@ pub struct AuditEntry<'a> {
     pub purpose: Purpose,
     /// Allowed or denied.
     pub outcome: Outcome,
-}
-
-/// Writes `entry` through `db`. Only the unit of work (`iop_messaging::work`)
-/// calls this, so an audit row always commits with what it records.
-pub async fn insert<C: ConnectionTrait>(db: &C, entry: AuditEntry<'_>) -> Result<(), DbErr> {
-    entity::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
-        occurred_at: Set(chrono::Utc::now()),
-        actor: Set(entry.caller.subject().to_owned()),
-        actor_roles: Set(entry.caller.roles_label()),
-        action: Set(entry.action.to_owned()),
-        patient_id: Set(entry.patient_id.map(str::to_owned)),
-        facility_id: Set(entry.facility_id.map(str::to_owned)),
-        purpose: Set(entry.purpose.as_str().to_owned()),
-        outcome: Set(match entry.outcome {
-            Outcome::Allowed => "allowed".to_owned(),
-            Outcome::Denied => "denied".to_owned(),
-        }),
-    }
-    .insert(db)
-    .await
-    .map(|_| ())
+    /// The consent a disclosure relied on.
+    pub consent_id: Option<&'a str>,
 }
 
 /// The `audit_log` table.
@@ -126,6 +132,11 @@ pub mod entity {
         pub facility_id: Option<String>,
         pub purpose: String,
         pub outcome: String,
+        pub sequence: Option<i64>,
+        pub prev_hash: Option<String>,
+        pub hash: Option<String>,
+        pub consent_id: Option<String>,
+        pub trace_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -204,5 +215,127 @@ impl MigrationTrait for CreateAuditLog {
         manager
             .drop_table(Table::drop().table(AuditLog::Table).to_owned())
             .await
+    }
+}
+
+/// Turns `audit_log` into a chain: each row's place (`sequence`), the hash of
+/// the row before it and its own keyed hash; the consent a disclosure relied
+/// on and the trace of the call; the `audit_chain` head (one row: the last
+/// sequence and hash); and triggers that refuse deleting a row or changing a
+/// sealed one, so the service's own code and database user cannot do it by
+/// accident (whoever can drop a trigger still can, and the chain shows it).
+/// Rows written before this migration are sealed at start-up
+/// ([`AuditChain::seal`]).
+pub struct ChainAuditLog;
+
+#[derive(DeriveIden)]
+enum Chained {
+    #[sea_orm(iden = "audit_log")]
+    Table,
+    Sequence,
+    PrevHash,
+    Hash,
+    ConsentId,
+    TraceId,
+}
+
+#[derive(DeriveIden)]
+enum AuditChainHead {
+    #[sea_orm(iden = "audit_chain")]
+    Table,
+    Id,
+    Sequence,
+    Hash,
+}
+
+impl MigrationName for ChainAuditLog {
+    fn name(&self) -> &str {
+        "m20261129_000001_chain_audit_log"
+    }
+}
+
+const SQLITE_TRIGGERS: &[&str] = &[
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log \
+     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_sealed BEFORE UPDATE ON audit_log \
+     WHEN OLD.hash IS NOT NULL BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+];
+
+const POSTGRES_TRIGGERS: &[&str] = &[
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ \
+     BEGIN IF TG_OP = 'DELETE' OR OLD.hash IS NOT NULL THEN \
+     RAISE EXCEPTION 'audit_log is append-only'; END IF; RETURN NEW; END $$",
+    "DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log",
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log \
+     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for ChainAuditLog {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use crate::schema::{add_columns, big_int, create_tables, index, optional_text, text};
+        add_columns(
+            manager,
+            Chained::Table,
+            vec![
+                ColumnDef::new(Chained::Sequence).big_integer().to_owned(),
+                optional_text(Chained::PrevHash),
+                optional_text(Chained::Hash),
+                optional_text(Chained::ConsentId),
+                optional_text(Chained::TraceId),
+            ],
+        )
+        .await?;
+        index(
+            manager,
+            "audit_log_sequence",
+            Chained::Table,
+            vec![Chained::Sequence.into_iden()],
+            true,
+        )
+        .await?;
+        index(
+            manager,
+            "audit_log_actor",
+            Chained::Table,
+            vec![
+                Alias::new("actor").into_iden(),
+                Alias::new("occurred_at").into_iden(),
+            ],
+            false,
+        )
+        .await?;
+        create_tables(
+            manager,
+            vec![
+                Table::create()
+                    .table(AuditChainHead::Table)
+                    .col(
+                        ColumnDef::new(AuditChainHead::Id)
+                            .integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(big_int(AuditChainHead::Sequence))
+                    .col(text(AuditChainHead::Hash))
+                    .to_owned(),
+            ],
+        )
+        .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared("INSERT INTO audit_chain (id, sequence, hash) VALUES (1, 0, '')")
+            .await?;
+        let triggers = match manager.get_database_backend() {
+            sea_orm::DbBackend::Postgres => POSTGRES_TRIGGERS,
+            _ => SQLITE_TRIGGERS,
+        };
+        for sql in triggers {
+            db.execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        crate::schema::forward_only(self.name())
     }
 }
