@@ -55,10 +55,11 @@ async fn whole_trail(
     panic!("the walk through the trail did not end");
 }
 
-/// Runs `iop verify-audit` on `service`'s database; returns success and stdout.
-fn verify_cli(net: &TestNetwork, service: &str) -> (bool, String) {
+/// Runs `iop <args>` with `service`'s database and the network's chain key;
+/// returns success and what it printed.
+fn iop(net: &TestNetwork, service: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_iop"))
-        .args(["verify-audit", "--service", service])
+        .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("IOP__DATABASE__URL", net.database_url(service))
@@ -257,7 +258,11 @@ async fn auditors_read_the_trail_account_disclosures_and_find_tampering(#[case] 
         verified.iter().all(|t| t.intact && t.rows > 0),
         "{verified:?}"
     );
-    let (ok, said) = verify_cli(&net, "admissions");
+    let (ok, said) = iop(
+        &net,
+        "admissions",
+        &["verify-audit", "--service", "admissions"],
+    );
     assert!(ok, "{said}");
     assert!(said.contains("audit trail intact"), "{said}");
 
@@ -294,10 +299,24 @@ async fn auditors_read_the_trail_account_disclosures_and_find_tampering(#[case] 
             .filter(|t| t.service != "admissions")
             .all(|t| t.intact)
     );
-    let (ok, said) = verify_cli(&net, "admissions");
+    let (ok, said) = iop(
+        &net,
+        "admissions",
+        &["verify-audit", "--service", "admissions"],
+    );
     assert!(!ok, "verify-audit exits 1 on a broken trail: {said}");
     assert!(
         said.contains(&format!("broken at row {}", fresno_read.sequence)),
+        "{said}"
+    );
+    // The operator's view of the outbox: nothing parked on a healthy network.
+    let (ok, said) = iop(
+        &net,
+        "admissions",
+        &["outbox", "--service", "admissions", "parked"],
+    );
+    assert!(
+        ok && said.starts_with("admissions: 0 parked row(s)"),
         "{said}"
     );
     db.close().await.unwrap();

@@ -13,6 +13,8 @@
 //! - `iop services`: the registry, one service per line.
 //! - `iop verify-audit --service <name>`: recomputes a service's audit chain
 //!   and names the first row that does not hold (exit status 1 then).
+//! - `iop outbox --service <name> parked|release`: the outbox rows the broker
+//!   will never accept, and releasing them for the relay to try again.
 //!
 //! Services are never named here: every command loops over `iop_registry`.
 
@@ -77,6 +79,18 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// A service's outbox: rows parked because the broker will never accept
+    /// them (too large, invalid), and releasing them for another try.
+    Outbox {
+        /// Which service (see `iop services`).
+        #[arg(long, value_parser = PossibleValuesParser::new(iop_registry::names()))]
+        service: String,
+        /// Use an `iop dev` data directory's SQLite file instead of settings.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
     /// Print a bearer token signed with the configured key (or the dev key).
     Token {
         /// Token subject (who calls).
@@ -94,6 +108,22 @@ enum Command {
         /// Dev data directory whose key to use when settings name none.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxAction {
+    /// List parked rows: position, event type, size, when and why.
+    Parked,
+    /// Release parked rows for the relay (after fixing the cause, e.g.
+    /// raising the broker's `message.max.bytes`).
+    Release {
+        /// Only this row.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        position: Option<i64>,
+        /// Every parked row.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -140,6 +170,11 @@ pub fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Outbox {
+            service,
+            data_dir,
+            action,
+        } => outbox(cli.config.as_deref(), &service, data_dir, action),
         Command::Token {
             subject,
             roles,
@@ -339,6 +374,71 @@ fn serve(config: Option<&Path>, name: &str) -> Result<(), BoxError> {
     result
 }
 
+/// The settings and database of `service`: the settings' database, or the
+/// SQLite file (and dev audit key) of an `iop dev` data directory.
+fn service_database(
+    config: Option<&Path>,
+    service: &str,
+    data_dir: Option<&Path>,
+) -> Result<(Settings, DatabaseSettings), BoxError> {
+    let mut settings = load(config)?;
+    let Some(dir) = data_dir else {
+        let database = settings.database.clone();
+        return Ok((settings, database));
+    };
+    if !dir.join(format!("{service}.db")).exists() {
+        return Err(format!("no {service}.db in {}", dir.display()).into());
+    }
+    if settings.audit.chain_key.is_empty() {
+        settings.audit.chain_key = Secret::new(dev_secret(dir, DEV_AUDIT_KEY)?);
+    }
+    let database = sqlite(dir, service, &settings.database);
+    Ok((settings, database))
+}
+
+/// Lists or releases `service`'s parked outbox rows.
+fn outbox(
+    config: Option<&Path>,
+    service: &str,
+    data_dir: Option<PathBuf>,
+    action: OutboxAction,
+) -> Result<(), BoxError> {
+    use iop_messaging::outbox;
+    let (_, database) = service_database(config, service, data_dir.as_deref())?;
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        let db = iop_runtime::db::Database::connect(&database).await?;
+        let said = match action {
+            OutboxAction::Parked => {
+                let rows = outbox::parked(db.conn(), 1000).await?;
+                let mut out = format!("{service}: {} parked row(s)\n", rows.len());
+                for r in rows {
+                    out.push_str(&format!(
+                        "{}\t{}\t{} bytes\t{}\t{}\n",
+                        r.position,
+                        r.event_type,
+                        r.payload.len(),
+                        r.parked_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                        r.park_reason.unwrap_or_default()
+                    ));
+                }
+                out
+            }
+            OutboxAction::Release { position, .. } => {
+                let txn = db.begin_write().await?;
+                let n = outbox::release(&*txn, position).await?;
+                txn.commit().await?;
+                format!("{service}: released {n} row(s); a running relay publishes them within its poll interval\n")
+            }
+        };
+        db.conn().clone().close().await?;
+        Ok::<_, sea_orm::DbErr>(said)
+    });
+    finish(runtime);
+    print!("{}", result?);
+    Ok(())
+}
+
 /// Verifies `service`'s audit chain and prints the verdict; `Ok(false)` when
 /// the chain is broken.
 fn verify_audit(
@@ -346,17 +446,7 @@ fn verify_audit(
     service: &str,
     data_dir: Option<PathBuf>,
 ) -> Result<bool, BoxError> {
-    let mut settings = load(config)?;
-    let mut database = settings.database.clone();
-    if let Some(dir) = &data_dir {
-        if !dir.join(format!("{service}.db")).exists() {
-            return Err(format!("no {service}.db in {}", dir.display()).into());
-        }
-        database = sqlite(dir, service, &settings.database);
-        if settings.audit.chain_key.is_empty() {
-            settings.audit.chain_key = Secret::new(dev_secret(dir, DEV_AUDIT_KEY)?);
-        }
-    }
+    let (settings, database) = service_database(config, service, data_dir.as_deref())?;
     let chain = iop_runtime::audit::AuditChain::new(&settings.audit.chain_key)?;
     let runtime = runtime()?;
     let verdict = runtime.block_on(async {

@@ -46,6 +46,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(iop_runtime::audit::CreateAuditLog),
         Box::new(iop_runtime::audit::ChainAuditLog),
         Box::new(outbox::CreateOutbox),
+        Box::new(outbox::ParkOutboxRows),
         Box::new(consumer::CreateInbox),
         Box::new(work::CreateEventStreams),
     ]

@@ -3,6 +3,11 @@
 //! the transaction that changes the state, so the state and its events commit
 //! together or not at all; the [`crate::relay`] publishes them afterwards. Rows are kept after publication
 //! (for `outbox.retention_hours`) so a fresh broker can be refilled from them.
+//!
+//! A row the broker can never accept (too large, refused as invalid) is
+//! *parked*: marked with the time and the broker's reason, left out of later
+//! rounds so the rows after it are published, and counted for operators, who
+//! list and release parked rows with `iop outbox` ([`parked`], [`release`]).
 
 use std::sync::Arc;
 
@@ -77,6 +82,8 @@ impl Outbox {
             )),
             created_at: Set(Utc::now()),
             published_at: Set(None),
+            parked_at: Set(None),
+            park_reason: Set(None),
         }
         .insert(txn)
         .await?;
@@ -120,12 +127,95 @@ pub mod entity {
         pub traceparent: Option<String>,
         pub created_at: DateTimeUtc,
         pub published_at: Option<DateTimeUtc>,
+        /// When the relay gave up on the row for good, and why.
+        pub parked_at: Option<DateTimeUtc>,
+        pub park_reason: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The parked rows, oldest first (at most `limit`).
+pub async fn parked<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<entity::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    entity::Entity::find()
+        .filter(entity::Column::ParkedAt.is_not_null())
+        .filter(entity::Column::PublishedAt.is_null())
+        .order_by_asc(entity::Column::Position)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// How many rows are parked.
+pub async fn parked_count<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    entity::Entity::find()
+        .filter(entity::Column::ParkedAt.is_not_null())
+        .filter(entity::Column::PublishedAt.is_null())
+        .count(db)
+        .await
+}
+
+/// Releases parked rows (one `position`, or all) for the relay to try again,
+/// e.g. after the broker's `message.max.bytes` was raised. Returns how many.
+pub async fn release<C: ConnectionTrait>(db: &C, position: Option<i64>) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let mut update = entity::Entity::update_many()
+        .col_expr(
+            entity::Column::ParkedAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(
+            entity::Column::ParkReason,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(entity::Column::ParkedAt.is_not_null())
+        .filter(entity::Column::PublishedAt.is_null());
+    if let Some(p) = position {
+        update = update.filter(entity::Column::Position.eq(p));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}
+
+/// Adds `parked_at` and `park_reason` to `outbox`.
+pub struct ParkOutboxRows;
+
+#[derive(DeriveIden)]
+enum Parking {
+    #[sea_orm(iden = "outbox")]
+    Table,
+    ParkedAt,
+    ParkReason,
+}
+
+impl MigrationName for ParkOutboxRows {
+    fn name(&self) -> &str {
+        "m20261129_000002_park_outbox_rows"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ParkOutboxRows {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use iop_runtime::schema::{add_columns, optional_instant, optional_text};
+        add_columns(
+            manager,
+            Parking::Table,
+            vec![
+                optional_instant(Parking::ParkedAt),
+                optional_text(Parking::ParkReason),
+            ],
+        )
+        .await
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        iop_runtime::schema::forward_only(self.name())
+    }
 }
 
 /// Creates `outbox` (identifiers frozen here).

@@ -4,7 +4,11 @@
 //! published only once the broker acknowledged it and every row before it in the
 //! round; anything else is retried, with backoff, until the broker is back, so no
 //! row is ever dropped. Retries can publish a row twice, which consumers absorb
-//! with their inbox.
+//! with their inbox. The one exception to retrying is a row the broker can
+//! never accept (too large for `message.max.bytes`, refused as invalid or by
+//! policy): it is parked with the broker's reason and logged at ERROR, and the
+//! rows after it go on (see [`crate::outbox`]); retrying it forever would hold
+//! back every later event of every patient of the service.
 //!
 //! On PostgreSQL, where several replicas may share one database, each round holds
 //! a transaction-scoped advisory lock so only one replica publishes at a time and
@@ -19,7 +23,7 @@ use iop_runtime::{
     settings::{KafkaSettings, OutboxSettings},
 };
 use rdkafka::{
-    error::KafkaError,
+    error::{KafkaError, RDKafkaErrorCode},
     producer::{FutureProducer, FutureRecord, Producer},
 };
 use sea_orm::{
@@ -83,6 +87,14 @@ impl Relay {
             Duration::from_millis(self.settings.max_backoff_ms),
         );
         let poll = Duration::from_millis(self.settings.poll_interval_ms);
+        match crate::outbox::parked_count(self.db.conn()).await {
+            Ok(0) | Err(_) => {}
+            Ok(n) => tracing::warn!(
+                topic = %self.topic,
+                parked = n,
+                "outbox has rows the broker would not accept; see `iop outbox parked`"
+            ),
+        }
         let mut replay_from = self.settings.replay_on_start.then_some(0_i64);
         let mut last_prune = std::time::Instant::now();
 
@@ -157,6 +169,7 @@ impl Relay {
         }
         let query = entity::Entity::find()
             .filter(entity::Column::PublishedAt.is_null())
+            .filter(entity::Column::ParkedAt.is_null())
             .order_by_asc(entity::Column::Position)
             .limit(self.settings.batch_size);
         let rows = match &lease {
@@ -166,8 +179,8 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
-        let (published, failure) = self.publish(producer, &rows).await;
-        self.mark(lease, &published).await?;
+        let (handled, failure) = self.publish(producer, &rows).await;
+        self.mark(lease, &handled).await?;
         match failure {
             Some(e) => Err(e.into()),
             None => Ok(rows.len()),
@@ -183,6 +196,7 @@ impl Relay {
     ) -> Result<Option<i64>, RelayError> {
         let rows = entity::Entity::find()
             .filter(entity::Column::Position.gt(after))
+            .filter(entity::Column::ParkedAt.is_null())
             .order_by_asc(entity::Column::Position)
             .limit(self.settings.batch_size)
             .all(self.db.conn())
@@ -190,21 +204,22 @@ impl Relay {
         let Some(last) = rows.last().map(|r| r.position) else {
             return Ok(None);
         };
-        let (published, failure) = self.publish(producer, &rows).await;
-        self.mark(Lease::NotNeeded, &published).await?;
+        let (handled, failure) = self.publish(producer, &rows).await;
+        self.mark(Lease::NotNeeded, &handled).await?;
         match failure {
             Some(e) => Err(e.into()),
             None => Ok(Some(last)),
         }
     }
 
-    /// Sends `rows` in order and waits for every acknowledgement. Returns the
-    /// positions of the acknowledged prefix, and the first failure.
+    /// Sends `rows` in order and waits for every acknowledgement. Returns what
+    /// happened to the prefix of rows before the first failure that may pass
+    /// (acknowledged, or parked for good), and that failure.
     async fn publish(
         &self,
         producer: &FutureProducer,
         rows: &[entity::Model],
-    ) -> (Vec<i64>, Option<KafkaError>) {
+    ) -> (Handled, Option<KafkaError>) {
         let mut deliveries = Vec::with_capacity(rows.len());
         let mut failure = None;
         for row in rows {
@@ -223,51 +238,70 @@ impl Relay {
                 .payload(&row.payload)
                 .headers(headers);
             match producer.send_result(record) {
-                Ok(delivery) => deliveries.push(delivery),
+                Ok(delivery) => deliveries.push((row, Ok(delivery))),
+                // Refused before sending (larger than `message.max.bytes`).
+                Err((e, _)) if never_accepted(&e) => deliveries.push((row, Err(e))),
                 Err((e, _)) => {
                     failure = Some(e);
                     break;
                 }
             }
         }
-        let mut published = Vec::with_capacity(deliveries.len());
+        let mut handled = Handled::default();
         let mut broken = failure.is_some();
-        for (row, delivery) in rows.iter().zip(deliveries) {
-            match delivery.await {
-                Ok(Ok(_)) if !broken && failure.is_none() => published.push(row.position),
-                Ok(Ok(_)) => {}
-                Ok(Err((e, _))) => {
-                    failure.get_or_insert(e);
+        for (row, delivery) in deliveries {
+            let outcome = match delivery {
+                Err(refused) => Err(refused),
+                Ok(d) => match d.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err((e, _))) => Err(e),
+                    Err(_) => Err(KafkaError::Canceled),
+                },
+            };
+            match outcome {
+                Ok(()) if !broken => handled.published.push(row.position),
+                Ok(()) => {}
+                Err(e) if never_accepted(&e) && !broken => {
+                    tracing::error!(
+                        topic = %self.topic,
+                        position = row.position,
+                        event_type = %row.event_type,
+                        bytes = row.payload.len(),
+                        reason = %e,
+                        "outbox row parked: the broker will never accept it; later rows go on \
+                         (list and release with `iop outbox`)"
+                    );
+                    handled.parked.push((row.position, e.to_string()));
                 }
-                Err(_) => {
-                    failure.get_or_insert(KafkaError::Canceled);
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    broken = true;
                 }
             }
-            broken |= failure.is_some();
         }
-        (published, failure)
+        (handled, failure)
     }
 
-    async fn mark(&self, lease: Lease, positions: &[i64]) -> Result<(), DbErr> {
+    async fn mark(&self, lease: Lease, handled: &Handled) -> Result<(), DbErr> {
         let update = entity::Entity::update_many()
             .col_expr(entity::Column::PublishedAt, Expr::value(Utc::now()))
-            .filter(entity::Column::Position.is_in(positions.iter().copied()));
-        match lease {
-            Lease::Held(txn) => {
-                if !positions.is_empty() {
-                    update.exec(&txn).await?;
-                }
-                txn.commit().await
-            }
+            .filter(entity::Column::Position.is_in(handled.published.iter().copied()));
+        let txn = match lease {
+            Lease::Held(txn) => Some(txn),
+            Lease::NotNeeded | Lease::Busy if handled.is_empty() => None,
             Lease::NotNeeded | Lease::Busy => {
-                if positions.is_empty() {
-                    return Ok(());
-                }
                 let txn = self.db.begin_write().await?;
-                update.exec(&*txn).await?;
-                txn.commit().await
+                write(&*txn, update, &handled.parked).await?;
+                return txn.commit().await;
             }
+        };
+        if let Some(txn) = txn {
+            if !handled.is_empty() {
+                write(&txn, update, &handled.parked).await?;
+            }
+            txn.commit().await?;
         }
+        Ok(())
     }
 
     async fn lease(&self) -> Result<Lease, DbErr> {
@@ -298,6 +332,55 @@ impl Relay {
             .await?;
         txn.commit().await
     }
+}
+
+/// What a round did with its rows.
+#[derive(Debug, Default)]
+struct Handled {
+    /// Positions acknowledged by the broker.
+    published: Vec<i64>,
+    /// Positions the broker will never accept, with its reason.
+    parked: Vec<(i64, String)>,
+}
+
+impl Handled {
+    fn is_empty(&self) -> bool {
+        self.published.is_empty() && self.parked.is_empty()
+    }
+}
+
+/// Marks a round's rows: published ones in one statement, parked ones each
+/// with its reason.
+async fn write<C: ConnectionTrait>(
+    db: &C,
+    published: sea_orm::UpdateMany<entity::Entity>,
+    parked: &[(i64, String)],
+) -> Result<(), DbErr> {
+    published.exec(db).await?;
+    for (position, reason) in parked {
+        entity::Entity::update_many()
+            .col_expr(entity::Column::ParkedAt, Expr::value(Utc::now()))
+            .col_expr(entity::Column::ParkReason, Expr::value(reason.clone()))
+            .filter(entity::Column::Position.eq(*position))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether the broker will refuse `e`'s record however often it is sent.
+fn never_accepted(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::MessageBatchTooLarge
+                | RDKafkaErrorCode::PolicyViolation
+        )
+    )
 }
 
 enum Lease {

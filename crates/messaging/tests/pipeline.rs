@@ -195,6 +195,102 @@ async fn relay_keeps_every_row_through_an_outage_and_keeps_order_per_aggregate()
     task.await.unwrap();
 }
 
+/// Polls `sql` (a count) until it is `want`, for up to 30 s.
+async fn until_count(db: &Database, sql: &str, want: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let n = count(db, sql).await;
+        if n == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{sql}: {n}, expected {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_the_broker_never_accepts_is_parked_and_later_rows_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(&dir).await;
+    let broker = MockCluster::new(1).unwrap();
+    broker.create_topic("iop.test.v1", 1, 1).unwrap();
+    let mut settings = defaults();
+    settings.kafka.bootstrap_servers = broker.bootstrap_servers();
+    settings.outbox.poll_interval_ms = 50;
+    let ledger = ledger_of(db.clone());
+    let shutdown = CancellationToken::new();
+    let relay = Relay::new(
+        db.clone(),
+        &settings.kafka,
+        &settings.outbox,
+        "iop.test.v1",
+        "/iop/test/x",
+        ledger.outbox().wakeup(),
+    );
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+
+    // Before, a row over the broker's message.max.bytes (1 MB by default), after.
+    let huge = iop_proto::common::v1::Consent {
+        disclosing_party: "x".repeat(2 << 20),
+        ..Default::default()
+    };
+    for (agg, big) in [("p-1", false), ("p-2", true), ("p-3", false)] {
+        let mut work = ledger.system().await.unwrap();
+        if big {
+            work.emit(Stream::patient(agg), &huge).await.unwrap();
+        } else {
+            let small = Date {
+                year: 2026,
+                month: 1,
+                day: 1,
+            };
+            work.emit(Stream::patient(agg), &small).await.unwrap();
+        }
+        work.commit().await.unwrap();
+    }
+    until_count(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL",
+        2,
+    )
+    .await;
+    let parked = iop_messaging::outbox::parked(db.conn(), 10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].aggregateid, "p-2");
+    let reason = parked[0].park_reason.clone().unwrap();
+    assert!(reason.contains("MessageSizeTooLarge"), "{reason}");
+    let records = read_all(&broker.bootstrap_servers(), "iop.test.v1", 2).await;
+    let keys: Vec<&[u8]> = records.iter().filter_map(|r| r.key()).collect();
+    assert_eq!(keys, vec![b"p-1".as_slice(), b"p-3".as_slice()]);
+
+    // Released, the relay tries it again; the broker still refuses, so it is
+    // parked again, and nothing else is held back meanwhile.
+    assert_eq!(
+        iop_messaging::outbox::release(db.conn(), Some(parked[0].position))
+            .await
+            .unwrap(),
+        1
+    );
+    ledger.outbox().committed();
+    until_count(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE parked_at IS NOT NULL",
+        1,
+    )
+    .await;
+    assert_eq!(
+        iop_messaging::outbox::parked_count(db.conn())
+            .await
+            .unwrap(),
+        1
+    );
+    shutdown.cancel();
+    task.await.unwrap();
+}
+
 #[derive(Clone, Default)]
 struct Counting {
     attempts: Arc<Mutex<HashMap<String, u32>>>,
