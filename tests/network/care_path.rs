@@ -155,7 +155,8 @@ async fn care_path(#[case] backend: Backend) {
         ))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::NotFound);
+    // An id that names nobody reads like any refusal (no existence oracle).
+    assert_eq!(err.code(), Code::PermissionDenied);
 
     let seen = view
         .get_patient_view(authed(

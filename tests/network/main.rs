@@ -1,13 +1,14 @@
 //! Cross-service and end-to-end tests, driving the system only through its
 //! public gRPC API and topics as a facility system or an analyst would: the care
 //! path on the in-process network (SQLite and PostgreSQL), the audit trail as an
-//! auditor reads and verifies it, one trace from call
+//! auditor reads and verifies it, the access rule as another facility meets it, one trace from call
 //! to consumer, the `iop` binary (`iop dev` restarted on its data, `iop serve`
 //! refusing unknown settings), and separate `iop serve` processes with a real
 //! Kafka-protocol broker (tansu). One test binary: librdkafka is linked once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod access;
 mod audit;
 mod care_path;
 mod dev_mode;

@@ -32,6 +32,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role.
+    pub const ALL: [Role; 5] = [
+        Role::Intake,
+        Role::Clinician,
+        Role::Billing,
+        Role::Admin,
+        Role::Auditor,
+    ];
+
     /// The role's claim value.
     pub fn as_str(self) -> &'static str {
         match self {

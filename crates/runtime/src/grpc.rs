@@ -22,7 +22,8 @@ use crate::{
 pub struct Call {
     /// The authenticated caller.
     pub caller: Caller,
-    /// The purpose of use the caller stated.
+    /// The purpose of use: stated by the caller, and one its roles serve
+    /// ([`Purpose::of_call`]).
     pub purpose: Purpose,
     /// The client's deadline (`grpc-timeout`), if it set one.
     pub deadline: Option<Duration>,
@@ -37,8 +38,8 @@ pub fn begin<T>(request: &Request<T>, roles: &[Role]) -> Result<Call, Status> {
     let caller = Caller::of(request)?;
     caller.require_role(roles)?;
     Ok(Call {
+        purpose: Purpose::of_call(request.metadata(), &caller)?,
         caller,
-        purpose: Purpose::from_metadata(request.metadata())?,
         deadline: grpc_timeout(request.metadata()),
     })
 }

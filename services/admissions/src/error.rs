@@ -22,13 +22,12 @@ pub enum AdmissionsError in "iop.admissions" {
         /// Its id.
         id: String,
     } => (NotFound, "NOT_FOUND"),
-    /// The patient already has an active episode.
-    #[error("patient {patient_id} already has an active episode {episode_id}")]
+    /// The patient already has an active episode (which one, and where, is
+    /// for the facilities that may read the record: `GetPatient`).
+    #[error("patient {patient_id} already has an active episode")]
     AlreadyAdmitted {
         /// The patient.
         patient_id: String,
-        /// The active episode.
-        episode_id: String,
     } => (FailedPrecondition, "ALREADY_ADMITTED"),
     /// The patient has no active episode.
     #[error("patient {patient_id} has no active episode")]
@@ -36,13 +35,13 @@ pub enum AdmissionsError in "iop.admissions" {
         /// The patient.
         patient_id: String,
     } => (FailedPrecondition, "NOT_ADMITTED"),
-    /// The record was merged into another; change the survivor instead.
-    #[error("patient {patient_id} was merged into {survivor_id}")]
+    /// The record was merged into another; change the survivor instead
+    /// (`GetPatient` on this id answers with the survivor, to callers who may
+    /// read it).
+    #[error("patient {patient_id} was merged into another record; change that one")]
     Merged {
         /// The merged-away record.
         patient_id: String,
-        /// Where it lives on.
-        survivor_id: String,
     } => (FailedPrecondition, "PATIENT_MERGED"),
     /// The patient's placement does not support the level asked for.
     #[error("{why}")]

@@ -15,8 +15,8 @@ use iop_messaging::{
 use iop_proto::{
     admissions::events::v1::{
         ConsentExpired, ConsentRecorded, ConsentRevoked, PatientAdmitted,
-        PatientDemographicsUpdated, PatientDischarged, PatientRegistered, PatientTransferred,
-        PatientsMerged,
+        PatientDemographicsUpdated, PatientDischarged, PatientLinkedToFacility, PatientRegistered,
+        PatientTransferred, PatientsMerged,
     },
     scheduling::events::v1::AttendanceRecorded,
 };
@@ -62,6 +62,9 @@ impl ViewHandler {
             })
             .on::<ConsentRevoked>(|h, w, e, m| Box::pin(h.fold(w, ViewEvent::ConsentRevoked(e), m)))
             .on::<ConsentExpired>(|h, w, e, m| Box::pin(h.fold(w, ViewEvent::ConsentExpired(e), m)))
+            .on::<PatientLinkedToFacility>(|h, w, e, m| {
+                Box::pin(h.fold(w, ViewEvent::Linked(e), m))
+            })
             .on::<AttendanceRecorded>(|h, w, e, m| Box::pin(h.fold(w, ViewEvent::Attended(e), m)));
         Self { router }
     }

@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use iop_proto::{
     admissions::events::v1::{
         ConsentExpired, ConsentRecorded, ConsentRevoked, PatientAdmitted,
-        PatientDemographicsUpdated, PatientDischarged, PatientRegistered, PatientTransferred,
-        PatientsMerged,
+        PatientDemographicsUpdated, PatientDischarged, PatientLinkedToFacility, PatientRegistered,
+        PatientTransferred, PatientsMerged,
     },
     patientview::v1::CareStatus,
     scheduling::events::v1::AttendanceRecorded,
@@ -73,6 +73,9 @@ pub enum ViewEvent {
     ConsentRevoked(ConsentRevoked),
     /// `iop.admissions.events.v1.ConsentExpired`.
     ConsentExpired(ConsentExpired),
+    /// `iop.admissions.events.v1.PatientLinkedToFacility`: the facility
+    /// knows the patient from now on (its timeline entry says where).
+    Linked(PatientLinkedToFacility),
     /// `iop.scheduling.events.v1.AttendanceRecorded`.
     Attended(AttendanceRecorded),
 }
@@ -92,6 +95,7 @@ impl ViewEvent {
             }
             ViewEvent::ConsentRevoked(e) => &e.patient_id,
             ViewEvent::ConsentExpired(e) => &e.patient_id,
+            ViewEvent::Linked(e) => &e.patient_id,
             ViewEvent::Attended(e) => &e.patient_id,
         }
     }
@@ -105,6 +109,7 @@ impl ViewEvent {
             ViewEvent::Discharged(e) => &e.facility_id,
             ViewEvent::Merged(e) => e.active_episode.as_ref().map_or("", |a| &a.facility_id),
             ViewEvent::Attended(e) => &e.facility_id,
+            ViewEvent::Linked(e) => &e.facility_id,
             ViewEvent::DemographicsUpdated(_)
             | ViewEvent::ConsentRecorded(_)
             | ViewEvent::ConsentRevoked(_)
@@ -203,10 +208,12 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
                 );
             }
         }
-        // Consents and weekly attendance are kept beside the view row, not in it.
+        // Consents and weekly attendance are kept beside the view row, not in
+        // it; a link is a timeline entry at its facility.
         ViewEvent::ConsentRecorded(_)
         | ViewEvent::ConsentRevoked(_)
         | ViewEvent::ConsentExpired(_)
+        | ViewEvent::Linked(_)
         | ViewEvent::Attended(_) => {}
     }
     s

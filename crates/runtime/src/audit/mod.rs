@@ -10,7 +10,7 @@ use sea_orm::DbErr;
 use sea_orm_migration::prelude::*;
 use tonic::{Status, metadata::MetadataMap};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 
 pub mod chain;
 pub mod trail;
@@ -52,23 +52,53 @@ impl Purpose {
         }
     }
 
-    /// Reads the purpose from request metadata; absent means treatment.
+    /// The purposes a role serves: intake and clinicians treat, billing is
+    /// paid, auditors audit and run operations, admins may state any.
+    pub fn served_by(role: Role) -> &'static [Purpose] {
+        match role {
+            Role::Intake | Role::Clinician => &[Purpose::Treatment],
+            Role::Billing => &[Purpose::Payment],
+            Role::Auditor => &[Purpose::Operations, Purpose::Audit],
+            Role::Admin => &Purpose::ALL,
+        }
+    }
+
+    /// The purpose of a call: the `iop-purpose-of-use` header if the caller's
+    /// roles serve it, or, without the header, the first purpose they serve
+    /// (treatment, payment, operations, audit, in that order). A purpose the
+    /// caller's roles do not serve is refused: a billing token cannot read
+    /// through a treatment-only consent by claiming treatment.
     #[allow(
         clippy::result_large_err,
         reason = "tonic::Status is the error type of every handler"
     )]
-    pub fn from_metadata(metadata: &MetadataMap) -> Result<Self, Status> {
-        let Some(value) = metadata.get(PURPOSE_HEADER) else {
-            return Ok(Purpose::Treatment);
+    pub fn of_call(metadata: &MetadataMap, caller: &Caller) -> Result<Self, Status> {
+        let served = |p: &Purpose| {
+            Role::ALL
+                .iter()
+                .any(|r| caller.has_any_role(&[*r]) && Purpose::served_by(*r).contains(p))
         };
-        match value.to_str().unwrap_or_default() {
-            "treatment" => Ok(Purpose::Treatment),
-            "payment" => Ok(Purpose::Payment),
-            "operations" => Ok(Purpose::Operations),
-            "audit" => Ok(Purpose::Audit),
-            _ => Err(Status::invalid_argument(format!(
-                "{PURPOSE_HEADER}: must be treatment, payment, operations or audit"
-            ))),
+        let stated = match metadata.get(PURPOSE_HEADER) {
+            None => None,
+            Some(value) => Some(match value.to_str().unwrap_or_default() {
+                "treatment" => Purpose::Treatment,
+                "payment" => Purpose::Payment,
+                "operations" => Purpose::Operations,
+                "audit" => Purpose::Audit,
+                _ => {
+                    return Err(Status::invalid_argument(format!(
+                        "{PURPOSE_HEADER}: must be treatment, payment, operations or audit"
+                    )));
+                }
+            }),
+        };
+        match stated {
+            Some(p) if served(&p) => Ok(p),
+            Some(_) => Err(Status::permission_denied("permission denied")),
+            None => Purpose::ALL
+                .into_iter()
+                .find(served)
+                .ok_or_else(|| Status::permission_denied("permission denied")),
         }
     }
 }
@@ -337,5 +367,61 @@ impl MigrationTrait for ChainAuditLog {
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
         crate::schema::forward_only(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use tonic::Code;
+
+    use super::*;
+
+    fn with(header: Option<&str>) -> MetadataMap {
+        let mut m = MetadataMap::new();
+        if let Some(h) = header {
+            m.insert(PURPOSE_HEADER, h.parse().unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn the_purpose_is_one_the_callers_roles_serve() {
+        let billing = Caller::new("b", &[Role::Billing], &["oakland"]);
+        let nurse = Caller::new("n", &[Role::Intake], &["oakland"]);
+        let auditor = Caller::new("a", &[Role::Auditor], &["*"]);
+        let both = Caller::new("x", &[Role::Billing, Role::Clinician], &["oakland"]);
+        // Without the header: the role's own purpose, not treatment for everyone.
+        assert_eq!(
+            Purpose::of_call(&with(None), &billing).unwrap(),
+            Purpose::Payment
+        );
+        assert_eq!(
+            Purpose::of_call(&with(None), &nurse).unwrap(),
+            Purpose::Treatment
+        );
+        assert_eq!(
+            Purpose::of_call(&with(None), &auditor).unwrap(),
+            Purpose::Operations
+        );
+        assert_eq!(
+            Purpose::of_call(&with(Some("audit")), &auditor).unwrap(),
+            Purpose::Audit
+        );
+        assert_eq!(
+            Purpose::of_call(&with(Some("payment")), &both).unwrap(),
+            Purpose::Payment
+        );
+        // Claiming a purpose the role does not serve is refused, uniformly.
+        let e = Purpose::of_call(&with(Some("treatment")), &billing).unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            (Code::PermissionDenied, "permission denied")
+        );
+        let e = Purpose::of_call(&with(Some("payment")), &nurse).unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+        let e = Purpose::of_call(&with(Some("care")), &nurse).unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
     }
 }

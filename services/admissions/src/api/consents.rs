@@ -186,8 +186,13 @@ impl AdmissionsApi {
         call: &Call,
         req: ListConsentsRequest,
     ) -> Result<ListConsentsResponse, AdmissionsError> {
-        let p = self.resolve("patient_id", &req.patient_id).await?;
-        self.authorize_read(call, "admissions.ListConsents", &p)
+        let p = self
+            .read(
+                call,
+                "admissions.ListConsents",
+                "patient_id",
+                &req.patient_id,
+            )
             .await?;
         Ok(ListConsentsResponse {
             consents: consents::of_patient(self.ledger.conn(), &p.id)
@@ -226,8 +231,13 @@ impl AdmissionsApi {
             Some(t) => wire::instant(Some(t))
                 .ok_or_else(|| FieldError::new("at", "is not a valid instant"))?,
         };
-        let p = self.resolve("patient_id", &req.patient_id).await?;
-        self.authorize_read(call, "admissions.CheckDisclosure", &p)
+        let p = self
+            .read(
+                call,
+                "admissions.CheckDisclosure",
+                "patient_id",
+                &req.patient_id,
+            )
             .await?;
         let rules = consents::rules_of(self.ledger.conn(), &p.id).await?;
         let decision = may_disclose(

@@ -62,8 +62,13 @@ impl AdmissionsApi {
         call: &Call,
         req: GetDemographicHistoryRequest,
     ) -> Result<GetDemographicHistoryResponse, AdmissionsError> {
-        let p = self.resolve("patient_id", &req.patient_id).await?;
-        self.authorize_read(call, "admissions.GetDemographicHistory", &p)
+        let p = self
+            .read(
+                call,
+                "admissions.GetDemographicHistory",
+                "patient_id",
+                &req.patient_id,
+            )
             .await?;
         Ok(GetDemographicHistoryResponse {
             versions: patients::history(self.ledger.conn(), &p.id)

@@ -60,6 +60,25 @@ fn active_of(e: &episode::Model) -> Result<rules::ActiveEpisode<'_>, AdmissionsE
 }
 
 impl AdmissionsApi {
+    /// The access rule for a transfer or discharge: the caller may change the
+    /// patient, and acts for the facility of the active episode. Both refusals
+    /// are the same audited PERMISSION_DENIED. (Under the stream's lock the
+    /// episode is read again; see [`require_active`].)
+    async fn authorize_episode_change(
+        &self,
+        call: &Call,
+        action: &'static str,
+        patient_id: &PatientId,
+    ) -> Result<(), AdmissionsError> {
+        self.authorize_write(call, action, patient_id, None).await?;
+        if let Some(active) = episodes::active(self.ledger.conn(), patient_id.as_str()).await?
+            && !call.caller.acts_for(&active.facility_id)
+        {
+            return Err(self.deny(call, action, patient_id.as_str()).await?);
+        }
+        Ok(())
+    }
+
     pub(super) async fn admit(
         &self,
         call: &Call,
@@ -95,17 +114,19 @@ impl AdmissionsApi {
             });
         }
 
+        self.authorize_write(call, ACTION, &patient_id, Some(facility_id.as_str()))
+            .await?;
         let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let claimed = claim(&mut work, patient_id.as_str()).await?;
-        if let Some(active) = &claimed.active {
+        if claimed.active.is_some() {
             return Err(AdmissionsError::AlreadyAdmitted {
                 patient_id: claimed.patient.id.clone(),
-                episode_id: active.id.clone(),
             });
         }
         let placed = super::placements::placement_for(
             work.txn(),
             &claimed.patient.id,
+            facility_id.as_str(),
             admission.level_of_care,
         )
         .await?;
@@ -169,17 +190,22 @@ impl AdmissionsApi {
             ),
         };
         let on = wire::optional_date("transferred_on", req.transferred_on.as_ref())?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "admissions.TransferPatient"))
+        const ACTION: &str = "admissions.TransferPatient";
+        self.authorize_episode_change(call, ACTION, &patient_id)
             .await?;
+        let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let claimed = claim(&mut work, patient_id.as_str()).await?;
         let active = require_active(call, &claimed)?;
         let t = rules::transfer(active_of(active)?, to, program, on, Utc::now().date_naive())?;
         // A change of level within the episode needs a placement at the new level.
         if t.level_of_care as i32 != active.level_of_care {
-            super::placements::placement_for(work.txn(), patient_id.as_str(), t.level_of_care)
-                .await?;
+            super::placements::placement_for(
+                work.txn(),
+                patient_id.as_str(),
+                t.to_facility_id.as_str(),
+                t.level_of_care,
+            )
+            .await?;
         }
         facilities::reserve_place(work.txn(), t.to_facility_id.as_str(), t.program).await?;
         let from_facility_id = active.facility_id.clone();
@@ -216,10 +242,10 @@ impl AdmissionsApi {
     ) -> Result<DischargePatientResponse, AdmissionsError> {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let on = wire::optional_date("discharged_on", req.discharged_on.as_ref())?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "admissions.DischargePatient"))
+        const ACTION: &str = "admissions.DischargePatient";
+        self.authorize_episode_change(call, ACTION, &patient_id)
             .await?;
+        let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let claimed = claim(&mut work, patient_id.as_str()).await?;
         let active = require_active(call, &claimed)?;
         let d = rules::discharge(active_of(active)?, req.reason, on, Utc::now().date_naive())?;

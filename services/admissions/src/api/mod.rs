@@ -9,6 +9,7 @@ mod coverage;
 mod demographics;
 mod episodes;
 mod facilities;
+mod links;
 mod merges;
 mod patients;
 mod placements;
@@ -76,6 +77,7 @@ iop_runtime::grpc_service! {
         update_demographics(api::UpdateDemographicsRequest) -> api::UpdateDemographicsResponse, INTAKE => update_demographics;
         get_demographic_history(api::GetDemographicHistoryRequest) -> api::GetDemographicHistoryResponse, INTAKE => demographic_history;
         merge_patients(api::MergePatientsRequest) -> api::MergePatientsResponse, INTAKE => merge;
+        link_patient_to_facility(api::LinkPatientToFacilityRequest) -> api::LinkPatientToFacilityResponse, CARE_TEAM => link_patient;
         record_assessment(api::RecordAssessmentRequest) -> api::RecordAssessmentResponse, CARE_TEAM => record_assessment;
         override_placement(api::OverridePlacementRequest) -> api::OverridePlacementResponse, CLINICIANS => override_placement;
         record_consent(api::RecordConsentRequest) -> api::RecordConsentResponse, CARE_TEAM => record_consent;
@@ -113,10 +115,9 @@ async fn claim(work: &mut UnitOfWork, patient_id: &str) -> Result<Claimed, Admis
         .ok_or_else(|| AdmissionsError::PatientNotFound {
             patient_id: patient_id.to_owned(),
         })?;
-    if let Some(survivor) = &patient.merged_into {
+    if patient.merged_into.is_some() {
         return Err(AdmissionsError::Merged {
             patient_id: patient.id.clone(),
-            survivor_id: survivor.clone(),
         });
     }
     let active = episode_rows::active(work.txn(), &patient.id).await?;
@@ -124,14 +125,30 @@ async fn claim(work: &mut UnitOfWork, patient_id: &str) -> Result<Claimed, Admis
 }
 
 impl AdmissionsApi {
-    /// The patient a request's `field` names, or its survivor.
-    async fn resolve(
+    /// The patient a request's `field` names (or its survivor), if the caller
+    /// may read it: the access rule decided before anything about the patient
+    /// is said, the allowed read audited. A patient that does not exist is the
+    /// same audited PERMISSION_DENIED as one the caller may not see, except to
+    /// a caller acting for every facility (NOT_FOUND).
+    async fn read(
         &self,
+        call: &Call,
+        action: &'static str,
         field: &'static str,
         value: &str,
     ) -> Result<patient::Model, AdmissionsError> {
         let id = PatientId::parse(field, value)?;
-        patient_rows::resolve(self.ledger.conn(), id.as_str()).await
+        let p = match patient_rows::resolve(self.ledger.conn(), id.as_str()).await {
+            Ok(p) => p,
+            Err(AdmissionsError::PatientNotFound { .. })
+                if !call.caller.acts_for(iop_runtime::auth::ALL_FACILITIES) =>
+            {
+                return Err(self.deny(call, action, id.as_str()).await?);
+            }
+            Err(e) => return Err(e),
+        };
+        self.authorize_read(call, action, &p).await?;
+        Ok(p)
     }
 
     /// On which basis the caller's facility may see `p` (the shared rule).
@@ -152,27 +169,39 @@ impl AdmissionsApi {
         ))
     }
 
-    /// The access rule for a read or a change of `p`'s record:
-    /// PERMISSION_DENIED, audited, unless the caller's facility may see it.
+    /// Records a denial of `action` on `patient_id` and answers it: the same
+    /// PERMISSION_DENIED whatever the reason, and whether the patient exists.
+    async fn deny(
+        &self,
+        call: &Call,
+        action: &'static str,
+        patient_id: &str,
+    ) -> Result<AdmissionsError, AdmissionsError> {
+        self.ledger
+            .record_access(
+                &Actor::of(call, action),
+                &[Access::denied(Some(patient_id), None)],
+            )
+            .await?;
+        Ok(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into())
+    }
+
+    /// The access rule for a read of `p`'s record: PERMISSION_DENIED, audited,
+    /// unless the caller's facility knows the patient or a consent names it.
     async fn authorize(
         &self,
         call: &Call,
         action: &'static str,
         p: &patient::Model,
     ) -> Result<Basis, AdmissionsError> {
-        if let Some(basis) = self.access(call, p).await? {
-            return Ok(basis);
+        match self.access(call, p).await? {
+            Some(basis) => Ok(basis),
+            None => Err(self.deny(call, action, &p.id).await?),
         }
-        self.ledger
-            .record_access(
-                &Actor::of(call, action),
-                &[Access::denied(Some(&p.id), None)],
-            )
-            .await?;
-        Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into())
     }
 
-    /// [`Self::authorize`], then the audit row of the allowed read.
+    /// [`Self::authorize`], then the audit row of the allowed read (with the
+    /// consent, when it is a disclosure).
     async fn authorize_read(
         &self,
         call: &Call,
@@ -186,8 +215,41 @@ impl AdmissionsApi {
         Ok(basis)
     }
 
+    /// The access rule for a change of the patient `patient_id` names, decided
+    /// before anything about the patient is said: the caller must act for a
+    /// facility where the patient is known (registered, an episode, linked) —
+    /// `at`, when the request names one. A consent lets a facility read, never
+    /// write. Anything else, including a patient that does not exist, is the
+    /// same audited PERMISSION_DENIED; only a caller acting for every facility
+    /// learns NOT_FOUND. Returns the patient and the facility the change is for.
+    async fn authorize_write(
+        &self,
+        call: &Call,
+        action: &'static str,
+        patient_id: &PatientId,
+        at: Option<&str>,
+    ) -> Result<(patient::Model, String), AdmissionsError> {
+        let db = self.ledger.conn();
+        let Some(p) = patient_rows::find(db, patient_id.as_str()).await? else {
+            if call.caller.acts_for(iop_runtime::auth::ALL_FACILITIES) {
+                return Err(AdmissionsError::PatientNotFound {
+                    patient_id: patient_id.to_string(),
+                });
+            }
+            return Err(self.deny(call, action, patient_id.as_str()).await?);
+        };
+        let known = patient_rows::known_at(db, &p).await?;
+        let facility = known
+            .into_iter()
+            .find(|f| call.caller.acts_for(f) && at.is_none_or(|want| want == f));
+        match facility {
+            Some(f) => Ok((p, f)),
+            None => Err(self.deny(call, action, &p.id).await?),
+        }
+    }
+
     /// Opens the unit of work of `action` on the patient a request's `field`
-    /// names, if the caller may change it (the access rule of reads); returns
+    /// names, if the caller may change it ([`Self::authorize_write`]); returns
     /// it, the claimed patient and the facility the change is made for.
     async fn change(
         &self,
@@ -197,15 +259,10 @@ impl AdmissionsApi {
         patient_id: &str,
     ) -> Result<(UnitOfWork, Claimed, String), AdmissionsError> {
         let id = PatientId::parse(field, patient_id)?;
-        let p = patient_rows::find(self.ledger.conn(), id.as_str())
-            .await?
-            .ok_or_else(|| AdmissionsError::PatientNotFound {
-                patient_id: id.to_string(),
-            })?;
-        let basis = self.authorize(call, action, &p).await?;
+        let (_, facility) = self.authorize_write(call, action, &id, None).await?;
         let mut work = self.ledger.command(Actor::of(call, action)).await?;
         let claimed = claim(&mut work, id.as_str()).await?;
-        Ok((work, claimed, basis.facility_id().to_owned()))
+        Ok((work, claimed, facility))
     }
 
     /// The wire form of a patient, with the active episode, merged records and coverages.

@@ -241,8 +241,8 @@ impl AdmissionsApi {
         call: &Call,
         req: GetPatientRequest,
     ) -> Result<GetPatientResponse, AdmissionsError> {
-        let p = self.resolve("patient_id", &req.patient_id).await?;
-        self.authorize_read(call, "admissions.GetPatient", &p)
+        let p = self
+            .read(call, "admissions.GetPatient", "patient_id", &req.patient_id)
             .await?;
         Ok(GetPatientResponse {
             patient: Some(self.patient_message(&p).await?),

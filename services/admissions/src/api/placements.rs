@@ -1,7 +1,9 @@
 //! Screening and level-of-care placement over gRPC: an assessment runs the
 //! versioned placement function and stores input and recommendation; a
 //! clinician may override it with a justification. Admission and level changes
-//! ask [`placement_for`] whether the patient's latest placement is at the level.
+//! ask [`placement_for`] whether the patient's latest placement at the
+//! facility is at the level: an assessment at one facility never replaces the
+//! placement an admission at another relies on.
 
 use chrono::Utc;
 use iop_messaging::work::{Actor, Stream};
@@ -35,22 +37,23 @@ fn level_name(level: i32) -> &'static str {
     LevelOfCare::try_from(level).map_or("an unknown level", |l| l.as_str_name())
 }
 
-/// The patient's latest assessment, if it places them at `level` (its
-/// recommendation, or the level an override chose); FAILED_PRECONDITION
-/// otherwise, saying what the placement is.
+/// The patient's latest assessment at `facility_id`, if it places them at
+/// `level` (its recommendation, or the level an override chose);
+/// FAILED_PRECONDITION otherwise, saying what the placement is.
 pub(super) async fn placement_for<C: ConnectionTrait>(
     db: &C,
     patient_id: &str,
+    facility_id: &str,
     level: LevelOfCare,
 ) -> Result<assessment::Model, AdmissionsError> {
-    let latest =
-        assessments::latest(db, patient_id)
-            .await?
-            .ok_or_else(|| AdmissionsError::NotPlaced {
-                why: format!(
-                    "patient {patient_id} has no screening assessment; record one before admission"
-                ),
-            })?;
+    let latest = assessments::latest(db, patient_id, facility_id)
+        .await?
+        .ok_or_else(|| AdmissionsError::NotPlaced {
+            why: format!(
+                "patient {patient_id} has no screening assessment at {facility_id}; \
+                 record one before admission"
+            ),
+        })?;
     let placed = latest.override_level.unwrap_or(latest.recommended_level);
     if placed != level as i32 {
         return Err(AdmissionsError::NotPlaced {
@@ -84,10 +87,12 @@ impl AdmissionsApi {
                 id: facility_id.into_string(),
             });
         }
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "admissions.RecordAssessment"))
+        // The patient must be known at the facility assessing them: a first
+        // contact there is linked first (LinkPatientToFacility), and audited.
+        const ACTION: &str = "admissions.RecordAssessment";
+        self.authorize_write(call, ACTION, &patient_id, Some(facility_id.as_str()))
             .await?;
+        let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let claimed = claim(&mut work, patient_id.as_str()).await?;
         let now = Utc::now();
         let derived = screening::age_group_on(claimed.patient.date_of_birth, now.date_naive());

@@ -1,6 +1,6 @@
 //! Admissions tables: `patients` (the master record), `episodes`, `demographic_versions` (every recorded
 //! version of a patient's demographics), `facilities` and `facility_programs`
-//! (the registry), `assessments` (screenings with their placement), `consents`
+//! (the registry), `facility_links` (first contact at another facility), `assessments` (screenings with their placement), `consents`
 //! and `coverages`. Records whose shape is a contract (assessment input and
 //! recommendation, consent, coverage, demographics) are stored as their protobuf
 //! encoding beside the columns that are queried.
@@ -12,5 +12,6 @@ pub mod coverage;
 pub mod demographic_version;
 pub mod episode;
 pub mod facility;
+pub mod facility_link;
 pub mod facility_program;
 pub mod patient;

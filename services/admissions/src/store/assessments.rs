@@ -7,13 +7,16 @@ use sea_orm::{
 
 use crate::entity::assessment;
 
-/// The patient's latest assessment.
+/// The patient's latest assessment at `facility_id`: the placement an admission
+/// or transfer there relies on. Another facility's assessment never replaces it.
 pub async fn latest<C: ConnectionTrait>(
     db: &C,
     patient_id: &str,
+    facility_id: &str,
 ) -> Result<Option<assessment::Model>, DbErr> {
     assessment::Entity::find()
         .filter(assessment::Column::PatientId.eq(patient_id))
+        .filter(assessment::Column::FacilityId.eq(facility_id))
         .order_by_desc(assessment::Column::AssessedAt)
         .order_by_desc(assessment::Column::Id)
         .one(db)

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use crate::{
-    entity::{demographic_version, episode, patient},
+    entity::{demographic_version, episode, facility_link, patient},
     error::AdmissionsError,
     matching::BlockingKeys,
 };
@@ -75,7 +75,7 @@ pub async fn merged_into<C: ConnectionTrait>(
 }
 
 /// Facilities where the patient is known: registration (its own and of every
-/// record merged into it) and every episode.
+/// record merged into it), every episode, and every facility it was linked to.
 pub async fn known_at<C: ConnectionTrait>(
     db: &C,
     p: &patient::Model,
@@ -94,6 +94,16 @@ pub async fn known_at<C: ConnectionTrait>(
             .await?
             .into_iter()
             .map(|e| e.facility_id),
+    );
+    let mut records = vec![p.id.clone()];
+    records.extend(merged_into(db, &p.id).await?.into_iter().map(|m| m.id));
+    facilities.extend(
+        facility_link::Entity::find()
+            .filter(facility_link::Column::PatientId.is_in(records))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|l| l.facility_id),
     );
     Ok(facilities)
 }

@@ -172,9 +172,15 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
     let admitted = admit(&mut admissions, &staff, &pid, "oakland", Program::IopDay)
         .await
         .unwrap();
-    let err = admit(&mut admissions, &staff, &pid, "fresno", Program::IopDay)
-        .await
-        .unwrap_err();
+    let err = admit(
+        &mut admissions,
+        &staff,
+        &pid,
+        "oakland",
+        Program::IopEvening,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.code(),
         Code::FailedPrecondition,

@@ -22,6 +22,21 @@ const ACTION: &str = "patientview.GetPatientView";
 /// sharing the database (this process's own commits wake it at once).
 const RECHECK: Duration = Duration::from_millis(250);
 
+/// What the view says of a read before answering it.
+enum Decision {
+    /// The view does not hold the patient (yet).
+    Absent,
+    /// It does, and the caller's facility may not read it.
+    Denied,
+    /// It does, and the caller may read it on `basis`.
+    Allowed {
+        view: Box<crate::entity::view::Model>,
+        timeline: Vec<crate::entity::timeline::Model>,
+        merged: Vec<crate::entity::view::Model>,
+        basis: iop_consent::access::Basis,
+    },
+}
+
 impl PatientViewApi {
     pub(super) async fn get_patient_view(
         &self,
@@ -33,27 +48,80 @@ impl PatientViewApi {
             .deadline
             .map_or(self.max_wait, |d| d.mul_f64(0.9).min(self.max_wait));
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
-        if !req.consistency_token.is_empty() {
-            let token = ConsistencyToken::decode(&req.consistency_token)
-                .map_err(|_| FieldError::new("consistency_token", "malformed"))?;
-            if token.aggregate_id != patient_id.as_str() {
-                return Err(
-                    FieldError::new("consistency_token", "issued for another patient").into(),
-                );
+        let token = match req.consistency_token.as_str() {
+            "" => None,
+            t => {
+                let token = ConsistencyToken::decode(t)
+                    .map_err(|_| FieldError::new("consistency_token", "malformed"))?;
+                if token.aggregate_id != patient_id.as_str() {
+                    return Err(
+                        FieldError::new("consistency_token", "issued for another patient").into(),
+                    );
+                }
+                Some(token)
             }
-            self.wait_for(&token, budget).await?;
-        }
-
-        let db = self.ledger.conn();
-        let not_found = || ViewError::PatientNotFound {
-            patient_id: patient_id.to_string(),
         };
-        let mut v = store::view(db, patient_id.as_str())
-            .await?
-            .ok_or_else(not_found)?;
-        // A merged-away record reads as its survivor.
+        let actor = Actor::of(call, ACTION);
+        // Without a token, access is decided at once. With one, the view first
+        // waits for the write it names, which may be the very consent that
+        // grants access, then decides. (Until tokens are signed, a forged
+        // token's wait can still tell a patient's event count; see
+        // ARCHITECTURE.md, "Not built yet".)
+        if let Some(token) = &token {
+            self.wait_for(token, budget).await?;
+        }
+        let decided = self.decide(call, patient_id.as_str()).await?;
+        let (v, entries, merged, basis) = match decided {
+            Decision::Allowed {
+                view,
+                timeline,
+                merged,
+                basis,
+            } => (view, timeline, merged, basis),
+            Decision::Absent if call.caller.acts_for(iop_runtime::auth::ALL_FACILITIES) => {
+                return Err(ViewError::PatientNotFound {
+                    patient_id: patient_id.to_string(),
+                });
+            }
+            Decision::Absent | Decision::Denied => {
+                return Err(self.deny(&actor, patient_id.as_str()).await?);
+            }
+        };
+        let v = *v;
+        let id = v.patient_id.clone();
+        self.ledger
+            .record_access(&actor, &[basis.access(&id)])
+            .await?;
+        let (minutes, week_start) = self.this_week(&id).await?;
+        Ok(GetPatientViewResponse {
+            view: Some(convert::patient_view(
+                v, entries, merged, minutes, week_start,
+            )),
+        })
+    }
+
+    /// Records a denial and answers it: the same PERMISSION_DENIED whatever
+    /// the reason, and whether the patient exists.
+    async fn deny(&self, actor: &Actor, patient_id: &str) -> Result<ViewError, ViewError> {
+        self.ledger
+            .record_access(actor, &[Access::denied(Some(patient_id), None)])
+            .await?;
+        Ok(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into())
+    }
+
+    /// The patient's view as it stands and whether the caller may read it (the
+    /// shared access rule over the view's rows and the consent replica). A
+    /// merged-away record reads as its survivor.
+    async fn decide(&self, call: &Call, patient_id: &str) -> Result<Decision, ViewError> {
+        let db = self.ledger.conn();
+        let Some(mut v) = store::view(db, patient_id).await? else {
+            return Ok(Decision::Absent);
+        };
         if let Some(survivor) = v.merged_into.clone() {
-            v = store::view(db, &survivor).await?.ok_or_else(not_found)?;
+            let Some(s) = store::view(db, &survivor).await? else {
+                return Ok(Decision::Absent);
+            };
+            v = s;
         }
         let id = v.patient_id.clone();
         let entries = store::timeline(db, &id).await?;
@@ -65,29 +133,23 @@ impl PatientViewApi {
             merged.iter().map(|m| m.registered_facility_id.as_str()),
             entries.iter().map(|t| t.facility_id.as_str()),
         );
-        let basis = iop_consent::access::facility_access(
-            |f| call.caller.acts_for(f),
-            &known,
-            &consents,
-            call.purpose,
-            chrono::Utc::now(),
-        );
-        let actor = Actor::of(call, ACTION);
-        let Some(basis) = basis else {
-            self.ledger
-                .record_access(&actor, &[Access::denied(Some(&id), None)])
-                .await?;
-            return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
-        };
-        self.ledger
-            .record_access(&actor, &[basis.access(&id)])
-            .await?;
-        let (minutes, week_start) = self.this_week(&id).await?;
-        Ok(GetPatientViewResponse {
-            view: Some(convert::patient_view(
-                v, entries, merged, minutes, week_start,
-            )),
-        })
+        Ok(
+            match iop_consent::access::facility_access(
+                |f| call.caller.acts_for(f),
+                &known,
+                &consents,
+                call.purpose,
+                chrono::Utc::now(),
+            ) {
+                Some(basis) => Decision::Allowed {
+                    view: Box::new(v),
+                    timeline: entries,
+                    merged,
+                    basis,
+                },
+                None => Decision::Denied,
+            },
+        )
     }
 
     /// Waits until the view has applied `token`, or fails with DEADLINE_EXCEEDED.

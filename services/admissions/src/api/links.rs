@@ -1,0 +1,110 @@
+//! First contact at another facility of the network: `LinkPatientToFacility`
+//! records who linked the patient where, and why, publishes
+//! `PatientLinkedToFacility`, and from then on the facility knows the patient
+//! (reads, assessments, admissions). It is the one way a facility comes to
+//! know a patient registered elsewhere, so every link is audited and on the
+//! patient's stream for the privacy officer to review.
+
+use chrono::Utc;
+use iop_messaging::work::{Actor, Stream};
+use iop_proto::{
+    admissions::{
+        events::v1 as events,
+        v1::{LinkPatientToFacilityRequest, LinkPatientToFacilityResponse},
+    },
+    common::v1::LinkReason,
+};
+use iop_runtime::{
+    grpc::Call,
+    ids::{self, FacilityId, PatientId},
+    wire,
+};
+use sea_orm::{ActiveModelTrait, Set};
+
+use super::{AdmissionsApi, claim, token};
+use crate::{
+    entity::facility_link,
+    error::AdmissionsError,
+    store::{facilities, patients},
+};
+
+const ACTION: &str = "admissions.LinkPatientToFacility";
+/// Longest note, in characters.
+const MAX_NOTE: usize = 500;
+
+impl AdmissionsApi {
+    pub(super) async fn link_patient(
+        &self,
+        call: &Call,
+        req: LinkPatientToFacilityRequest,
+    ) -> Result<LinkPatientToFacilityResponse, AdmissionsError> {
+        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
+        let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
+        let reason = match LinkReason::try_from(req.reason) {
+            Ok(LinkReason::Unspecified) | Err(_) => {
+                return Err(AdmissionsError::invalid(
+                    "reason",
+                    "must say why: present with ID verified, referral or transfer",
+                ));
+            }
+            Ok(r) => r,
+        };
+        let note = ids::reason("note", &req.note, MAX_NOTE)?;
+        call.caller.require_facility(facility_id.as_str())?;
+        if facilities::find(self.ledger.conn(), facility_id.as_str())
+            .await?
+            .is_none()
+        {
+            return Err(AdmissionsError::NotFound {
+                what: "facility",
+                id: facility_id.into_string(),
+            });
+        }
+        let db = self.ledger.conn();
+        if patients::find(db, patient_id.as_str()).await?.is_none() {
+            // Linking is how a facility comes to know a patient, so the caller
+            // need not know them yet; an id that names nobody is refused like
+            // any other denial, without saying so.
+            return Err(self.deny(call, ACTION, patient_id.as_str()).await?);
+        }
+        let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
+        let claimed = claim(&mut work, patient_id.as_str()).await?;
+        let known = patients::known_at(work.txn(), &claimed.patient).await?;
+        let stream = Stream::patient(&claimed.patient.id);
+        let sequence = if known.iter().any(|f| f == facility_id.as_str()) {
+            // Already known there: nothing to link; the read is audited below.
+            work.lock(stream).await?
+        } else {
+            let now = Utc::now();
+            facility_link::ActiveModel {
+                patient_id: Set(claimed.patient.id.clone()),
+                facility_id: Set(facility_id.to_string()),
+                reason: Set(reason as i32),
+                note: Set(Some(note)),
+                linked_by: Set(call.caller.subject().to_owned()),
+                linked_at: Set(now),
+            }
+            .insert(work.txn())
+            .await?;
+            let event = events::PatientLinkedToFacility {
+                patient_id: claimed.patient.id.clone(),
+                facility_id: facility_id.to_string(),
+                reason: reason as i32,
+                linked_by: call.caller.subject().to_owned(),
+                occurred_at: Some(wire::timestamp(now)),
+            };
+            work.emit(stream, &event).await?
+        };
+        tracing::info!(
+            patient_id = %claimed.patient.id,
+            facility_id = %facility_id,
+            reason = reason.as_str_name(),
+            "patient linked to a facility"
+        );
+        work.audit(Some(&claimed.patient.id), Some(facility_id.as_str()));
+        work.commit().await?;
+        Ok(LinkPatientToFacilityResponse {
+            consistency_token: token(&claimed.patient.id, sequence),
+        })
+    }
+}

@@ -1,0 +1,269 @@
+//! The access rule as an attacker at another facility meets it, on SQLite and
+//! PostgreSQL: the cross-facility takeover (assess, then admit, a patient
+//! known only elsewhere) is refused with the same audited PERMISSION_DENIED as
+//! a patient id that names nobody; the explicit, audited, published link is
+//! the way in; another facility's assessment does not replace the placement
+//! the first facility relies on; a consent lets its recipient read, never
+//! write; and an episode is moved or closed only by its own facility.
+
+use std::time::Duration;
+
+use iop_proto::{
+    admissions::v1::{
+        DischargePatientRequest, GetPatientRequest, LinkPatientToFacilityRequest,
+        RecordConsentRequest, RevokeConsentRequest,
+    },
+    common::v1::{DischargeReason, LinkReason, Program},
+};
+use iop_runtime::auth::Role;
+use iop_testkit::{
+    Backend, TestNetwork, admit, all_records, assess, audit_rows, authed, consent_to, header,
+    iop_assessment, php_assessment, read_view, register, registration,
+};
+use rstest::rstest;
+use tonic::Code;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// Every refusal reads the same, whatever the reason.
+fn assert_denied(result: Result<impl std::fmt::Debug, tonic::Status>, what: &str) {
+    let status = result.expect_err(what);
+    assert_eq!(status.code(), Code::PermissionDenied, "{what}: {status:?}");
+    assert_eq!(status.message(), "permission denied", "{what}");
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: Backend) {
+    let net = TestNetwork::start(backend).await;
+    let oakland = net.token(&[Role::Intake], &["oakland"]);
+    let fresno = net.token(&[Role::Intake, Role::Clinician], &["fresno"]);
+    let san_jose = net.token(&[Role::Intake, Role::Clinician], &["san-jose"]);
+    let mut admissions = net.admissions().await;
+    let mut view = net.view().await;
+    let url = net.database_url("admissions").to_owned();
+
+    let (pid, _) = register(
+        &mut admissions,
+        &oakland,
+        registration("Ines", "Varga", "oakland"),
+    )
+    .await
+    .unwrap();
+    admit(&mut admissions, &oakland, &pid, "oakland", Program::IopDay)
+        .await
+        .unwrap();
+
+    // The takeover: Fresno screens and admits a patient it does not know.
+    assert_denied(
+        assess(&mut admissions, &fresno, &pid, "fresno", php_assessment()).await,
+        "assessment at a facility that does not know the patient",
+    );
+    let admit_at =
+        |facility: &str, program: Program| iop_proto::admissions::v1::AdmitPatientRequest {
+            patient_id: pid.clone(),
+            facility_id: facility.into(),
+            program: program as i32,
+            ..Default::default()
+        };
+    assert_denied(
+        admissions
+            .admit_patient(authed(admit_at("fresno", Program::Php), &fresno))
+            .await,
+        "admission at a facility that does not know the patient",
+    );
+    let get = |id: &str| GetPatientRequest {
+        patient_id: id.into(),
+    };
+    assert_denied(
+        admissions.get_patient(authed(get(&pid), &fresno)).await,
+        "read",
+    );
+    assert_denied(
+        read_view(&mut view, &fresno, &pid, "", WITHIN).await,
+        "view",
+    );
+    // An episode is closed by its own facility only.
+    assert_denied(
+        admissions
+            .discharge_patient(authed(
+                DischargePatientRequest {
+                    patient_id: pid.clone(),
+                    reason: DischargeReason::Completed as i32,
+                    ..Default::default()
+                },
+                &fresno,
+            ))
+            .await,
+        "discharge of another facility's episode",
+    );
+    // A patient that does not exist reads exactly the same (no oracle).
+    let nobody = uuid::Uuid::now_v7().to_string();
+    assert_denied(
+        assess(
+            &mut admissions,
+            &fresno,
+            &nobody,
+            "fresno",
+            php_assessment(),
+        )
+        .await,
+        "assessment of nobody",
+    );
+    assert_denied(
+        admissions.get_patient(authed(get(&nobody), &fresno)).await,
+        "read of nobody",
+    );
+    assert_denied(
+        read_view(&mut view, &fresno, &nobody, "", WITHIN).await,
+        "view of nobody",
+    );
+    // Every refusal is in the trail.
+    assert_eq!(
+        audit_rows(&url, &pid, Some("admissions.RecordAssessment"), "denied").await,
+        1
+    );
+    assert_eq!(
+        audit_rows(&url, &pid, Some("admissions.AdmitPatient"), "denied").await,
+        1
+    );
+    assert_eq!(
+        audit_rows(&url, &pid, Some("admissions.DischargePatient"), "denied").await,
+        1
+    );
+    assert_eq!(
+        audit_rows(&url, &nobody, None, "denied").await,
+        2,
+        "denials of an id that names nobody are audited too"
+    );
+
+    // The way in: the patient presents at Fresno, ID verified, and is linked.
+    let link = |reason: LinkReason, note: &str| LinkPatientToFacilityRequest {
+        patient_id: pid.clone(),
+        facility_id: "fresno".into(),
+        reason: reason as i32,
+        note: note.into(),
+    };
+    let err = admissions
+        .link_patient_to_facility(authed(link(LinkReason::Unspecified, "x"), &fresno))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("reason"), "{}", err.message());
+    let linked = admissions
+        .link_patient_to_facility(authed(
+            link(
+                LinkReason::PresentWithIdVerified,
+                "California driver licence checked at the front desk",
+            ),
+            &fresno,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        audit_rows(
+            &url,
+            &pid,
+            Some("admissions.LinkPatientToFacility"),
+            "allowed"
+        )
+        .await,
+        1
+    );
+    let got = admissions
+        .get_patient(authed(get(&pid), &fresno))
+        .await
+        .unwrap()
+        .into_inner()
+        .patient
+        .unwrap();
+    assert_eq!(got.patient_id, pid);
+    let seen = read_view(&mut view, &fresno, &pid, &linked.consistency_token, WITHIN)
+        .await
+        .unwrap();
+    assert!(
+        seen.timeline
+            .iter()
+            .any(|t| t.event_type.ends_with("PatientLinkedToFacility") && t.facility_id == "fresno"),
+        "{:?}",
+        seen.timeline
+    );
+    let published = all_records(&net, iop_proto::topics::ADMISSIONS).await;
+    assert!(published.iter().any(|m| {
+        header(m, "ce_type") == Some("iop.admissions.events.v1.PatientLinkedToFacility")
+            && header(m, "ce_subject") == Some(pid.as_str())
+    }));
+
+    // Linked, Fresno may screen; its assessment does not move Oakland's placement.
+    assess(&mut admissions, &fresno, &pid, "fresno", php_assessment())
+        .await
+        .unwrap();
+    admissions
+        .discharge_patient(authed(
+            DischargePatientRequest {
+                patient_id: pid.clone(),
+                reason: DischargeReason::Completed as i32,
+                ..Default::default()
+            },
+            &oakland,
+        ))
+        .await
+        .unwrap();
+    admissions
+        .admit_patient(authed(admit_at("oakland", Program::IopDay), &oakland))
+        .await
+        .expect("Oakland's own IOP placement still admits to IOP");
+
+    // A consent lets San Jose read, never write.
+    let consented = admissions
+        .record_consent(authed(
+            RecordConsentRequest {
+                consent: Some(consent_to(&pid, "san-jose")),
+            },
+            &oakland,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    admissions
+        .get_patient(authed(get(&pid), &san_jose))
+        .await
+        .expect("a consent recipient reads");
+    assert_denied(
+        admissions
+            .record_consent(authed(
+                RecordConsentRequest {
+                    consent: Some(consent_to(&pid, "san-diego")),
+                },
+                &san_jose,
+            ))
+            .await,
+        "a consent recipient records consents",
+    );
+    assert_denied(
+        admissions
+            .revoke_consent(authed(
+                RevokeConsentRequest {
+                    consent_id: consented.consent.unwrap().consent_id,
+                },
+                &san_jose,
+            ))
+            .await,
+        "a consent recipient revokes",
+    );
+    assert_denied(
+        assess(
+            &mut admissions,
+            &san_jose,
+            &pid,
+            "san-jose",
+            iop_assessment(),
+        )
+        .await,
+        "a consent recipient screens",
+    );
+    net.stop().await;
+}
