@@ -145,6 +145,7 @@ async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: 
         facility_id: "fresno".into(),
         reason: reason as i32,
         note: note.into(),
+        ..Default::default()
     };
     let err = admissions
         .link_patient_to_facility(authed(link(LinkReason::Unspecified, "x"), &fresno))

@@ -71,6 +71,12 @@ pub enum AdmissionsError in "iop.admissions" {
         /// Which record, and its state.
         why: String,
     } => (FailedPrecondition, "WRONG_STATE"),
+    /// Too many registrations produced candidates for this caller lately.
+    #[error("too many duplicate checks with candidates; retry in {retry_after_s} s")]
+    RateLimited {
+        /// Seconds until the oldest counted search leaves the window.
+        retry_after_s: u64,
+    } => (ResourceExhausted, "RATE_LIMITED"),
     /// No free medical record number could be drawn; retry.
     #[error("no free medical record number; retry")]
     MrnExhausted => (Aborted, "MRN_EXHAUSTED"),

@@ -13,6 +13,10 @@ pub const KEY: &str = "admissions";
 pub struct AdmissionsSettings {
     /// Most look-alike candidates one registration returns.
     pub max_duplicate_candidates: usize,
+    /// Most registrations that produce duplicate candidates one caller may
+    /// make per minute; more are RESOURCE_EXHAUSTED (the duplicate check must
+    /// not become a way to search the network).
+    pub candidate_searches_per_minute: u32,
 }
 
 /// The section, as the registry declares it.
@@ -24,6 +28,12 @@ pub const SECTION: Section = Section {
 
 fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
     let s: AdmissionsSettings = settings.section(KEY)?;
+    if !(1..=1000).contains(&s.candidate_searches_per_minute) {
+        return Err(SettingsError::invalid(
+            "admissions.candidate_searches_per_minute",
+            "must be 1 to 1000",
+        ));
+    }
     if !(1..=50).contains(&s.max_duplicate_candidates) {
         return Err(SettingsError::invalid(
             "admissions.max_duplicate_candidates",

@@ -3,10 +3,12 @@
 //! `PatientLinkedToFacility`, and from then on the facility knows the patient
 //! (reads, assessments, admissions). It is the one way a facility comes to
 //! know a patient registered elsewhere, so every link is audited and on the
-//! patient's stream for the privacy officer to review.
+//! patient's stream for the privacy officer to review. A patient known only
+//! elsewhere may be named by the opaque reference a registration's duplicate
+//! check returned (issued to that facility, for a day) instead of by id.
 
 use chrono::Utc;
-use iop_messaging::work::{Actor, Stream};
+use iop_messaging::work::{Access, Actor, Stream};
 use iop_proto::{
     admissions::{
         events::v1 as events,
@@ -19,11 +21,11 @@ use iop_runtime::{
     ids::{self, FacilityId, PatientId},
     wire,
 };
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
 use super::{AdmissionsApi, claim, token};
 use crate::{
-    entity::facility_link,
+    entity::{candidate_reference, facility_link},
     error::AdmissionsError,
     store::{facilities, patients},
 };
@@ -32,13 +34,50 @@ const ACTION: &str = "admissions.LinkPatientToFacility";
 /// Longest note, in characters.
 const MAX_NOTE: usize = 500;
 
+/// How long a candidate reference stays usable.
+const REFERENCE_VALID_HOURS: i64 = 24;
+
 impl AdmissionsApi {
+    /// The patient a duplicate candidate's `reference` stands for, if it was
+    /// issued to `facility` less than a day ago; any other reference is the
+    /// same audited PERMISSION_DENIED.
+    async fn referenced(
+        &self,
+        call: &Call,
+        reference: &str,
+        facility: &FacilityId,
+    ) -> Result<PatientId, AdmissionsError> {
+        if reference.len() > 64 {
+            return Err(AdmissionsError::invalid(
+                "candidate_reference",
+                "must be at most 64 characters",
+            ));
+        }
+        let row = candidate_reference::Entity::find_by_id(reference.to_owned())
+            .one(self.ledger.conn())
+            .await?;
+        let fresh = Utc::now() - chrono::Duration::hours(REFERENCE_VALID_HOURS);
+        match row {
+            Some(r) if r.facility_id == facility.as_str() && r.issued_at > fresh => {
+                Ok(PatientId::from_stored(r.patient_id))
+            }
+            _ => {
+                self.ledger
+                    .record_access(
+                        &Actor::of(call, ACTION),
+                        &[Access::denied(None, Some(facility.as_str()))],
+                    )
+                    .await?;
+                Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into())
+            }
+        }
+    }
+
     pub(super) async fn link_patient(
         &self,
         call: &Call,
         req: LinkPatientToFacilityRequest,
     ) -> Result<LinkPatientToFacilityResponse, AdmissionsError> {
-        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
         let reason = match LinkReason::try_from(req.reason) {
             Ok(LinkReason::Unspecified) | Err(_) => {
@@ -51,6 +90,16 @@ impl AdmissionsApi {
         };
         let note = ids::reason("note", &req.note, MAX_NOTE)?;
         call.caller.require_facility(facility_id.as_str())?;
+        let patient_id = match (req.patient_id.as_str(), req.candidate_reference.as_str()) {
+            (id, "") => PatientId::parse("patient_id", id)?,
+            ("", reference) => self.referenced(call, reference, &facility_id).await?,
+            _ => {
+                return Err(AdmissionsError::invalid(
+                    "candidate_reference",
+                    "give either patient_id or candidate_reference, not both",
+                ));
+            }
+        };
         if facilities::find(self.ledger.conn(), facility_id.as_str())
             .await?
             .is_none()

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use iop_messaging::work::{Access, Actor, Stream};
 use iop_proto::admissions::v1::{
-    DuplicateCandidate, GetPatientRequest, GetPatientResponse, RegisterPatientRequest,
+    DuplicateCandidate, GetPatientRequest, GetPatientResponse, MatchBand, RegisterPatientRequest,
     RegisterPatientResponse, RegistrationOutcome,
 };
 use iop_runtime::{
@@ -12,11 +12,11 @@ use iop_runtime::{
     ids::{self, FacilityId, PatientId},
 };
 use rand::Rng;
-use sea_orm::{Set, SqlErr};
+use sea_orm::{ActiveModelTrait, Set, SqlErr};
 
 use super::{AdmissionsApi, convert, token};
 use crate::{
-    entity::patient,
+    entity::{candidate_reference, patient},
     error::AdmissionsError,
     events,
     matching::{self, MatchRules, MatchScore},
@@ -26,6 +26,18 @@ use crate::{
 };
 
 const REGISTER: &str = "admissions.RegisterPatient";
+/// The audited action of a duplicate check that found candidates (one row for
+/// the search, one per candidate shown).
+const CANDIDATES: &str = "admissions.RegisterPatient.duplicate_check";
+
+/// The band of a score: what a candidate known only elsewhere shows of it.
+fn band(score: u32) -> MatchBand {
+    match score {
+        0..70 => MatchBand::Possible,
+        70..85 => MatchBand::Probable,
+        _ => MatchBand::Strong,
+    }
+}
 
 /// Writes validated demographics onto a patient row.
 pub(super) fn apply(m: &mut patient::ActiveModel, v: &convert::Validated) {
@@ -148,8 +160,13 @@ impl AdmissionsApi {
     /// `registration`, best first. The search is blocked on date of birth (as
     /// given and with day and month swapped), phone and SSN-4: without one of
     /// those no candidate can reach the threshold, so nothing is missed. Records
-    /// merged away are not candidates (their survivor is). Each candidate shown
-    /// is an access to that patient's record and is audited.
+    /// merged away are not candidates (their survivor is).
+    ///
+    /// Minimum necessary: a candidate known at a facility the caller acts for
+    /// is shown in full (id, MRN, score, what matched); one known only
+    /// elsewhere as an opaque reference and a band, judged without SSN-4 so no
+    /// answer confirms one. Each candidate shown is an audited access; the
+    /// search itself is audited too, and counted for the per-caller limit.
     async fn duplicate_candidates(
         &self,
         call: &Call,
@@ -165,44 +182,115 @@ impl AdmissionsApi {
             ssn_last4: registration.ssn_last4.expose(),
         };
         let keys = matching::blocking_keys(&new);
-        let mut found: Vec<(MatchScore, patient::Model)> =
-            patients::sharing_a_key(self.ledger.conn(), keys)
+        let db = self.ledger.conn();
+        let mut found: Vec<(MatchScore, bool, patient::Model)> = Vec::new();
+        for p in patients::sharing_a_key(db, keys).await? {
+            let existing = matching::Demographics {
+                given: &p.given_name,
+                family: &p.family_name,
+                date_of_birth: p.date_of_birth,
+                phone: &p.phone,
+                ssn_last4: &p.ssn_last4,
+            };
+            let known_here = patients::known_at(db, &p)
                 .await?
-                .into_iter()
-                .filter_map(|p| {
-                    let existing = matching::Demographics {
-                        given: &p.given_name,
-                        family: &p.family_name,
-                        date_of_birth: p.date_of_birth,
-                        phone: &p.phone,
-                        ssn_last4: &p.ssn_last4,
-                    };
-                    let scored = matching::score(&rules, &new, &existing)?;
-                    Some((scored, p))
-                })
-                .collect();
-        found.sort_by(|a, b| b.0.score.cmp(&a.0.score).then_with(|| a.1.id.cmp(&b.1.id)));
+                .iter()
+                .any(|f| call.caller.acts_for(f));
+            let scored = if known_here {
+                matching::score(&rules, &new, &existing)
+            } else {
+                let blind_new = matching::Demographics {
+                    ssn_last4: "",
+                    ..new
+                };
+                let blind_existing = matching::Demographics {
+                    ssn_last4: "",
+                    ..existing
+                };
+                matching::score(&rules, &blind_new, &blind_existing)
+            };
+            if let Some(m) = scored {
+                found.push((m, known_here, p));
+            }
+        }
+        found.sort_by(|a, b| b.0.score.cmp(&a.0.score).then_with(|| a.2.id.cmp(&b.2.id)));
         found.truncate(self.settings.max_duplicate_candidates);
-        let shown: Vec<Access> = found
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.limit_searches(call).await?;
+        let mut shown: Vec<Access> = found
             .iter()
-            .map(|(_, p)| Access::allowed(Some(&p.id), Some(facility_id.as_str())))
+            .map(|(_, _, p)| Access::allowed(Some(&p.id), Some(facility_id.as_str())))
             .collect();
+        shown.push(Access::allowed(None, Some(facility_id.as_str())));
+        let now = Utc::now();
+        let txn = self.ledger.db().begin_write().await?;
+        let mut candidates = Vec::with_capacity(found.len());
+        for (m, known_here, p) in found {
+            let band = band(m.score) as i32;
+            if known_here {
+                candidates.push(DuplicateCandidate {
+                    patient_id: p.id,
+                    mrn: p.mrn,
+                    score: m.score,
+                    matched_fields: m.matched.iter().map(|f| f.as_str().to_owned()).collect(),
+                    registered_facility_id: p.registered_facility_id,
+                    band,
+                    ..Default::default()
+                });
+            } else {
+                let reference = uuid::Uuid::new_v4().simple().to_string();
+                candidate_reference::ActiveModel {
+                    reference: Set(reference.clone()),
+                    patient_id: Set(p.id),
+                    facility_id: Set(facility_id.to_string()),
+                    issued_by: Set(call.caller.subject().to_owned()),
+                    issued_at: Set(now),
+                }
+                .insert(&*txn)
+                .await?;
+                candidates.push(DuplicateCandidate {
+                    reference,
+                    band,
+                    ..Default::default()
+                });
+            }
+        }
+        txn.commit().await?;
         self.ledger
-            .record_access(
-                &Actor::of(call, "admissions.RegisterPatient.duplicate_check"),
-                &shown,
-            )
+            .record_access(&Actor::of(call, CANDIDATES), &shown)
             .await?;
-        Ok(found
-            .into_iter()
-            .map(|(m, p)| DuplicateCandidate {
-                patient_id: p.id,
-                mrn: p.mrn,
-                score: m.score,
-                matched_fields: m.matched.iter().map(|f| f.as_str().to_owned()).collect(),
-                registered_facility_id: p.registered_facility_id,
-            })
-            .collect())
+        Ok(candidates)
+    }
+
+    /// RESOURCE_EXHAUSTED once the caller made as many candidate-producing
+    /// registrations in the last minute as settings allow (counted from the
+    /// audit trail, so every replica sees the same count).
+    async fn limit_searches(&self, call: &Call) -> Result<(), AdmissionsError> {
+        use iop_runtime::audit::entity as audit;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        let since = Utc::now() - chrono::Duration::seconds(60);
+        let limit = u64::from(self.settings.candidate_searches_per_minute);
+        let recent = audit::Entity::find()
+            .filter(audit::Column::Action.eq(CANDIDATES))
+            .filter(audit::Column::Actor.eq(call.caller.subject()))
+            .filter(audit::Column::PatientId.is_null())
+            .filter(audit::Column::OccurredAt.gte(since))
+            .order_by_desc(audit::Column::OccurredAt)
+            .limit(limit)
+            .all(self.ledger.conn())
+            .await?;
+        if (recent.len() as u64) < limit {
+            return Ok(());
+        }
+        let oldest = recent.last().map_or(since, |r| r.occurred_at);
+        let retry = (oldest + chrono::Duration::seconds(60) - Utc::now())
+            .num_seconds()
+            .max(1);
+        Err(AdmissionsError::RateLimited {
+            retry_after_s: retry as u64,
+        })
     }
 
     /// The answer to a repeated registration: the patient first registered with

@@ -8,6 +8,7 @@ mod m20261128_000300_add_discharge;
 mod m20261128_000400_full_admissions_domain;
 mod m20261128_000900_versions_to_event_streams;
 mod m20261129_000100_facility_links;
+mod m20261129_000200_candidate_references;
 
 iop_messaging::migrator!(
     m20261128_000100_create_patients_and_episodes::Migration,
@@ -16,4 +17,5 @@ iop_messaging::migrator!(
     m20261128_000400_full_admissions_domain::Migration,
     m20261128_000900_versions_to_event_streams::Migration,
     m20261129_000100_facility_links::Migration,
+    m20261129_000200_candidate_references::Migration,
 );

@@ -3,8 +3,12 @@
 //! what matched; not the other record's demographics) and registers nobody,
 //! until a person confirms a new patient.
 
-use iop_proto::admissions::v1::{RegisterPatientRequest, RegistrationOutcome};
+use iop_proto::admissions::v1::{
+    GetPatientRequest, LinkPatientToFacilityRequest, MatchBand, RegisterPatientRequest,
+    RegistrationOutcome,
+};
 use iop_proto::common::v1::Date;
+use iop_proto::common::v1::LinkReason;
 use iop_runtime::auth::Role;
 use iop_testkit::{Backend, TestNetwork, authed, patient, registration};
 
@@ -72,6 +76,8 @@ async fn look_alikes_across_facilities_are_proposed_before_anyone_is_registered(
         ),
     ];
     for (request, expected) in cases.clone() {
+        // At Fresno, which does not know the patient: an opaque reference and
+        // a band, nothing that identifies the person or says what matched.
         let r = admissions
             .register_patient(authed(request.clone(), &fresno))
             .await
@@ -87,9 +93,35 @@ async fn look_alikes_across_facilities_are_proposed_before_anyone_is_registered(
             "nobody registered while candidates are open"
         );
         let candidate = &r.candidates[0];
+        assert_eq!(
+            (
+                candidate.patient_id.as_str(),
+                candidate.mrn.as_str(),
+                candidate.registered_facility_id.as_str(),
+                candidate.score
+            ),
+            ("", "", "", 0),
+            "{expected}"
+        );
+        assert!(candidate.matched_fields.is_empty());
+        assert_eq!(candidate.reference.len(), 32);
+        assert_ne!(candidate.band, MatchBand::Unspecified as i32);
+
+        // At Oakland, which knows the patient: who, and what matched.
+        let here = RegisterPatientRequest {
+            facility_id: "oakland".into(),
+            ..request
+        };
+        let r = admissions
+            .register_patient(authed(here, &oakland))
+            .await
+            .unwrap()
+            .into_inner();
+        let candidate = &r.candidates[0];
         assert_eq!(candidate.patient_id, known.patient_id);
         assert_eq!(candidate.mrn, known.mrn);
         assert_eq!(candidate.registered_facility_id, "oakland");
+        assert!(candidate.reference.is_empty());
         assert!(
             candidate.matched_fields.iter().any(|f| f == expected),
             "{expected}: {:?}",
@@ -266,5 +298,119 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
         );
         episodes.push(readmitted);
     }
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_duplicate_check_confirms_no_ssn_and_is_limited_per_caller() {
+    use tonic::Code;
+
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let oakland = net.token(&[Role::Intake], &["oakland"]);
+    let fresno = net.token(&[Role::Intake], &["fresno"]);
+    let mut admissions = net.admissions().await;
+    let with_ssn = |ssn: &str, facility: &str| RegisterPatientRequest {
+        ssn_last4: ssn.into(),
+        ..person("Dana", "Whitfield", (1979, 11, 2), "", facility)
+    };
+    let known = admissions
+        .register_patient(authed(with_ssn("4821", "oakland"), &oakland))
+        .await
+        .unwrap()
+        .into_inner()
+        .patient
+        .unwrap();
+
+    // Right and wrong SSN-4 give answers Fresno cannot tell apart.
+    let mut answers = Vec::new();
+    for ssn in ["4821", "0000"] {
+        let mut r = admissions
+            .register_patient(authed(with_ssn(ssn, "fresno"), &fresno))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r.outcome, RegistrationOutcome::DuplicatesFound as i32);
+        for c in &mut r.candidates {
+            assert_eq!(c.reference.len(), 32);
+            c.reference.clear();
+        }
+        answers.push(r);
+    }
+    assert_eq!(answers[0], answers[1]);
+
+    // The reference links the patient to Fresno, which can then read them.
+    let r = admissions
+        .register_patient(authed(with_ssn("4821", "fresno"), &fresno))
+        .await
+        .unwrap()
+        .into_inner();
+    admissions
+        .link_patient_to_facility(authed(
+            LinkPatientToFacilityRequest {
+                facility_id: "fresno".into(),
+                candidate_reference: r.candidates[0].reference.clone(),
+                reason: LinkReason::PresentWithIdVerified as i32,
+                note: "state ID checked; same person as the candidate".into(),
+                ..Default::default()
+            },
+            &fresno,
+        ))
+        .await
+        .unwrap();
+    let read = admissions
+        .get_patient(authed(
+            GetPatientRequest {
+                patient_id: known.patient_id.clone(),
+            },
+            &fresno,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .patient
+        .unwrap();
+    assert_eq!(read.mrn, known.mrn);
+    // A reference is for the facility it was issued to.
+    let elsewhere = admissions
+        .link_patient_to_facility(authed(
+            LinkPatientToFacilityRequest {
+                facility_id: "oakland".into(),
+                candidate_reference: r.candidates[0].reference.clone(),
+                reason: LinkReason::Referral as i32,
+                note: "referral".into(),
+                ..Default::default()
+            },
+            &oakland,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(elsewhere.code(), Code::PermissionDenied);
+
+    // 20 candidate-producing checks a minute per caller (3 made above): the
+    // 21st is RESOURCE_EXHAUSTED; checks that find nobody do not count.
+    let other = net.token(&[Role::Intake], &["san-jose"]);
+    let mut produced = 0;
+    loop {
+        let r = admissions
+            .register_patient(authed(with_ssn("1111", "san-jose"), &other))
+            .await;
+        match r {
+            Ok(r) => {
+                assert_eq!(
+                    r.into_inner().outcome,
+                    RegistrationOutcome::DuplicatesFound as i32
+                );
+                produced += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+                assert!(e.message().contains("retry in"), "{}", e.message());
+                break;
+            }
+        }
+        assert!(produced <= 20, "the limit did not hold");
+    }
+    // The same test-user subject made 3 candidate-producing checks before.
+    assert_eq!(produced + 3, 20);
     net.stop().await;
 }
