@@ -176,6 +176,7 @@ impl SchedulingApi {
             .ledger
             .command(Actor::of(call, "scheduling.BookIndividual"))
             .await?;
+        sessions::claim_calendars(&mut work, facility_id.as_str(), &clinician, &room).await?;
         let (clinician_clash, room_clash) = sessions::clashes(
             work.txn(),
             facility_id.as_str(),

@@ -81,6 +81,13 @@ impl SchedulingApi {
                 None => {
                     let starts_at = calendar::instant(day, start, tz);
                     let ends_at = calendar::instant(day, end, tz);
+                    sessions::claim_calendars(
+                        &mut work,
+                        &t.facility_id,
+                        &t.facilitator_id,
+                        &t.room,
+                    )
+                    .await?;
                     let (clinician, room) = sessions::clashes(
                         work.txn(),
                         &t.facility_id,

@@ -1,5 +1,5 @@
 //! Bookings: taking a place (the booking rules over facts gathered under the
-//! patient's stream lock), cancelling one, and the look-ups both need. Each
+//! patient's and the session's stream locks), cancelling one, and the look-ups both need. Each
 //! change emits its event in the same unit of work.
 
 use chrono::{DateTime, Utc};
@@ -77,6 +77,13 @@ pub async fn book(
     s: &session::Model,
 ) -> Result<booking::Model, SchedulingError> {
     work.lock(Stream::patient(patient_id)).await?;
+    // The session's places are counted under its own lock, so concurrent
+    // bookings of different patients cannot both take the last place.
+    work.lock(Stream {
+        aggregate: "session",
+        id: &s.id,
+    })
+    .await?;
     let txn = work.txn();
     let enrolled = enrollments::active(txn, patient_id).await?;
     let already = held(txn, patient_id, &s.id).await?;

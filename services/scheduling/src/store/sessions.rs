@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use iop_messaging::work::{Stream, UnitOfWork};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, sea_query::Expr,
@@ -154,6 +155,32 @@ pub async fn insert<C: ConnectionTrait>(
     s: session::ActiveModel,
 ) -> Result<session::Model, DbErr> {
     s.insert(db).await
+}
+
+/// Claims the calendars of `clinician` and of `room` at `facility_id` for the
+/// rest of the unit of work, before [`clashes`] reads them: on PostgreSQL two
+/// commands placing the same clinician or room at the same time then run one
+/// after the other instead of both seeing the slot free. Lock order, the same
+/// on every path so no two commands wait on each other in a cycle: clinician,
+/// room, then (when booking) patient, then session.
+pub async fn claim_calendars(
+    work: &mut UnitOfWork,
+    facility_id: &str,
+    clinician: &str,
+    room: &str,
+) -> Result<(), DbErr> {
+    work.lock(Stream {
+        aggregate: "clinician",
+        id: clinician,
+    })
+    .await?;
+    let room = format!("{facility_id}/{room}");
+    work.lock(Stream {
+        aggregate: "room",
+        id: &room,
+    })
+    .await?;
+    Ok(())
 }
 
 /// The sessions overlapping `[start, end)` of `clinician` (anywhere) and in

@@ -873,3 +873,94 @@ async fn the_patient_view_shows_this_weeks_attended_hours() {
     assert_eq!(seen.week_start, date(monday_of(today())));
     net.stop().await;
 }
+
+/// On PostgreSQL, where commands run side by side: 20 clients enrolling at once
+/// into a track whose sessions hold 12 fill each session to exactly 12, and 20
+/// clients placing one clinician at the same hour get exactly one booking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clients_never_overfill_a_session_or_double_book_a_clinician() {
+    let net = TestNetwork::start(Backend::Postgres).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland"]);
+    let s = net.scheduling().await;
+    let mut patients = Vec::new();
+    const NAMES: [&str; 20] = [
+        "Ada", "Bea", "Cy", "Dov", "Eli", "Fay", "Gus", "Hal", "Ida", "Jo", "Kai", "Lev", "Mo",
+        "Ned", "Oda", "Pia", "Quin", "Rui", "Sol", "Tam",
+    ];
+    for given in NAMES {
+        patients.push(admitted(&net, &staff, (given, "Parallel"), "oakland", None).await);
+    }
+    for p in &patients {
+        until("the enrollment", || enrollment(&s, &staff, p)).await;
+    }
+    let next_monday = monday_of(today()) + Days::new(7);
+    let (track_id, sessions) = track_with_sessions(
+        &s,
+        &staff,
+        track("oakland", &[Weekday::Tuesday], (9, 12), 12),
+        next_monday,
+        next_monday + Days::new(6),
+    )
+    .await;
+    let enrolled = futures::future::join_all(patients.iter().map(|p| {
+        let mut client = s.clone();
+        let request = authed(
+            EnrollInTrackRequest {
+                patient_id: p.clone(),
+                track_id: track_id.clone(),
+            },
+            &staff,
+        );
+        async move { client.enroll_in_track(request).await }
+    }))
+    .await;
+    let (ok, refused): (Vec<_>, Vec<_>) = enrolled.into_iter().partition(Result::is_ok);
+    assert_eq!(ok.len(), 12, "{refused:?}");
+    for r in refused {
+        assert_eq!(r.unwrap_err().code(), Code::FailedPrecondition);
+    }
+    use sea_orm::ConnectionTrait as _;
+    let db = sea_orm::Database::connect(net.database_url("scheduling"))
+        .await
+        .unwrap();
+    let taken = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM bookings WHERE session_id = $1 AND status = $2",
+            [sessions[0].session_id.clone().into(), "booked".into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(taken, 12, "a 12-place session holds 12 bookings");
+
+    // One clinician, one hour, twenty rooms and patients: one booking.
+    let start = wire::instant(sessions[0].starts_at.as_ref()).unwrap() + chrono::Duration::days(1);
+    let booked = futures::future::join_all(patients.iter().enumerate().map(|(i, p)| {
+        let mut client = s.clone();
+        let request = authed(
+            BookIndividualRequest {
+                patient_id: p.clone(),
+                facility_id: "oakland".into(),
+                clinician_id: "dr-okafor".into(),
+                room: format!("room-{i}"),
+                starts_at: Some(wire::timestamp(start)),
+                duration_minutes: 50,
+                ..Default::default()
+            },
+            &staff,
+        );
+        async move { client.book_individual(request).await }
+    }))
+    .await;
+    let (ok, refused): (Vec<_>, Vec<_>) = booked.into_iter().partition(Result::is_ok);
+    assert_eq!(ok.len(), 1, "{refused:?}");
+    for r in refused {
+        let e = r.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    }
+    db.close().await.unwrap();
+    net.stop().await;
+}
