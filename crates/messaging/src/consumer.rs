@@ -11,7 +11,10 @@
 //!
 //! An event whose handler fails is retried with backoff up to
 //! `consumer.max_attempts`, then dead-lettered with the reason in the
-//! `iop_dlq_reason` header; the partition moves on either way. A crash between
+//! `iop_dlq_reason` header; the partition moves on either way. Except the
+//! event types of `iop_proto::SECURITY_EVENTS` (revocations, discharges,
+//! merges): a transient failure of one is retried for as long as it lasts,
+//! with an ERROR per attempt, since skipping it would leave access granted. A crash between
 //! commit and offset commit only redelivers events the inbox already holds.
 
 use std::{
@@ -487,6 +490,19 @@ impl<H: EventHandler> EventConsumer<H> {
                         return Disposition::Duplicate;
                     }
                     Err(ApplyError::Permanent(reason)) => return Disposition::DeadLettered(reason),
+                    Err(ApplyError::Transient(reason))
+                        if attempt >= self.settings.max_attempts
+                            && iop_proto::SECURITY_EVENTS.contains(&event.event_type.as_str()) =>
+                    {
+                        tracing::error!(
+                            attempt,
+                            %reason,
+                            event_type = %event.event_type,
+                            "security-relevant event keeps failing; never dead-lettered, \
+                             its partition waits until it applies"
+                        );
+                        attempt += 1;
+                    }
                     Err(ApplyError::Transient(reason)) if attempt >= self.settings.max_attempts => {
                         return Disposition::DeadLettered(format!(
                             "gave up after {attempt} attempts: {reason}"

@@ -307,6 +307,9 @@ impl EventHandler for Counting {
         match event.id.as_str() {
             "always-fails" => return Err(ApplyError::Transient("downstream unavailable".into())),
             "flaky" if attempt <= 2 => return Err(ApplyError::Transient("busy".into())),
+            "revoked-flaky" if attempt <= 6 => {
+                return Err(ApplyError::Transient("busy".into()));
+            }
             _ => {}
         }
         work.txn()
@@ -342,13 +345,20 @@ async fn consumer_applies_each_event_once_and_dead_letters_what_keeps_failing() 
         "twice",
         "flaky",
         "always-fails",
+        "revoked-flaky",
         "twice",
         "last",
     ] {
+        // A revocation is never given up on for a transient cause.
+        let event_type = if id == "revoked-flaky" {
+            "iop.admissions.events.v1.ConsentRevoked"
+        } else {
+            "iop.test.v1.Happened"
+        };
         let headers = OutboundAttributes {
             id,
             source: "/iop/test/x",
-            event_type: "iop.test.v1.Happened",
+            event_type,
             time: chrono::Utc::now(),
             subject: "p",
             sequence: 1,
@@ -393,6 +403,7 @@ async fn consumer_applies_each_event_once_and_dead_letters_what_keeps_failing() 
         ("twice", 1),
         ("flaky", 1),
         ("always-fails", 0),
+        ("revoked-flaky", 1),
         ("last", 1),
     ] {
         let n = count(
@@ -411,6 +422,11 @@ async fn consumer_applies_each_event_once_and_dead_letters_what_keeps_failing() 
         handler.attempts.lock().unwrap()["always-fails"],
         3,
         "bounded retries"
+    );
+    assert_eq!(
+        handler.attempts.lock().unwrap()["revoked-flaky"],
+        7,
+        "a security-relevant event is retried past max_attempts until it applies"
     );
     assert_eq!(
         handler.attempts.lock().unwrap()["twice"],

@@ -77,6 +77,17 @@ pub mod service_names {
     pub const BILLING: &str = "iop.billing.v1.BillingService";
 }
 
+/// Event types that change who may see a patient or whether they are in care:
+/// a consumer never dead-letters one of these for a transient cause (its
+/// partition waits, with an ERROR log per attempt, until it applies), since
+/// skipping it would leave access granted or bookings in place.
+pub const SECURITY_EVENTS: &[&str] = &[
+    "iop.admissions.events.v1.ConsentRevoked",
+    "iop.admissions.events.v1.ConsentExpired",
+    "iop.admissions.events.v1.PatientDischarged",
+    "iop.admissions.events.v1.PatientsMerged",
+];
+
 /// Bounded-context names: each publishes on `iop.<context>.v1` and names itself so
 /// in consistency tokens.
 pub mod contexts {

@@ -10,7 +10,7 @@ use iop_messaging::{
     cloudevents::InboundEvent,
     consumer::{ApplyError, EventHandler},
     router::{Dispatch, Router},
-    work::UnitOfWork,
+    work::{Stream, UnitOfWork},
 };
 use iop_proto::{
     admissions::events::v1::{
@@ -86,6 +86,22 @@ impl ViewHandler {
             return Err(ApplyError::Permanent(
                 "event has no valid patient id".into(),
             ));
+        }
+        // Replicas of the view apply one patient's admissions and scheduling
+        // events side by side (two topics, so two partitions): the rows are
+        // read and rewritten under the patient's lock (both records' for a
+        // merge, in id order), so an attendance never undoes a transfer.
+        match &decoded {
+            ViewEvent::Merged(m) => {
+                let mut ids = [m.survivor_id.as_str(), m.merged_away_id.as_str()];
+                ids.sort_unstable();
+                for id in ids {
+                    work.lock(Stream::patient(id)).await?;
+                }
+            }
+            _ => {
+                work.lock(Stream::patient(&patient_id)).await?;
+            }
         }
         let txn = work.txn();
         if let Some(sequence) = event.sequence {

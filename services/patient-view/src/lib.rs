@@ -33,6 +33,7 @@ use iop_runtime::{
 use sea_orm_migration::MigratorTrait;
 
 pub use api::PatientViewApi;
+pub use events::ViewHandler;
 
 /// Consumer group, inbox key and dead-letter prefix: DLQ is `iop.patientview.dlq`.
 pub const CONSUMER: &str = "iop.patientview";

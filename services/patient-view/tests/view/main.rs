@@ -270,3 +270,120 @@ async fn events_the_view_does_not_fold_still_satisfy_consistency_tokens() {
     assert_eq!(v.timeline.len(), 1);
     net.stop().await;
 }
+
+/// An event as the consumer reads it from `topic`.
+fn inbound<M: prost::Name>(
+    topic: &str,
+    patient_id: &str,
+    sequence: i64,
+    m: &M,
+) -> iop_messaging::cloudevents::InboundEvent {
+    iop_messaging::cloudevents::InboundEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        event_type: M::full_name(),
+        source: "/iop/test".into(),
+        time: chrono::Utc::now(),
+        subject: Some(patient_id.into()),
+        sequence: Some(sequence),
+        traceparent: None,
+        payload: m.encode_to_vec(),
+        topic: topic.into(),
+        partition: 0,
+        offset: sequence,
+    }
+}
+
+/// On PostgreSQL, two replicas apply one patient's transfer (admissions topic)
+/// and attendance (scheduling topic) at the same moment, many times over: the
+/// view always ends at the facility of the last transfer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn attendance_applied_beside_a_transfer_never_undoes_it() {
+    use iop_messaging::{consumer::EventHandler, work::Ledger};
+    use iop_proto::{
+        admissions::events::v1::{PatientAdmitted, PatientTransferred},
+        common::v1::Date,
+        scheduling::events::v1::AttendanceRecorded,
+    };
+    use sea_orm::ConnectionTrait as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = iop_testkit::database(Backend::Postgres, dir.path(), "patient-view").await;
+    let db = iop_runtime::db::Database::connect(&settings).await.unwrap();
+    db.migrate::<iop_patient_view::migration::Migrator>()
+        .await
+        .unwrap();
+    let key = iop_runtime::auth::generate_secret().into();
+    let ledger = Ledger::new(
+        db.clone(),
+        iop_runtime::audit::AuditChain::new(&key).unwrap(),
+    );
+    let handler = std::sync::Arc::new(iop_patient_view::ViewHandler::new());
+    let pid = uuid::Uuid::now_v7().to_string();
+    let admitted = PatientAdmitted {
+        patient_id: pid.clone(),
+        episode_id: "e-1".into(),
+        facility_id: "oakland".into(),
+        program: Program::IopDay as i32,
+        ..Default::default()
+    };
+    let mut work = ledger.system().await.unwrap();
+    handler
+        .apply(&mut work, &inbound("iop.admissions.v1", &pid, 1, &admitted))
+        .await
+        .unwrap();
+    work.commit().await.unwrap();
+
+    let facilities = ["fresno", "oakland"];
+    for round in 0..20_i64 {
+        let to = facilities[(round % 2) as usize];
+        let transfer = PatientTransferred {
+            patient_id: pid.clone(),
+            episode_id: "e-1".into(),
+            to_facility_id: to.into(),
+            program: Program::IopDay as i32,
+            ..Default::default()
+        };
+        let attended = AttendanceRecorded {
+            patient_id: pid.clone(),
+            session_id: format!("s-{round}"),
+            facility_id: "oakland".into(),
+            minutes: 60,
+            clinical: true,
+            week_start: Some(Date {
+                year: 2026,
+                month: 11,
+                day: 23,
+            }),
+            ..Default::default()
+        };
+        let moves = inbound("iop.admissions.v1", &pid, round + 2, &transfer);
+        let shows = inbound("iop.scheduling.v1", &pid, round + 1, &attended);
+        let apply = |event: iop_messaging::cloudevents::InboundEvent| {
+            let (ledger, handler) = (ledger.clone(), handler.clone());
+            tokio::spawn(async move {
+                let mut work = ledger.system().await.unwrap();
+                handler.apply(&mut work, &event).await.unwrap();
+                work.commit().await.unwrap();
+            })
+        };
+        let (a, b) = (apply(moves), apply(shows));
+        a.await.unwrap();
+        b.await.unwrap();
+        let row = db
+            .conn()
+            .query_one(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT facility_id FROM patient_views WHERE patient_id = $1",
+                [pid.clone().into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let at: Option<String> = row.try_get("", "facility_id").unwrap();
+        assert_eq!(
+            at.as_deref(),
+            Some(to),
+            "round {round}: the transfer was undone"
+        );
+    }
+}
