@@ -226,14 +226,14 @@ fn dev_secret(data_dir: &Path, name: &str) -> Result<String, BoxError> {
             return Ok(existing);
         }
     }
-    std::fs::create_dir_all(data_dir)?;
     let secret = iop_runtime::auth::generate_secret();
-    std::fs::write(&path, &secret)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    }
+    // Created 0600 under a temporary name (in a 0700 directory), then renamed:
+    // never readable by others, never half-written.
+    let partial = data_dir.join(format!(".{name}.partial"));
+    let _ = std::fs::remove_file(&partial);
+    iop_runtime::db::private_file(&partial)?;
+    std::fs::write(&partial, &secret)?;
+    std::fs::rename(&partial, &path)?;
     Ok(secret)
 }
 
@@ -264,7 +264,7 @@ fn dev(
 ) -> Result<(), BoxError> {
     let mut settings = load(config)?;
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
-    std::fs::create_dir_all(&data_dir)?;
+    iop_runtime::db::private_dir(&data_dir)?;
     if settings.auth.hs256_secret.is_empty() {
         settings.auth.hs256_secret = Secret::new(dev_secret(&data_dir, DEV_SIGNING_KEY)?);
     }

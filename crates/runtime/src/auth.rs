@@ -73,6 +73,9 @@ pub struct Claims {
     pub exp: i64,
     /// Issued at, seconds since the epoch.
     pub iat: i64,
+    /// Not valid before, seconds since the epoch (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// An authenticated caller, found in every authenticated request's extensions.
@@ -191,10 +194,14 @@ impl Denied {
 #[error("auth.hs256_secret must be at least 32 bytes")]
 pub struct WeakSecret;
 
+/// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
+const LEEWAY_S: u64 = 30;
+
 /// Validates bearer tokens; cheap to clone (one per service).
 #[derive(Clone)]
 pub struct Authenticator {
     inner: Arc<(DecodingKey, Validation)>,
+    max_lifetime: i64,
 }
 
 impl Authenticator {
@@ -206,26 +213,40 @@ impl Authenticator {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_S;
         Ok(Self {
             inner: Arc::new((
                 DecodingKey::from_secret(settings.hs256_secret.expose().as_bytes()),
                 validation,
             )),
+            max_lifetime: i64::try_from(settings.max_token_lifetime_s).unwrap_or(i64::MAX),
         })
     }
 
-    /// Validates a raw token.
+    /// Validates a raw token: signature, issuer, audience, expiry and `nbf`,
+    /// `iat` not in the future, and a lifetime (`exp - iat`) of at most
+    /// `auth.max_token_lifetime_s`. The caller hears only "invalid bearer
+    /// token"; why is logged (at DEBUG, no claims).
     pub fn verify(&self, token: &str) -> Result<Caller, Status> {
+        let invalid = |why: &dyn std::fmt::Display| {
+            tracing::debug!(reason = %why, "bearer token refused");
+            Status::unauthenticated("invalid bearer token")
+        };
         let (key, validation) = &*self.inner;
-        let data = jsonwebtoken::decode::<Claims>(token, key, validation)
-            .map_err(|e| Status::unauthenticated(format!("invalid bearer token: {e}")))?;
-        let claims = data.claims;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, validation)
+            .map_err(|e| invalid(&e))?
+            .claims;
+        let now = chrono::Utc::now().timestamp();
         if claims.sub.is_empty() {
-            return Err(Status::unauthenticated(
-                "invalid bearer token: empty subject",
-            ));
+            return Err(invalid(&"empty subject"));
+        }
+        if claims.iat > now + LEEWAY_S as i64 {
+            return Err(invalid(&"issued in the future"));
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+            return Err(invalid(&"lifetime above auth.max_token_lifetime_s"));
         }
         Ok(Caller {
             subject: claims.sub,
@@ -293,6 +314,7 @@ impl TokenIssuer {
             aud: self.audience.clone(),
             exp: now + ttl_seconds,
             iat: now,
+            nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
     }
@@ -317,6 +339,7 @@ mod tests {
             hs256_secret: secret.into(),
             issuer: "iop".into(),
             audience: "iop".into(),
+            max_token_lifetime_s: 43_200,
         }
     }
 
@@ -373,6 +396,49 @@ mod tests {
 
         let err = auth.call(request_with(Some("Basic abc"))).unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn long_lived_future_and_not_yet_valid_tokens_are_refused_without_saying_why() {
+        let s = settings(&generate_secret());
+        let auth = Authenticator::new(&s).unwrap();
+        let issuer = TokenIssuer::new(&s).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let sign = |iat: i64, exp: i64, nbf: Option<i64>| {
+            let claims = Claims {
+                sub: "x".into(),
+                roles: vec![Role::Admin],
+                facilities: vec!["*".into()],
+                iss: "iop".into(),
+                aud: "iop".into(),
+                exp,
+                iat,
+                nbf,
+            };
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &issuer.key).unwrap()
+        };
+        assert!(auth.verify(&sign(now, now + 43_200, None)).is_ok());
+        for (token, why) in [
+            (
+                sign(now, now + 43_201, None),
+                "a lifetime above the maximum",
+            ),
+            (sign(now + 3600, now + 7200, None), "issued in the future"),
+            (sign(now, now + 600, Some(now + 300)), "not yet valid"),
+        ] {
+            let err = auth.verify(&token).unwrap_err();
+            assert_eq!(err.code(), tonic::Code::Unauthenticated, "{why}");
+            assert_eq!(err.message(), "invalid bearer token", "{why}");
+        }
+        // A token without `iat` cannot state its lifetime: refused.
+        let no_iat = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "x", "roles": ["admin"], "facilities": ["*"],
+                "iss": "iop", "aud": "iop", "exp": now + 60}),
+            &issuer.key,
+        )
+        .unwrap();
+        assert!(auth.verify(&no_iat).is_err());
     }
 
     #[test]

@@ -21,6 +21,45 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::settings::DatabaseSettings;
 
+/// Creates `path` (and missing parent directories) readable by this user
+/// only, before SQLite opens it: the file holds patient data, and SQLite gives
+/// its `-wal` and `-shm` files the database file's mode. Directories are
+/// created 0700, the file 0600 (never briefly wider). An existing file is left
+/// as it is.
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") || path.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        private_dir(parent).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot create {}: {e}", parent.display()))
+        })?;
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("cannot create {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Creates `dir` (and its parents) 0700 if it does not exist.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut dirs = std::fs::DirBuilder::new();
+    dirs.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+    dirs.create(dir)
+}
+
 /// A service's database.
 #[derive(Clone)]
 pub struct Database {
@@ -44,16 +83,8 @@ impl Database {
                 .busy_timeout(Duration::from_millis(settings.busy_timeout_ms))
                 // Statement logging would put query text in logs; PHI never belongs there.
                 .disable_statement_logging();
-            if let Some(parent) = Path::new(options.get_filename()).parent()
-                && !parent.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    DbErr::Custom(format!(
-                        "database.url: cannot create {}: {e}",
-                        parent.display()
-                    ))
-                })?;
-            }
+            private_file(Path::new(options.get_filename()))
+                .map_err(|e| DbErr::Custom(format!("database.url: {e}")))?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .connect_with(options)
@@ -214,5 +245,19 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(mode.try_get::<String>("", "journal_mode").unwrap(), "wal");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode =
+                |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            let file = dir.path().join("nested/t.db");
+            assert_eq!(
+                mode(&file),
+                0o600,
+                "patient data readable by its owner only"
+            );
+            assert_eq!(mode(&dir.path().join("nested")), 0o700);
+            assert_eq!(mode(&dir.path().join("nested/t.db-wal")), 0o600);
+        }
     }
 }

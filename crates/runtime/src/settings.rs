@@ -240,6 +240,9 @@ pub struct AuthSettings {
     pub issuer: String,
     /// Expected `aud` claim.
     pub audience: String,
+    /// Longest lifetime (`exp - iat`) a token may have, in seconds; a token
+    /// minted for longer is refused whatever its expiry.
+    pub max_token_lifetime_s: u64,
 }
 
 /// Log output and trace export.
@@ -467,6 +470,9 @@ impl Settings {
         }
         if !self.auth.hs256_secret.is_empty() && self.auth.hs256_secret.expose().len() < 32 {
             return Err(invalid("auth.hs256_secret", "must be at least 32 bytes"));
+        }
+        if self.auth.max_token_lifetime_s == 0 {
+            return Err(invalid("auth.max_token_lifetime_s", "must be at least 1"));
         }
         if !self.audit.chain_key.is_empty() && self.audit.chain_key.expose().len() < 32 {
             return Err(invalid("audit.chain_key", "must be at least 32 bytes"));
