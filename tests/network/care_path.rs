@@ -276,13 +276,14 @@ async fn care_path(#[case] backend: Backend) {
         "{}",
         err.message()
     );
+    let key = iop_runtime::consistency::TokenKey::from_settings(&net.settings.auth);
     let other = iop_runtime::consistency::ConsistencyToken {
         source: "admissions".into(),
         aggregate_id: uuid::Uuid::new_v4().to_string(),
         sequence: 1,
     };
     let err = view
-        .get_patient_view(authed(req(&other.encode()), &intake))
+        .get_patient_view(authed(req(&other.encode(&key)), &intake))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
@@ -291,12 +292,26 @@ async fn care_path(#[case] backend: Backend) {
         aggregate_id: pid.clone(),
         sequence: 99,
     };
-    let mut call = authed(req(&future.encode()), &intake);
+    let mut call = authed(req(&future.encode(&key)), &intake);
     call.set_timeout(Duration::from_millis(800));
     let started = std::time::Instant::now();
     let err = view.get_patient_view(call).await.unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded, "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
+    // A token not signed by this network (here: under another key) is refused
+    // at once, without waiting: nobody can make the view wait to probe.
+    let elsewhere =
+        iop_runtime::consistency::TokenKey::from_settings(&iop_runtime::settings::AuthSettings {
+            hs256_secret: iop_runtime::auth::generate_secret().into(),
+            ..net.settings.auth.clone()
+        });
+    let started = std::time::Instant::now();
+    let err = view
+        .get_patient_view(authed(req(&future.encode(&elsewhere)), &intake))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(started.elapsed() < Duration::from_millis(800));
 
     net.stop().await;
 }

@@ -73,7 +73,8 @@ pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Resul
     Box::pin(async move {
         let own: settings::AdmissionsSettings = host.settings.section(settings::KEY)?;
         let ledger = mount::open::<migration::Migrator>(host, SERVICE.name, &database).await?;
-        let api = AdmissionsApi::new(ledger.clone(), own);
+        let tokens = iop_runtime::consistency::TokenKey::from_settings(&host.settings.auth);
+        let api = AdmissionsApi::new(ledger.clone(), own, tokens);
         iop_runtime::mount!(host, AdmissionsServiceServer::new(api));
         mount::relay(host, &ledger, topics::ADMISSIONS, contexts::ADMISSIONS);
         let topics = SERVICE.topics().map(str::to_owned).collect();

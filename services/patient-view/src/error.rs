@@ -23,5 +23,8 @@ pub enum ViewError in "iop.patientview" {
         /// The patient.
         patient_id: String,
     } => (DeadlineExceeded, "NOT_YET_APPLIED"),
+    /// As many reads as the view lets wait for a write are waiting already.
+    #[error("too many reads are waiting for writes; retry shortly")]
+    TooManyWaiting => (ResourceExhausted, "TOO_MANY_WAITING"),
 }
 }

@@ -58,7 +58,8 @@ pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Resul
     Box::pin(async move {
         let own: settings::PatientViewSettings = host.settings.section(settings::KEY)?;
         let ledger = mount::open::<migration::Migrator>(host, SERVICE.name, &database).await?;
-        let api = PatientViewApi::new(ledger.clone(), own.read_your_writes_timeout());
+        let tokens = iop_runtime::consistency::TokenKey::from_settings(&host.settings.auth);
+        let api = PatientViewApi::new(ledger.clone(), own.read_your_writes_timeout(), tokens);
         iop_runtime::mount!(host, PatientViewServiceServer::new(api));
         mount::consume(host, &SERVICE, CONSUMER, ledger, events::ViewHandler::new());
         Ok(())

@@ -22,7 +22,7 @@ use iop_runtime::{
 use prost::Message;
 use sea_orm::Set;
 
-use super::{AdmissionsApi, token};
+use super::AdmissionsApi;
 use crate::{entity::consent, error::AdmissionsError, store::consents};
 
 /// Slack for clocks of facility systems when they date an event "now".
@@ -85,7 +85,7 @@ impl AdmissionsApi {
         work.commit().await?;
         Ok(RecordConsentResponse {
             consent: Some(recorded),
-            consistency_token: token(&claimed.patient.id, sequence),
+            consistency_token: self.token(&claimed.patient.id, sequence),
         })
     }
 
@@ -124,7 +124,7 @@ impl AdmissionsApi {
         work.commit().await?;
         Ok(RevokeConsentResponse {
             consent: Some(consents::message(&changed)?),
-            consistency_token: token(&claimed.patient.id, sequence),
+            consistency_token: self.token(&claimed.patient.id, sequence),
         })
     }
 
@@ -177,7 +177,7 @@ impl AdmissionsApi {
         work.commit().await?;
         Ok(RecordConsentExpiryEventResponse {
             consent: Some(consents::message(&changed)?),
-            consistency_token: token(&claimed.patient.id, sequence),
+            consistency_token: self.token(&claimed.patient.id, sequence),
         })
     }
 

@@ -11,7 +11,7 @@ use iop_runtime::{grpc::Call, wire};
 use prost::Message;
 use sea_orm::Set;
 
-use super::{AdmissionsApi, token};
+use super::AdmissionsApi;
 use crate::{coverage, entity, error::AdmissionsError, store::coverages};
 
 impl AdmissionsApi {
@@ -50,7 +50,7 @@ impl AdmissionsApi {
         work.audit(Some(&c.patient_id), Some(&facility));
         work.commit().await?;
         Ok(RecordCoverageResponse {
-            consistency_token: token(&c.patient_id, sequence),
+            consistency_token: self.token(&c.patient_id, sequence),
             coverage: Some(c),
         })
     }

@@ -8,7 +8,7 @@ use iop_proto::admissions::v1::{
 };
 use iop_runtime::{grpc::Call, ids, wire};
 
-use super::{AdmissionsApi, convert, patients::apply, token};
+use super::{AdmissionsApi, convert, patients::apply};
 use crate::{error::AdmissionsError, events, store::patients};
 
 /// Longest reason for a change.
@@ -53,7 +53,7 @@ impl AdmissionsApi {
         work.commit().await?;
         Ok(UpdateDemographicsResponse {
             patient: Some(self.patient_message(&updated).await?),
-            consistency_token: token(&updated.id, sequence),
+            consistency_token: self.token(&updated.id, sequence),
         })
     }
 

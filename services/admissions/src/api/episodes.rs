@@ -20,7 +20,7 @@ use iop_runtime::{
 };
 use sea_orm::Set;
 
-use super::{AdmissionsApi, Claimed, claim, convert::episode_message, token};
+use super::{AdmissionsApi, Claimed, claim, convert::episode_message};
 use crate::{
     entity::episode::{self, EpisodeStatus},
     episode as rules,
@@ -109,7 +109,7 @@ impl AdmissionsApi {
                 )
                 .await?;
             return Ok(AdmitPatientResponse {
-                consistency_token: token(&e.patient_id, e.sequence),
+                consistency_token: self.token(&e.patient_id, e.sequence),
                 episode: Some(episode_message(&e)),
             });
         }
@@ -170,7 +170,7 @@ impl AdmissionsApi {
         work.audit(Some(&e.patient_id), Some(&e.facility_id));
         work.commit().await?;
         Ok(AdmitPatientResponse {
-            consistency_token: token(&e.patient_id, sequence),
+            consistency_token: self.token(&e.patient_id, sequence),
             episode: Some(episode_message(&e)),
         })
     }
@@ -230,7 +230,7 @@ impl AdmissionsApi {
         work.audit(Some(patient_id.as_str()), Some(&from_facility_id));
         work.commit().await?;
         Ok(TransferPatientResponse {
-            consistency_token: token(patient_id.as_str(), sequence),
+            consistency_token: self.token(patient_id.as_str(), sequence),
             episode: Some(episode_message(&moved)),
         })
     }
@@ -270,7 +270,7 @@ impl AdmissionsApi {
         work.commit().await?;
         Ok(DischargePatientResponse {
             episode_id: closed.id,
-            consistency_token: token(patient_id.as_str(), sequence),
+            consistency_token: self.token(patient_id.as_str(), sequence),
         })
     }
 }

@@ -23,7 +23,7 @@ use iop_runtime::{
 };
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
-use super::{AdmissionsApi, claim, token};
+use super::{AdmissionsApi, claim};
 use crate::{
     entity::{candidate_reference, facility_link},
     error::AdmissionsError,
@@ -153,7 +153,7 @@ impl AdmissionsApi {
         work.audit(Some(&claimed.patient.id), Some(facility_id.as_str()));
         work.commit().await?;
         Ok(LinkPatientToFacilityResponse {
-            consistency_token: token(&claimed.patient.id, sequence),
+            consistency_token: self.token(&claimed.patient.id, sequence),
         })
     }
 }

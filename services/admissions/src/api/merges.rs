@@ -16,7 +16,7 @@ use iop_runtime::{
     wire,
 };
 
-use super::{AdmissionsApi, claim, token};
+use super::{AdmissionsApi, claim};
 use crate::{
     error::AdmissionsError,
     events::merged_episode,
@@ -99,7 +99,7 @@ impl AdmissionsApi {
         tracing::info!(survivor_id = %to, merged_away_id = %from, "patients merged");
         Ok(MergePatientsResponse {
             survivor: Some(self.patient_message(&kept.patient).await?),
-            consistency_token: token(to, sequence),
+            consistency_token: self.token(to, sequence),
         })
     }
 }

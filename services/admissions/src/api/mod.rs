@@ -21,7 +21,13 @@ use iop_proto::admissions::v1::{
     self as api, Patient, PatientStatus, admissions_service_server::AdmissionsService,
 };
 use iop_proto::contexts::ADMISSIONS as CONTEXT;
-use iop_runtime::{auth::Role, consistency::ConsistencyToken, grpc::Call, ids::PatientId, wire};
+use iop_runtime::{
+    auth::Role,
+    consistency::{ConsistencyToken, TokenKey},
+    grpc::Call,
+    ids::PatientId,
+    wire,
+};
 
 use crate::{
     entity::{episode, patient},
@@ -56,12 +62,17 @@ const ANYONE: &[Role] = &[
 pub struct AdmissionsApi {
     ledger: Ledger,
     settings: AdmissionsSettings,
+    tokens: TokenKey,
 }
 
 impl AdmissionsApi {
-    /// The service over its ledger.
-    pub fn new(ledger: Ledger, settings: AdmissionsSettings) -> Self {
-        Self { ledger, settings }
+    /// The service over its ledger, signing consistency tokens with `tokens`.
+    pub fn new(ledger: Ledger, settings: AdmissionsSettings, tokens: TokenKey) -> Self {
+        Self {
+            ledger,
+            settings,
+            tokens,
+        }
     }
 }
 
@@ -89,14 +100,17 @@ iop_runtime::grpc_service! {
     }
 }
 
-/// The consistency token of a write that reached `sequence` of `patient_id`'s stream.
-fn token(patient_id: &str, sequence: i64) -> String {
-    ConsistencyToken {
-        source: CONTEXT.to_owned(),
-        aggregate_id: patient_id.to_owned(),
-        sequence,
+impl AdmissionsApi {
+    /// The signed consistency token of a write that reached `sequence` of
+    /// `patient_id`'s stream.
+    fn token(&self, patient_id: &str, sequence: i64) -> String {
+        ConsistencyToken {
+            source: CONTEXT.to_owned(),
+            aggregate_id: patient_id.to_owned(),
+            sequence,
+        }
+        .encode(&self.tokens)
     }
-    .encode()
 }
 
 /// A patient claimed in a unit of work: its stream is locked, its row and

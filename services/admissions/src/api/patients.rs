@@ -14,7 +14,7 @@ use iop_runtime::{
 use rand::Rng;
 use sea_orm::{ActiveModelTrait, Set, SqlErr};
 
-use super::{AdmissionsApi, convert, token};
+use super::{AdmissionsApi, convert};
 use crate::{
     entity::{candidate_reference, patient},
     error::AdmissionsError,
@@ -150,7 +150,7 @@ impl AdmissionsApi {
         tracing::info!(patient_id = %pid, "patient registered");
         Ok(RegisterPatientResponse {
             patient: Some(self.patient_message(&inserted).await?),
-            consistency_token: token(pid, sequence),
+            consistency_token: self.token(pid, sequence),
             outcome: RegistrationOutcome::Registered as i32,
             candidates: Vec::new(),
         })
@@ -318,7 +318,7 @@ impl AdmissionsApi {
             .await?;
         Ok(Some(RegisterPatientResponse {
             patient: Some(self.patient_message(&p).await?),
-            consistency_token: token(&p.id, 1),
+            consistency_token: self.token(&p.id, 1),
             outcome: RegistrationOutcome::Registered as i32,
             candidates: Vec::new(),
         }))

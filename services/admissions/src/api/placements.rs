@@ -25,7 +25,7 @@ use iop_runtime::{
 use prost::Message;
 use sea_orm::{ConnectionTrait, Set};
 
-use super::{AdmissionsApi, claim, convert::assessment_message, token};
+use super::{AdmissionsApi, claim, convert::assessment_message};
 use crate::{
     entity::assessment,
     error::AdmissionsError,
@@ -136,7 +136,7 @@ impl AdmissionsApi {
         work.commit().await?;
         Ok(RecordAssessmentResponse {
             assessment: Some(assessment_message(&stored)),
-            consistency_token: token(patient_id.as_str(), sequence),
+            consistency_token: self.token(patient_id.as_str(), sequence),
         })
     }
 
@@ -212,7 +212,7 @@ impl AdmissionsApi {
         work.commit().await?;
         Ok(OverridePlacementResponse {
             assessment: Some(assessment_message(&updated)),
-            consistency_token: token(&updated.patient_id, sequence),
+            consistency_token: self.token(&updated.patient_id, sequence),
         })
     }
 }

@@ -51,8 +51,12 @@ impl PatientViewApi {
         let token = match req.consistency_token.as_str() {
             "" => None,
             t => {
-                let token = ConsistencyToken::decode(t)
-                    .map_err(|_| FieldError::new("consistency_token", "malformed"))?;
+                let token = ConsistencyToken::decode(t, &self.tokens).map_err(|_| {
+                    FieldError::new(
+                        "consistency_token",
+                        "malformed or not issued by this network",
+                    )
+                })?;
                 if token.aggregate_id != patient_id.as_str() {
                     return Err(
                         FieldError::new("consistency_token", "issued for another patient").into(),
@@ -62,12 +66,16 @@ impl PatientViewApi {
             }
         };
         let actor = Actor::of(call, ACTION);
-        // Without a token, access is decided at once. With one, the view first
-        // waits for the write it names, which may be the very consent that
-        // grants access, then decides. (Until tokens are signed, a forged
-        // token's wait can still tell a patient's event count; see
-        // ARCHITECTURE.md, "Not built yet".)
+        // Without a token, access is decided at once. With one (signed by a
+        // service of this network, so not forged), the view first waits for
+        // the write it names, which may be the very consent that grants
+        // access, then decides.
         if let Some(token) = &token {
+            let _slot = self
+                .waiters
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| ViewError::TooManyWaiting)?;
             self.wait_for(token, budget).await?;
         }
         let decided = self.decide(call, patient_id.as_str()).await?;

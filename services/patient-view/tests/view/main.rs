@@ -257,7 +257,9 @@ async fn events_the_view_does_not_fold_still_satisfy_consistency_tokens() {
         &mut net.view().await,
         &token,
         &pid,
-        &future_token.encode(),
+        &future_token.encode(&iop_runtime::consistency::TokenKey::from_settings(
+            &net.settings.auth,
+        )),
         WITHIN,
     )
     .await
