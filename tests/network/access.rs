@@ -268,3 +268,126 @@ async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: 
     );
     net.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
+    use iop_proto::{
+        admissions::v1::BreakGlassRequest,
+        audit::v1::{AccountDisclosuresRequest, audit_service_client::AuditServiceClient},
+    };
+    use sea_orm::ConnectionTrait as _;
+
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let oakland = net.token(&[Role::Intake], &["oakland"]);
+    let fresno_er = net.token(&[Role::Clinician], &["fresno"]);
+    let fresno_desk = net.token(&[Role::Intake], &["fresno"]);
+    let auditor = net.token(&[Role::Auditor], &["*"]);
+    let mut admissions = net.admissions().await;
+    let (pid, _) = register(
+        &mut admissions,
+        &oakland,
+        registration("Tomas", "Reyes", "oakland"),
+    )
+    .await
+    .unwrap();
+    let get = || GetPatientRequest {
+        patient_id: pid.clone(),
+    };
+    assert_denied(
+        admissions.get_patient(authed(get(), &fresno_er)).await,
+        "before the emergency",
+    );
+    let glass = |reason: &str| BreakGlassRequest {
+        patient_id: pid.clone(),
+        facility_id: "fresno".into(),
+        reason: reason.into(),
+    };
+    let err = admissions
+        .break_glass(authed(glass("overdose"), &fresno_er))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("reason"), "{}", err.message());
+    let err = admissions
+        .break_glass(authed(
+            glass("unresponsive on arrival, suspected opioid overdose"),
+            &fresno_desk,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "a clinician's call");
+    let granted = admissions
+        .break_glass(authed(
+            glass("unresponsive on arrival, suspected opioid overdose"),
+            &fresno_er,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let expires = granted.expires_at.unwrap().seconds - chrono::Utc::now().timestamp();
+    assert!((14_300..=14_400).contains(&expires), "{expires}");
+
+    // The clinician reads; writes still need the patient known at Fresno.
+    let read = admissions
+        .get_patient(authed(get(), &fresno_er))
+        .await
+        .unwrap()
+        .into_inner()
+        .patient
+        .unwrap();
+    assert_eq!(read.patient_id, pid);
+    assert_denied(
+        assess(
+            &mut admissions,
+            &fresno_er,
+            &pid,
+            "fresno",
+            iop_assessment(),
+        )
+        .await,
+        "a write under break-glass",
+    );
+    // The read is in the accounting of disclosures, naming the grant; the
+    // privacy officer gets the event.
+    let disclosures = AuditServiceClient::new(net.channel().await)
+        .account_disclosures(authed(
+            AccountDisclosuresRequest {
+                patient_id: pid.clone(),
+                ..Default::default()
+            },
+            &auditor,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .disclosures;
+    let emergency = format!("emergency:{}", granted.grant_id);
+    assert!(
+        disclosures
+            .iter()
+            .any(|d| d.action == "admissions.GetPatient" && d.consent_id == emergency),
+        "{disclosures:?}"
+    );
+    let published = all_records(&net, iop_proto::topics::ADMISSIONS).await;
+    assert!(published.iter().any(|m| {
+        header(m, "ce_type") == Some("iop.admissions.events.v1.BreakGlassAccessGranted")
+            && header(m, "ce_subject") == Some(pid.as_str())
+    }));
+
+    // Once the grant has expired, the read is refused again.
+    let db = sea_orm::Database::connect(net.database_url("admissions"))
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!(
+        "UPDATE break_glass_grants SET expires_at = '2000-01-01T00:00:00+00:00' WHERE id = '{}'",
+        granted.grant_id
+    ))
+    .await
+    .unwrap();
+    assert_denied(
+        admissions.get_patient(authed(get(), &fresno_er)).await,
+        "after the grant expired",
+    );
+    db.close().await.unwrap();
+    net.stop().await;
+}

@@ -22,28 +22,44 @@ pub enum Basis {
         /// The consent relied on.
         consent_id: String,
     },
+    /// A medical emergency (42 CFR 2.51): a clinician's break-glass grant,
+    /// for reads only, until it expires.
+    Emergency {
+        /// The facility the caller acts for.
+        facility_id: String,
+        /// The grant relied on.
+        grant_id: String,
+    },
 }
 
 impl Basis {
     /// The facility the access is made for (what the audit row records).
     pub fn facility_id(&self) -> &str {
         match self {
-            Basis::KnownAt(f) | Basis::Consent { facility_id: f, .. } => f,
+            Basis::KnownAt(f)
+            | Basis::Consent { facility_id: f, .. }
+            | Basis::Emergency { facility_id: f, .. } => f,
         }
     }
 
     /// The consent relied on, when the access is a disclosure.
     pub fn consent_id(&self) -> Option<&str> {
         match self {
-            Basis::KnownAt(_) => None,
+            Basis::KnownAt(_) | Basis::Emergency { .. } => None,
             Basis::Consent { consent_id, .. } => Some(consent_id),
         }
     }
 
     /// The audit row of an allowed access to `patient_id` on this basis: the
-    /// facility, and the consent for the accounting of disclosures.
+    /// facility, and what the disclosure relied on for the accounting of
+    /// disclosures (the consent id, or `emergency:<grant id>`).
     pub fn access(&self, patient_id: &str) -> Access {
-        Access::allowed(Some(patient_id), Some(self.facility_id())).under_consent(self.consent_id())
+        let relied_on = match self {
+            Basis::Emergency { grant_id, .. } => Some(format!("emergency:{grant_id}")),
+            other => other.consent_id().map(str::to_owned),
+        };
+        Access::allowed(Some(patient_id), Some(self.facility_id()))
+            .under_consent(relied_on.as_deref())
     }
 }
 

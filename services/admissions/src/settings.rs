@@ -17,6 +17,9 @@ pub struct AdmissionsSettings {
     /// make per minute; more are RESOURCE_EXHAUSTED (the duplicate check must
     /// not become a way to search the network).
     pub candidate_searches_per_minute: u32,
+    /// How long a break-glass grant (medical emergency) lets its clinician
+    /// read the record, in seconds.
+    pub break_glass_seconds: u32,
 }
 
 /// The section, as the registry declares it.
@@ -28,6 +31,12 @@ pub const SECTION: Section = Section {
 
 fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
     let s: AdmissionsSettings = settings.section(KEY)?;
+    if !(60..=86_400).contains(&s.break_glass_seconds) {
+        return Err(SettingsError::invalid(
+            "admissions.break_glass_seconds",
+            "must be 60 to 86400",
+        ));
+    }
     if !(1..=1000).contains(&s.candidate_searches_per_minute) {
         return Err(SettingsError::invalid(
             "admissions.candidate_searches_per_minute",

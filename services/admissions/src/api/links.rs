@@ -27,7 +27,7 @@ use super::{AdmissionsApi, claim};
 use crate::{
     entity::{candidate_reference, facility_link},
     error::AdmissionsError,
-    store::{facilities, patients},
+    store::patients,
 };
 
 const ACTION: &str = "admissions.LinkPatientToFacility";
@@ -89,7 +89,7 @@ impl AdmissionsApi {
             Ok(r) => r,
         };
         let note = ids::reason("note", &req.note, MAX_NOTE)?;
-        call.caller.require_facility(facility_id.as_str())?;
+        self.acting_at(call, &facility_id).await?;
         let patient_id = match (req.patient_id.as_str(), req.candidate_reference.as_str()) {
             (id, "") => PatientId::parse("patient_id", id)?,
             ("", reference) => self.referenced(call, reference, &facility_id).await?,
@@ -100,15 +100,6 @@ impl AdmissionsApi {
                 ));
             }
         };
-        if facilities::find(self.ledger.conn(), facility_id.as_str())
-            .await?
-            .is_none()
-        {
-            return Err(AdmissionsError::NotFound {
-                what: "facility",
-                id: facility_id.into_string(),
-            });
-        }
         let db = self.ledger.conn();
         if patients::find(db, patient_id.as_str()).await?.is_none() {
             // Linking is how a facility comes to know a patient, so the caller

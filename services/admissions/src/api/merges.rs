@@ -40,23 +40,12 @@ impl AdmissionsApi {
                 "is the survivor",
             ));
         }
-        let db = self.ledger.conn();
-        let not_found = |id: &PatientId| AdmissionsError::PatientNotFound {
-            patient_id: id.to_string(),
-        };
-        let merged = patients::find(db, merged_id.as_str())
-            .await?
-            .ok_or_else(|| not_found(&merged_id))?;
-        let survivor = patients::find(db, survivor_id.as_str())
-            .await?
-            .ok_or_else(|| not_found(&survivor_id))?;
-        // The caller must be allowed to see both records.
-        self.authorize(call, ACTION, &merged).await?;
-        let facility = self
-            .authorize(call, ACTION, &survivor)
-            .await?
-            .facility_id()
-            .to_owned();
+        // The caller must be allowed to change both records (a consent or a
+        // break-glass grant lets a facility read, never merge).
+        self.authorize_write(call, ACTION, &merged_id, None).await?;
+        let (_, facility) = self
+            .authorize_write(call, ACTION, &survivor_id, None)
+            .await?;
 
         let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let (first, second) = if merged_id < survivor_id {

@@ -3,6 +3,7 @@
 //! survivor), the access rule with its audit, claiming a patient's stream in a
 //! unit of work, and a patient's wire form. One file per resource.
 
+mod break_glass;
 mod consents;
 pub(crate) mod convert;
 mod coverage;
@@ -25,7 +26,7 @@ use iop_runtime::{
     auth::Role,
     consistency::{ConsistencyToken, TokenKey},
     grpc::Call,
-    ids::PatientId,
+    ids::{FacilityId, PatientId},
     wire,
 };
 
@@ -34,7 +35,8 @@ use crate::{
     error::AdmissionsError,
     settings::AdmissionsSettings,
     store::{
-        consents as consent_rows, coverages, episodes as episode_rows, patients as patient_rows,
+        consents as consent_rows, coverages, episodes as episode_rows, facilities as facility_rows,
+        patients as patient_rows,
     },
 };
 
@@ -42,6 +44,8 @@ use crate::{
 const INTAKE: &[Role] = &[Role::Intake, Role::Admin];
 /// Transfers, discharges, screening and consents are recorded by intake or clinicians.
 const CARE_TEAM: &[Role] = &[Role::Intake, Role::Clinician, Role::Admin];
+/// Breaking the glass is a clinician's call in a medical emergency.
+const EMERGENCY: &[Role] = &[Role::Clinician, Role::Admin];
 /// Overriding a placement is a clinical decision.
 const CLINICIANS: &[Role] = &[Role::Clinician];
 /// Coverage is recorded at intake or by billing.
@@ -88,6 +92,7 @@ iop_runtime::grpc_service! {
         update_demographics(api::UpdateDemographicsRequest) -> api::UpdateDemographicsResponse, INTAKE => update_demographics;
         get_demographic_history(api::GetDemographicHistoryRequest) -> api::GetDemographicHistoryResponse, INTAKE => demographic_history;
         merge_patients(api::MergePatientsRequest) -> api::MergePatientsResponse, INTAKE => merge;
+        break_glass(api::BreakGlassRequest) -> api::BreakGlassResponse, EMERGENCY => break_glass;
         link_patient_to_facility(api::LinkPatientToFacilityRequest) -> api::LinkPatientToFacilityResponse, CARE_TEAM => link_patient;
         record_assessment(api::RecordAssessmentRequest) -> api::RecordAssessmentResponse, CARE_TEAM => record_assessment;
         override_placement(api::OverridePlacementRequest) -> api::OverridePlacementResponse, CLINICIANS => override_placement;
@@ -174,13 +179,42 @@ impl AdmissionsApi {
         let db = self.ledger.conn();
         let known_at = patient_rows::known_at(db, p).await?;
         let consents = consent_rows::rules_of(db, &p.id).await?;
-        Ok(access::facility_access(
+        let basis = access::facility_access(
             |f| call.caller.acts_for(f),
             &known_at,
             &consents,
             call.purpose,
             Utc::now(),
-        ))
+        );
+        if basis.is_some() {
+            return Ok(basis);
+        }
+        // Last, a medical emergency: this clinician's own unexpired grant.
+        Ok(break_glass::grant_of(db, call, &p.id)
+            .await?
+            .map(|g| Basis::Emergency {
+                facility_id: g.facility_id,
+                grant_id: g.id,
+            }))
+    }
+
+    /// The caller acts for `facility_id`, and the facility is registered.
+    async fn acting_at(
+        &self,
+        call: &Call,
+        facility_id: &FacilityId,
+    ) -> Result<(), AdmissionsError> {
+        call.caller.require_facility(facility_id.as_str())?;
+        if facility_rows::find(self.ledger.conn(), facility_id.as_str())
+            .await?
+            .is_none()
+        {
+            return Err(AdmissionsError::NotFound {
+                what: "facility",
+                id: facility_id.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Records a denial of `action` on `patient_id` and answers it: the same

@@ -26,12 +26,7 @@ use prost::Message;
 use sea_orm::{ConnectionTrait, Set};
 
 use super::{AdmissionsApi, claim, convert::assessment_message};
-use crate::{
-    entity::assessment,
-    error::AdmissionsError,
-    placement, screening,
-    store::{assessments, facilities},
-};
+use crate::{entity::assessment, error::AdmissionsError, placement, screening, store::assessments};
 
 fn level_name(level: i32) -> &'static str {
     LevelOfCare::try_from(level).map_or("an unknown level", |l| l.as_str_name())
@@ -77,16 +72,7 @@ impl AdmissionsApi {
     ) -> Result<RecordAssessmentResponse, AdmissionsError> {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
-        call.caller.require_facility(facility_id.as_str())?;
-        if facilities::find(self.ledger.conn(), facility_id.as_str())
-            .await?
-            .is_none()
-        {
-            return Err(AdmissionsError::NotFound {
-                what: "facility",
-                id: facility_id.into_string(),
-            });
-        }
+        self.acting_at(call, &facility_id).await?;
         // The patient must be known at the facility assessing them: a first
         // contact there is linked first (LinkPatientToFacility), and audited.
         const ACTION: &str = "admissions.RecordAssessment";

@@ -1,13 +1,15 @@
 //! Admissions tables: `patients` (the master record), `episodes`, `demographic_versions` (every recorded
 //! version of a patient's demographics), `facilities` and `facility_programs`
 //! (the registry), `facility_links` (first contact at another facility),
-//! `candidate_references` (opaque duplicate candidates), `assessments` (screenings with their placement), `consents`
+//! `candidate_references` (opaque duplicate candidates), `break_glass_grants`
+//! (medical-emergency access), `assessments` (screenings with their placement), `consents`
 //! and `coverages`. Records whose shape is a contract (assessment input and
 //! recommendation, consent, coverage, demographics) are stored as their protobuf
 //! encoding beside the columns that are queried.
 //! The per-patient event sequence is the shared `event_streams` (unit of work).
 
 pub mod assessment;
+pub mod break_glass_grant;
 pub mod candidate_reference;
 pub mod consent;
 pub mod coverage;
