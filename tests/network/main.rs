@@ -10,6 +10,7 @@
 
 mod access;
 mod audit;
+mod authorization;
 mod care_path;
 mod dev_mode;
 mod e2e_broker;

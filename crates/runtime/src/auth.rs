@@ -127,7 +127,9 @@ impl Caller {
         self.facilities.contains(ALL_FACILITIES) || self.facilities.contains(facility_id)
     }
 
-    /// Fails with PERMISSION_DENIED unless the caller holds one of `roles`.
+    /// Fails with PERMISSION_DENIED ("permission denied", like every other
+    /// refusal) unless the caller holds one of `roles`; logged at INFO, not
+    /// audited (no patient is touched before the role check).
     #[allow(
         clippy::result_large_err,
         reason = "tonic::Status is the error type of every handler"
@@ -136,11 +138,15 @@ impl Caller {
         if self.has_any_role(roles) {
             Ok(())
         } else {
+            // The same text as every other refusal; which roles would do is
+            // for the log, not for the caller.
             let wanted: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
-            Err(Status::permission_denied(format!(
-                "requires one of the roles: {}",
-                wanted.join(", ")
-            )))
+            tracing::info!(
+                subject = %self.subject,
+                required = %wanted.join(", "),
+                "refused: the caller's roles may not call this"
+            );
+            Err(Status::permission_denied("permission denied"))
         }
     }
 
