@@ -14,6 +14,7 @@ mod authorization;
 mod care_path;
 mod dev_mode;
 mod e2e_broker;
+mod races;
 mod recovery;
 mod settings;
 mod support;
