@@ -327,6 +327,25 @@ async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
     let expires = granted.expires_at.unwrap().seconds - chrono::Utc::now().timestamp();
     assert!((14_300..=14_400).contains(&expires), "{expires}");
 
+    // The view honours the grant once it has the event (no token: poll).
+    let seen = iop_testkit::until("the view to honour the grant", || {
+        let (net, token, pid) = (&net, &fresno_er, &pid);
+        async move {
+            read_view(&mut net.view().await, token, pid, "", WITHIN)
+                .await
+                .ok()
+        }
+    })
+    .await;
+    assert_eq!(seen.patient_id, pid);
+    assert!(
+        seen.timeline
+            .iter()
+            .any(|t| t.event_type.ends_with("BreakGlassAccessGranted") && t.facility_id.is_empty()),
+        "the grant is on the timeline, at no facility: {:?}",
+        seen.timeline
+    );
+
     // The clinician reads; writes still need the patient known at Fresno.
     let read = admissions
         .get_patient(authed(get(), &fresno_er))
@@ -388,6 +407,22 @@ async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
         admissions.get_patient(authed(get(), &fresno_er)).await,
         "after the grant expired",
     );
+    let view_db = sea_orm::Database::connect(net.database_url("patient-view"))
+        .await
+        .unwrap();
+    view_db
+        .execute_unprepared(&format!(
+            "UPDATE emergency_grants SET expires_at = '2000-01-01T00:00:00+00:00' \
+             WHERE grant_id = '{}'",
+            granted.grant_id
+        ))
+        .await
+        .unwrap();
+    assert_denied(
+        read_view(&mut net.view().await, &fresno_er, &pid, "", WITHIN).await,
+        "the view after the grant expired",
+    );
+    view_db.close().await.unwrap();
     db.close().await.unwrap();
     net.stop().await;
 }

@@ -14,7 +14,7 @@ use iop_messaging::{
 };
 use iop_proto::{
     admissions::events::v1::{
-        ConsentExpired, ConsentRecorded, ConsentRevoked, PatientAdmitted,
+        BreakGlassAccessGranted, ConsentExpired, ConsentRecorded, ConsentRevoked, PatientAdmitted,
         PatientDemographicsUpdated, PatientDischarged, PatientLinkedToFacility, PatientRegistered,
         PatientTransferred, PatientsMerged,
     },
@@ -62,6 +62,9 @@ impl ViewHandler {
             })
             .on::<ConsentRevoked>(|h, w, e, m| Box::pin(h.fold(w, ViewEvent::ConsentRevoked(e), m)))
             .on::<ConsentExpired>(|h, w, e, m| Box::pin(h.fold(w, ViewEvent::ConsentExpired(e), m)))
+            .on::<BreakGlassAccessGranted>(|h, w, e, m| {
+                Box::pin(h.fold(w, ViewEvent::BreakGlass(e), m))
+            })
             .on::<PatientLinkedToFacility>(|h, w, e, m| {
                 Box::pin(h.fold(w, ViewEvent::Linked(e), m))
             })
@@ -121,6 +124,7 @@ impl ViewHandler {
             ViewEvent::ConsentRecorded(e) => iop_consent::replica::record(txn, e).await?,
             ViewEvent::ConsentRevoked(e) => iop_consent::replica::revoke(txn, e).await?,
             ViewEvent::ConsentExpired(e) => iop_consent::replica::expire(txn, e).await?,
+            ViewEvent::BreakGlass(g) => store::record_grant(txn, g).await?,
             ViewEvent::Attended(a) => {
                 let week =
                     iop_runtime::wire::naive_date(a.week_start.as_ref()).ok_or_else(|| {

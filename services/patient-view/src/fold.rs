@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use iop_proto::{
     admissions::events::v1::{
-        ConsentExpired, ConsentRecorded, ConsentRevoked, PatientAdmitted,
+        BreakGlassAccessGranted, ConsentExpired, ConsentRecorded, ConsentRevoked, PatientAdmitted,
         PatientDemographicsUpdated, PatientDischarged, PatientLinkedToFacility, PatientRegistered,
         PatientTransferred, PatientsMerged,
     },
@@ -76,6 +76,10 @@ pub enum ViewEvent {
     /// `iop.admissions.events.v1.PatientLinkedToFacility`: the facility
     /// knows the patient from now on (its timeline entry says where).
     Linked(PatientLinkedToFacility),
+    /// `iop.admissions.events.v1.BreakGlassAccessGranted`: kept beside the
+    /// view until it expires; its timeline entry names no facility, so it
+    /// never makes the facility know the patient for good.
+    BreakGlass(BreakGlassAccessGranted),
     /// `iop.scheduling.events.v1.AttendanceRecorded`.
     Attended(AttendanceRecorded),
 }
@@ -96,6 +100,7 @@ impl ViewEvent {
             ViewEvent::ConsentRevoked(e) => &e.patient_id,
             ViewEvent::ConsentExpired(e) => &e.patient_id,
             ViewEvent::Linked(e) => &e.patient_id,
+            ViewEvent::BreakGlass(e) => &e.patient_id,
             ViewEvent::Attended(e) => &e.patient_id,
         }
     }
@@ -111,6 +116,7 @@ impl ViewEvent {
             ViewEvent::Attended(e) => &e.facility_id,
             ViewEvent::Linked(e) => &e.facility_id,
             ViewEvent::DemographicsUpdated(_)
+            | ViewEvent::BreakGlass(_)
             | ViewEvent::ConsentRecorded(_)
             | ViewEvent::ConsentRevoked(_)
             | ViewEvent::ConsentExpired(_) => "",
@@ -214,6 +220,7 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
         | ViewEvent::ConsentRevoked(_)
         | ViewEvent::ConsentExpired(_)
         | ViewEvent::Linked(_)
+        | ViewEvent::BreakGlass(_)
         | ViewEvent::Attended(_) => {}
     }
     s

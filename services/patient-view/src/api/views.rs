@@ -141,23 +141,35 @@ impl PatientViewApi {
             merged.iter().map(|m| m.registered_facility_id.as_str()),
             entries.iter().map(|t| t.facility_id.as_str()),
         );
-        Ok(
-            match iop_consent::access::facility_access(
-                |f| call.caller.acts_for(f),
-                &known,
-                &consents,
-                call.purpose,
-                chrono::Utc::now(),
-            ) {
-                Some(basis) => Decision::Allowed {
-                    view: Box::new(v),
-                    timeline: entries,
-                    merged,
-                    basis,
-                },
-                None => Decision::Denied,
+        let mut basis = iop_consent::access::facility_access(
+            |f| call.caller.acts_for(f),
+            &known,
+            &consents,
+            call.purpose,
+            chrono::Utc::now(),
+        );
+        if basis.is_none() {
+            // Last, a medical emergency: this clinician's own unexpired grant.
+            basis = store::grants_to(db, &id, call.caller.subject())
+                .await?
+                .into_iter()
+                .find(|(_, facility)| call.caller.acts_for(facility))
+                .map(
+                    |(grant_id, facility_id)| iop_consent::access::Basis::Emergency {
+                        facility_id,
+                        grant_id,
+                    },
+                );
+        }
+        Ok(match basis {
+            Some(basis) => Decision::Allowed {
+                view: Box::new(v),
+                timeline: entries,
+                merged,
+                basis,
             },
-        )
+            None => Decision::Denied,
+        })
     }
 
     /// Waits until the view has applied `token`, or fails with DEADLINE_EXCEEDED.

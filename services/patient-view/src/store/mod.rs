@@ -260,3 +260,70 @@ pub async fn append_timeline<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+/// The `emergency_grants` table (break-glass grants from admissions).
+#[derive(sea_orm::DeriveIden)]
+enum EmergencyGrants {
+    Table,
+    GrantId,
+    PatientId,
+    FacilityId,
+    GrantedTo,
+    ExpiresAt,
+}
+
+/// Keeps a break-glass grant (idempotent by grant id).
+pub async fn record_grant<C: ConnectionTrait>(
+    db: &C,
+    g: &iop_proto::admissions::events::v1::BreakGlassAccessGranted,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{OnConflict, Query};
+    let expires_at = iop_runtime::wire::instant(g.expires_at.as_ref())
+        .ok_or_else(|| DbErr::Custom("BreakGlassAccessGranted without expires_at".into()))?;
+    let statement = Query::insert()
+        .into_table(EmergencyGrants::Table)
+        .columns([
+            EmergencyGrants::GrantId,
+            EmergencyGrants::PatientId,
+            EmergencyGrants::FacilityId,
+            EmergencyGrants::GrantedTo,
+            EmergencyGrants::ExpiresAt,
+        ])
+        .values_panic([
+            g.grant_id.clone().into(),
+            g.patient_id.clone().into(),
+            g.facility_id.clone().into(),
+            g.granted_to.clone().into(),
+            expires_at.into(),
+        ])
+        .on_conflict(
+            OnConflict::column(EmergencyGrants::GrantId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(db.get_database_backend().build(&statement))
+        .await
+        .map(|_| ())
+}
+
+/// The unexpired grants of `patient_id` to `subject`: (grant id, facility).
+pub async fn grants_to<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    subject: &str,
+) -> Result<Vec<(String, String)>, DbErr> {
+    use sea_orm::sea_query::{Expr, Query};
+    let statement = Query::select()
+        .columns([EmergencyGrants::GrantId, EmergencyGrants::FacilityId])
+        .from(EmergencyGrants::Table)
+        .and_where(Expr::col(EmergencyGrants::PatientId).eq(patient_id))
+        .and_where(Expr::col(EmergencyGrants::GrantedTo).eq(subject))
+        .and_where(Expr::col(EmergencyGrants::ExpiresAt).gt(Utc::now()))
+        .to_owned();
+    db.query_all(db.get_database_backend().build(&statement))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("", "grant_id")?, r.try_get("", "facility_id")?)))
+        .collect()
+}
