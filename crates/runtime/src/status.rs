@@ -30,6 +30,9 @@ pub trait ServiceError: std::fmt::Display {
 
     /// The storage failure, if this is one (logged, never shown).
     fn storage(&self) -> Option<&sea_orm::DbErr>;
+
+    /// When to try again, for an error that says (sent as `RetryInfo`).
+    fn retry_after(&self) -> Option<std::time::Duration>;
 }
 
 /// Declares a service's error enum with its table of stable codes: each
@@ -41,13 +44,19 @@ pub trait ServiceError: std::fmt::Display {
 /// [`ServiceError`] and the one conversion to a status ([`to_status`]).
 #[macro_export]
 macro_rules! service_error {
+    (@retry $seconds:ident) => {
+        Some(std::time::Duration::from_secs(u64::from(*$seconds)))
+    };
+    (@retry) => {
+        None
+    };
     (
         $(#[$emeta:meta])*
         pub enum $error:ident in $domain:literal {
             $(
                 $(#[$vmeta:meta])*
                 $variant:ident $({ $($(#[$fmeta:meta])* $field:ident : $fty:ty),* $(,)? })?
-                    => ($code:ident, $reason:literal),
+                    => ($code:ident, $reason:literal $(, retry_after = $retry:ident)?),
             )*
         }
     ) => {
@@ -112,6 +121,13 @@ macro_rules! service_error {
                     _ => None,
                 }
             }
+
+            fn retry_after(&self) -> Option<std::time::Duration> {
+                match self {
+                    $($error::$variant { $($retry,)? .. } => $crate::service_error!(@retry $($retry)?),)*
+                    _ => None,
+                }
+            }
         }
 
         impl From<$error> for $crate::grpc::__private::tonic::Status {
@@ -124,7 +140,8 @@ macro_rules! service_error {
 
 /// The status of a service error: a bad field names itself in a `BadRequest`,
 /// a storage failure is logged and shown as INTERNAL, anything else carries its
-/// reason code and message.
+/// reason code and message (and `RetryInfo` when the variant declares
+/// `retry_after = <seconds field>`).
 pub fn to_status<E: ServiceError>(e: &E) -> Status {
     if let Some(f) = e.field() {
         return invalid_argument(E::DOMAIN, f.field, &f.reason);
@@ -132,7 +149,12 @@ pub fn to_status<E: ServiceError>(e: &E) -> Status {
     if let Some(db) = e.storage() {
         return storage_failure(E::DOMAIN, db);
     }
-    with_reason(e.code(), E::DOMAIN, e.reason(), e.to_string())
+    let mut details = ErrorDetails::new();
+    details.set_error_info(e.reason(), E::DOMAIN, HashMap::new());
+    if let Some(after) = e.retry_after() {
+        details.set_retry_info(Some(after));
+    }
+    Status::with_error_details(e.code(), e.to_string(), details)
 }
 
 /// A status with `ErrorInfo { reason, domain }`.

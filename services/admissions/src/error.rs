@@ -75,8 +75,8 @@ pub enum AdmissionsError in "iop.admissions" {
     #[error("too many duplicate checks with candidates; retry in {retry_after_s} s")]
     RateLimited {
         /// Seconds until the oldest counted search leaves the window.
-        retry_after_s: u64,
-    } => (ResourceExhausted, "RATE_LIMITED"),
+        retry_after_s: u32,
+    } => (ResourceExhausted, "RATE_LIMITED", retry_after = retry_after_s),
     /// No free medical record number could be drawn; retry.
     #[error("no free medical record number; retry")]
     MrnExhausted => (Aborted, "MRN_EXHAUSTED"),

@@ -289,7 +289,7 @@ impl AdmissionsApi {
             .num_seconds()
             .max(1);
         Err(AdmissionsError::RateLimited {
-            retry_after_s: retry as u64,
+            retry_after_s: u32::try_from(retry).unwrap_or(60),
         })
     }
 

@@ -405,6 +405,11 @@ async fn the_duplicate_check_confirms_no_ssn_and_is_limited_per_caller() {
             Err(e) => {
                 assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
                 assert!(e.message().contains("retry in"), "{}", e.message());
+                let retry = tonic_types::StatusExt::get_error_details(&e)
+                    .retry_info()
+                    .and_then(|r| r.retry_delay)
+                    .expect("RetryInfo with a delay");
+                assert!((1..=60).contains(&retry.as_secs()), "retry in {retry:?}");
                 break;
             }
         }
