@@ -107,6 +107,22 @@ pub fn facility_access(
     })
 }
 
+/// The facility on whose behalf a caller acting for the facilities `acts_for`
+/// accepts may change the record of a patient known at `known_at`: one where
+/// the patient is known (registered, an episode, linked), and `at` when the
+/// request names the facility. A consent lets a facility read, never write, so
+/// consents play no part here.
+pub fn writer_facility(
+    acts_for: impl Fn(&str) -> bool,
+    known_at: &[String],
+    at: Option<&str>,
+) -> Option<String> {
+    known_at
+        .iter()
+        .find(|f| !f.is_empty() && acts_for(f) && at.is_none_or(|want| want == f.as_str()))
+        .cloned()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
@@ -134,6 +150,25 @@ mod tests {
 
     fn at() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn only_a_facility_that_knows_the_patient_writes_and_only_where_asked() {
+        let known = vec!["oakland".to_owned(), "fresno".to_owned()];
+        let oakland = |f: &str| f == "oakland";
+        assert_eq!(
+            writer_facility(oakland, &known, None),
+            Some("oakland".into())
+        );
+        assert_eq!(
+            writer_facility(oakland, &known, Some("oakland")),
+            Some("oakland".into())
+        );
+        // Acting for Oakland does not make a write at Fresno Oakland's.
+        assert_eq!(writer_facility(oakland, &known, Some("fresno")), None);
+        // A facility that does not know the patient never writes.
+        assert_eq!(writer_facility(|f| f == "san-jose", &known, None), None);
+        assert_eq!(writer_facility(|_| true, &[String::new()], None), None);
     }
 
     #[test]

@@ -200,6 +200,9 @@ impl Denied {
 #[error("auth.hs256_secret must be at least 32 bytes")]
 pub struct WeakSecret;
 
+/// Longest token subject, in bytes.
+pub const MAX_SUBJECT_BYTES: usize = 256;
+
 /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
 const LEEWAY_S: u64 = 30;
 
@@ -245,8 +248,10 @@ impl Authenticator {
             .map_err(|e| invalid(&e))?
             .claims;
         let now = chrono::Utc::now().timestamp();
-        if claims.sub.is_empty() {
-            return Err(invalid(&"empty subject"));
+        // The subject goes into audit rows and events (who linked, who broke
+        // the glass): bounded like every other string that reaches them.
+        if claims.sub.is_empty() || claims.sub.len() > MAX_SUBJECT_BYTES {
+            return Err(invalid(&"empty or over-long subject"));
         }
         if claims.iat > now + LEEWAY_S as i64 {
             return Err(invalid(&"issued in the future"));
@@ -445,6 +450,18 @@ mod tests {
         )
         .unwrap();
         assert!(auth.verify(&no_iat).is_err());
+        let long = issuer
+            .issue(
+                &"x".repeat(MAX_SUBJECT_BYTES + 1),
+                &[Role::Admin],
+                &["*"],
+                60,
+            )
+            .unwrap();
+        assert!(
+            auth.verify(&long).is_err(),
+            "an over-long subject is refused"
+        );
     }
 
     #[test]

@@ -287,10 +287,7 @@ impl AdmissionsApi {
             return Err(self.deny(call, action, patient_id.as_str()).await?);
         };
         let known = patient_rows::known_at(db, &p).await?;
-        let facility = known
-            .into_iter()
-            .find(|f| call.caller.acts_for(f) && at.is_none_or(|want| want == f));
-        match facility {
+        match access::writer_facility(|f| call.caller.acts_for(f), &known, at) {
             Some(f) => Ok((p, f)),
             None => Err(self.deny(call, action, &p.id).await?),
         }

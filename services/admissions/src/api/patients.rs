@@ -62,6 +62,51 @@ pub(super) fn apply(m: &mut patient::ActiveModel, v: &convert::Validated) {
     m.emergency_phone = Set(v.emergency_contact.phone.clone());
 }
 
+/// RESOURCE_EXHAUSTED once the caller made `per_minute` candidate-producing
+/// registrations in the last minute (counted from the audit trail, so every
+/// replica sees the same count).
+async fn limit_searches<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    call: &Call,
+    per_minute: u32,
+) -> Result<(), AdmissionsError> {
+    use iop_runtime::audit::entity as audit;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let now = Utc::now();
+    let since = now - chrono::Duration::seconds(60);
+    let recent = audit::Entity::find()
+        .filter(audit::Column::Action.eq(CANDIDATES))
+        .filter(audit::Column::Actor.eq(call.caller.subject()))
+        .filter(audit::Column::PatientId.is_null())
+        .filter(audit::Column::OccurredAt.gte(since))
+        .order_by_desc(audit::Column::OccurredAt)
+        .limit(u64::from(per_minute))
+        .all(db)
+        .await?;
+    let times: Vec<_> = recent.iter().map(|r| r.occurred_at).collect();
+    match retry_after(&times, per_minute, now) {
+        None => Ok(()),
+        Some(seconds) => Err(AdmissionsError::RateLimited {
+            retry_after_s: seconds,
+        }),
+    }
+}
+
+/// The per-caller limit as a pure rule: given the caller's searches of the
+/// last minute (newest first), the seconds to wait before another, if any.
+fn retry_after(
+    recent: &[chrono::DateTime<Utc>],
+    per_minute: u32,
+    now: chrono::DateTime<Utc>,
+) -> Option<u32> {
+    if recent.len() < per_minute as usize {
+        return None;
+    }
+    let oldest = recent.iter().min().copied().unwrap_or(now);
+    let wait = (oldest + chrono::Duration::seconds(60) - now).num_seconds();
+    Some(u32::try_from(wait.clamp(1, 60)).unwrap_or(60))
+}
+
 impl AdmissionsApi {
     pub(super) async fn register(
         &self,
@@ -218,16 +263,25 @@ impl AdmissionsApi {
         if found.is_empty() {
             return Ok(Vec::new());
         }
-        self.limit_searches(call).await?;
-        let mut shown: Vec<Access> = found
-            .iter()
-            .map(|(_, _, p)| Access::allowed(Some(&p.id), Some(facility_id.as_str())))
-            .collect();
-        shown.push(Access::allowed(None, Some(facility_id.as_str())));
+        // One unit of work: the caller's search count is read under a lock on
+        // the caller (so two replicas cannot both let the 21st through), and
+        // the references, the audit rows and the count commit together.
+        let mut work = self.ledger.command(Actor::of(call, CANDIDATES)).await?;
+        work.lock(Stream {
+            aggregate: "searcher",
+            id: call.caller.subject(),
+        })
+        .await?;
+        limit_searches(
+            work.txn(),
+            call,
+            self.settings.candidate_searches_per_minute,
+        )
+        .await?;
         let now = Utc::now();
-        let txn = self.ledger.db().begin_write().await?;
         let mut candidates = Vec::with_capacity(found.len());
         for (m, known_here, p) in found {
+            work.audit(Some(&p.id), Some(facility_id.as_str()));
             let band = band(m.score) as i32;
             if known_here {
                 candidates.push(DuplicateCandidate {
@@ -248,7 +302,7 @@ impl AdmissionsApi {
                     issued_by: Set(call.caller.subject().to_owned()),
                     issued_at: Set(now),
                 }
-                .insert(&*txn)
+                .insert(work.txn())
                 .await?;
                 candidates.push(DuplicateCandidate {
                     reference,
@@ -257,40 +311,10 @@ impl AdmissionsApi {
                 });
             }
         }
-        txn.commit().await?;
-        self.ledger
-            .record_access(&Actor::of(call, CANDIDATES), &shown)
-            .await?;
+        // The search itself: the row the per-caller limit counts.
+        work.audit(None, Some(facility_id.as_str()));
+        work.commit().await?;
         Ok(candidates)
-    }
-
-    /// RESOURCE_EXHAUSTED once the caller made as many candidate-producing
-    /// registrations in the last minute as settings allow (counted from the
-    /// audit trail, so every replica sees the same count).
-    async fn limit_searches(&self, call: &Call) -> Result<(), AdmissionsError> {
-        use iop_runtime::audit::entity as audit;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-        let since = Utc::now() - chrono::Duration::seconds(60);
-        let limit = u64::from(self.settings.candidate_searches_per_minute);
-        let recent = audit::Entity::find()
-            .filter(audit::Column::Action.eq(CANDIDATES))
-            .filter(audit::Column::Actor.eq(call.caller.subject()))
-            .filter(audit::Column::PatientId.is_null())
-            .filter(audit::Column::OccurredAt.gte(since))
-            .order_by_desc(audit::Column::OccurredAt)
-            .limit(limit)
-            .all(self.ledger.conn())
-            .await?;
-        if (recent.len() as u64) < limit {
-            return Ok(());
-        }
-        let oldest = recent.last().map_or(since, |r| r.occurred_at);
-        let retry = (oldest + chrono::Duration::seconds(60) - Utc::now())
-            .num_seconds()
-            .max(1);
-        Err(AdmissionsError::RateLimited {
-            retry_after_s: u32::try_from(retry).unwrap_or(60),
-        })
     }
 
     /// The answer to a repeated registration: the patient first registered with
@@ -335,5 +359,38 @@ impl AdmissionsApi {
         Ok(GetPatientResponse {
             patient: Some(self.patient_message(&p).await?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn bands_cut_at_70_and_85() {
+        assert_eq!(band(50), MatchBand::Possible);
+        assert_eq!(band(69), MatchBand::Possible);
+        assert_eq!(band(70), MatchBand::Probable);
+        assert_eq!(band(84), MatchBand::Probable);
+        assert_eq!(band(85), MatchBand::Strong);
+        assert_eq!(band(100), MatchBand::Strong);
+    }
+
+    #[test]
+    fn the_limit_waits_for_the_oldest_search_to_leave_the_minute() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+        let ago = |s: i64| now - chrono::Duration::seconds(s);
+        let nineteen: Vec<_> = (0..19).map(ago).collect();
+        assert_eq!(retry_after(&nineteen, 20, now), None);
+        let mut twenty = nineteen.clone();
+        twenty.push(ago(45));
+        assert_eq!(retry_after(&twenty, 20, now), Some(15));
+        // Never "retry in 0 s", never more than the window.
+        let at_edge: Vec<_> = (0..20).map(|_| ago(60)).collect();
+        assert_eq!(retry_after(&at_edge, 20, now), Some(1));
     }
 }
