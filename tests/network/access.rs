@@ -248,7 +248,7 @@ async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: 
         admissions
             .revoke_consent(authed(
                 RevokeConsentRequest {
-                    consent_id: consented.consent.unwrap().consent_id,
+                    consent_id: consented.consent.clone().unwrap().consent_id,
                 },
                 &san_jose,
             ))
@@ -265,6 +265,36 @@ async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: 
         )
         .await,
         "a consent recipient screens",
+    );
+    // A consent's state is said only to those who may change it: a consent id
+    // that names nothing, or an already revoked consent of someone else's
+    // patient, reads like any refusal.
+    let consent_id = consented.consent.unwrap().consent_id;
+    admissions
+        .revoke_consent(authed(
+            RevokeConsentRequest {
+                consent_id: consent_id.clone(),
+            },
+            &oakland,
+        ))
+        .await
+        .unwrap();
+    assert_denied(
+        admissions
+            .revoke_consent(authed(RevokeConsentRequest { consent_id }, &san_jose))
+            .await,
+        "revoking someone else's revoked consent",
+    );
+    assert_denied(
+        admissions
+            .revoke_consent(authed(
+                RevokeConsentRequest {
+                    consent_id: uuid::Uuid::now_v7().to_string(),
+                },
+                &san_jose,
+            ))
+            .await,
+        "revoking a consent that does not exist",
     );
     net.stop().await;
 }

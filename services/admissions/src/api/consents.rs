@@ -29,14 +29,35 @@ use crate::{entity::consent, error::AdmissionsError, store::consents};
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 impl AdmissionsApi {
-    async fn consent_row(&self, consent_id: &str) -> Result<consent::Model, AdmissionsError> {
+    /// The consent `consent_id` names, for `action`. One that does not exist
+    /// is the same audited PERMISSION_DENIED as a patient the caller may not
+    /// change (NOT_FOUND only for a caller acting for every facility); its
+    /// state is said only after the access rule allowed the change.
+    async fn consent_row(
+        &self,
+        call: &Call,
+        action: &'static str,
+        consent_id: &str,
+    ) -> Result<consent::Model, AdmissionsError> {
         let id = ConsentId::parse("consent_id", consent_id)?;
-        consents::find(self.ledger.conn(), id.as_str())
-            .await?
-            .ok_or(AdmissionsError::NotFound {
-                what: "consent",
-                id: id.into_string(),
-            })
+        match consents::find(self.ledger.conn(), id.as_str()).await? {
+            Some(row) => Ok(row),
+            None if call.caller.acts_for(iop_runtime::auth::ALL_FACILITIES) => {
+                Err(AdmissionsError::NotFound {
+                    what: "consent",
+                    id: id.into_string(),
+                })
+            }
+            None => {
+                self.ledger
+                    .record_access(
+                        &iop_messaging::work::Actor::of(call, action),
+                        &[iop_messaging::work::Access::denied(None, None)],
+                    )
+                    .await?;
+                Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into())
+            }
+        }
     }
 
     pub(super) async fn record_consent(
@@ -94,20 +115,23 @@ impl AdmissionsApi {
         call: &Call,
         req: RevokeConsentRequest,
     ) -> Result<RevokeConsentResponse, AdmissionsError> {
-        let row = self.consent_row(&req.consent_id).await?;
+        const ACTION: &str = "admissions.RevokeConsent";
+        let row = self.consent_row(call, ACTION, &req.consent_id).await?;
+        let (mut work, claimed, facility) = self
+            .change(call, ACTION, "patient_id", &row.patient_id)
+            .await?;
+        // Read again under the patient's lock: the state is said only now.
+        let row =
+            consents::find(work.txn(), &row.id)
+                .await?
+                .ok_or_else(|| AdmissionsError::Corrupt {
+                    what: format!("consent {} vanished", row.id),
+                })?;
         if row.revoked_at.is_some() {
             return Err(AdmissionsError::WrongState {
                 why: format!("consent {} is already revoked", row.id),
             });
         }
-        let (mut work, claimed, facility) = self
-            .change(
-                call,
-                "admissions.RevokeConsent",
-                "patient_id",
-                &row.patient_id,
-            )
-            .await?;
         let now = Utc::now();
         let mut changed: consent::ActiveModel = row.into();
         changed.revoked_at = Set(Some(now));
@@ -133,7 +157,26 @@ impl AdmissionsApi {
         call: &Call,
         req: RecordConsentExpiryEventRequest,
     ) -> Result<RecordConsentExpiryEventResponse, AdmissionsError> {
-        let row = self.consent_row(&req.consent_id).await?;
+        const ACTION: &str = "admissions.RecordConsentExpiryEvent";
+        let row = self.consent_row(call, ACTION, &req.consent_id).await?;
+        let now = Utc::now();
+        let at = match req.occurred_at.as_ref() {
+            None => now,
+            Some(t) => wire::instant(Some(t))
+                .ok_or_else(|| FieldError::new("occurred_at", "is not a valid instant"))?,
+        };
+        if at > now + CLOCK_SKEW {
+            return Err(AdmissionsError::invalid("occurred_at", "is in the future"));
+        }
+        let (mut work, claimed, facility) = self
+            .change(call, ACTION, "patient_id", &row.patient_id)
+            .await?;
+        let row =
+            consents::find(work.txn(), &row.id)
+                .await?
+                .ok_or_else(|| AdmissionsError::Corrupt {
+                    what: format!("consent {} vanished", row.id),
+                })?;
         let current = iop_consent::wire::consent(&consents::message(&row)?)?;
         if !matches!(current.expiry, Expiry::Event(_)) {
             return Err(AdmissionsError::WrongState {
@@ -145,23 +188,6 @@ impl AdmissionsApi {
                 why: format!("consent {} already expired", row.id),
             });
         }
-        let now = Utc::now();
-        let at = match req.occurred_at.as_ref() {
-            None => now,
-            Some(t) => wire::instant(Some(t))
-                .ok_or_else(|| FieldError::new("occurred_at", "is not a valid instant"))?,
-        };
-        if at > now + CLOCK_SKEW {
-            return Err(AdmissionsError::invalid("occurred_at", "is in the future"));
-        }
-        let (mut work, claimed, facility) = self
-            .change(
-                call,
-                "admissions.RecordConsentExpiryEvent",
-                "patient_id",
-                &row.patient_id,
-            )
-            .await?;
         let mut changed: consent::ActiveModel = row.into();
         changed.expiry_event_at = Set(Some(at));
         let changed = consents::update(work.txn(), changed).await?;
