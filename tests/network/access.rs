@@ -376,6 +376,35 @@ async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
         seen.timeline
     );
 
+    // Scheduling honours it too, from the same event: before it arrives the
+    // read is refused, after it the clinician learns there is no enrollment.
+    let enrollment = |token: &str| {
+        let request = authed(
+            iop_proto::scheduling::v1::GetEnrollmentRequest {
+                patient_id: pid.clone(),
+            },
+            token,
+        );
+        let net = &net;
+        async move { net.scheduling().await.get_enrollment(request).await }
+    };
+    let answer = iop_testkit::until("scheduling to honour the grant", || async {
+        match enrollment(&fresno_er).await {
+            Err(s) if s.code() == Code::PermissionDenied => None,
+            other => Some(other),
+        }
+    })
+    .await;
+    assert_eq!(answer.unwrap_err().code(), Code::NotFound);
+    let scheduling_reads = iop_testkit::audit_rows(
+        net.database_url("scheduling"),
+        &pid,
+        Some("scheduling.GetEnrollment"),
+        "allowed",
+    )
+    .await;
+    assert_eq!(scheduling_reads, 1);
+
     // The clinician reads; writes still need the patient known at Fresno.
     let read = admissions
         .get_patient(authed(get(), &fresno_er))
@@ -415,6 +444,12 @@ async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
         disclosures
             .iter()
             .any(|d| d.action == "admissions.GetPatient" && d.consent_id == emergency),
+        "{disclosures:?}"
+    );
+    assert!(
+        disclosures
+            .iter()
+            .any(|d| d.action == "scheduling.GetEnrollment" && d.consent_id == emergency),
         "{disclosures:?}"
     );
     let published = all_records(&net, iop_proto::topics::ADMISSIONS).await;

@@ -207,12 +207,32 @@ async fn auditors_read_the_trail_account_disclosures_and_find_tampering(#[case] 
     // Reading the trail is audited: the first walk's reads are in the second,
     // and a walk does not see its own (it ends where the trails ended when it began).
     assert!(
-        !trail.iter().any(|e| e.action == "audit.ListAuditEntries"),
+        !trail
+            .iter()
+            .any(|e| e.action == "audit.ListAuditEntries"
+                && e.outcome == AuditOutcome::Allowed as i32),
         "{trail:?}"
+    );
+    // The intake worker's refused attempt is in every trail of the process,
+    // on the patient it asked about.
+    let refusals: BTreeSet<_> = trail
+        .iter()
+        .filter(|e| {
+            e.action == "audit.ListAuditEntries"
+                && e.outcome == AuditOutcome::Denied as i32
+                && e.actor_roles == "intake"
+        })
+        .map(|e| e.service.as_str())
+        .collect();
+    assert_eq!(
+        refusals,
+        BTreeSet::from(["admissions", "patient-view", "scheduling"])
     );
     let audit_reads: Vec<_> = paged
         .iter()
-        .filter(|e| e.action == "audit.ListAuditEntries")
+        .filter(|e| {
+            e.action == "audit.ListAuditEntries" && e.outcome == AuditOutcome::Allowed as i32
+        })
         .collect();
     assert_eq!(
         audit_reads.len(),

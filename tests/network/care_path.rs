@@ -242,15 +242,25 @@ async fn care_path(#[case] backend: Backend) {
     assert_eq!(err.code(), Code::PermissionDenied);
 
     // Audit: register, its idempotent repeat (a read of the stored result), the
-    // screening, admit and get allowed at admissions, one denial; two allowed view
-    // reads, one denial.
+    // screening, admit and get allowed at admissions, two denials (the other
+    // facility's, the auditor's role); two allowed view reads, one denial.
     assert_eq!(
         audit_rows(net.database_url("admissions"), &pid, None, "allowed").await,
         5
     );
     assert_eq!(
         audit_rows(net.database_url("admissions"), &pid, None, "denied").await,
-        1
+        2
+    );
+    assert_eq!(
+        audit_rows(
+            net.database_url("admissions"),
+            &pid,
+            Some("admissions.GetPatient"),
+            "denied"
+        )
+        .await,
+        2
     );
     assert_eq!(
         audit_rows(net.database_url("patient-view"), &pid, None, "allowed").await,

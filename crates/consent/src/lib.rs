@@ -3,8 +3,9 @@
 //! information, to this recipient, for this purpose, at this time) is covered,
 //! and by which consent. Pure functions over plain types, shared by every
 //! context: admissions records consents and publishes them, other services keep
-//! a local copy from the events ([`replica`], with [`wire`] converting) and
-//! decide with the same rules, including which facility may read a patient's
+//! a local copy from the events ([`replica`], with [`wire`] converting; where
+//! each patient is known and emergency grants in [`known`]) and decide with
+//! the same rules, including which facility may read or change a patient's
 //! record ([`access`]).
 //!
 //! Rules encoded here: every required element must be present (patient, who may
@@ -18,6 +19,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub mod access;
+pub mod known;
 pub mod replica;
 pub mod wire;
 

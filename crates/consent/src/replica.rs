@@ -78,7 +78,7 @@ fn permanent(what: &str) -> ApplyError {
 }
 
 /// The patient consents of `patient_id` are filed under: its survivor, if merged.
-async fn owner<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<String, DbErr> {
+pub(crate) async fn owner<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<String, DbErr> {
     Ok(merges::Entity::find_by_id(patient_id)
         .one(db)
         .await?
@@ -143,7 +143,8 @@ pub async fn expire<C: ConnectionTrait>(db: &C, e: &ConsentExpired) -> Result<()
     stamp(db, &e.consent_id, |c| c.expiry_event_at = at).await
 }
 
-/// Files the merged-away record's consents under the survivor, now and later.
+/// Files the merged-away record's consents under the survivor, now and later
+/// (a service that keeps [`crate::known`] too calls its `merge` beside this).
 pub async fn merge<C: ConnectionTrait>(
     db: &C,
     survivor_id: &str,

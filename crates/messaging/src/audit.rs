@@ -53,6 +53,22 @@ impl AuditTrails {
     }
 }
 
+/// A refusal of a process-wide API (audit, operations) goes into every trail
+/// of the process, like the allowed calls of the audit API.
+impl iop_runtime::grpc::RecordRefusal for AuditTrails {
+    fn record_refusal<'a>(
+        &'a self,
+        r: &'a iop_runtime::grpc::Refusal,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            for (_, ledger) in self.all() {
+                iop_runtime::grpc::RecordRefusal::record_refusal(&ledger, r).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
 /// `iop.audit.v1.AuditService` over a process's trails.
 #[derive(Clone)]
 pub struct AuditApi {
@@ -373,7 +389,7 @@ pub fn verification(service: &str, v: &iop_runtime::audit::Verification) -> Chai
 }
 
 iop_runtime::grpc_service! {
-    AuditApi => AuditService {
+    AuditApi => AuditService as "audit" audited by trails {
         list_audit_entries(api::ListAuditEntriesRequest) -> api::ListAuditEntriesResponse, AUDITORS => list_audit_entries;
         account_disclosures(api::AccountDisclosuresRequest) -> api::AccountDisclosuresResponse, AUDITORS => account_disclosures;
         verify_audit_chain(api::VerifyAuditChainRequest) -> api::VerifyAuditChainResponse, AUDITORS => verify_audit_chain;

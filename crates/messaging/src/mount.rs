@@ -66,9 +66,10 @@ pub fn consume<H: EventHandler + Send + Sync + 'static>(
     let (board, first) = host.shared::<Board>();
     if first {
         // The first consumer of the process mounts the operations API over the board.
+        let (trails, _) = host.shared::<AuditTrails>();
         iop_runtime::mount!(
             host,
-            OperationsServiceServer::new(OperationsApi::new(board.clone()))
+            OperationsServiceServer::new(OperationsApi::new(board.clone(), trails))
         );
     }
     let consumer = EventConsumer::new(

@@ -10,7 +10,10 @@ use iop_proto::ops::v1::{
 use iop_runtime::{auth::Role, grpc::Call, wire};
 use tonic::Status;
 
-use crate::watch::{Board, State};
+use crate::{
+    audit::AuditTrails,
+    watch::{Board, State},
+};
 
 /// Who may ask: operators.
 const OPERATORS: &[Role] = &[Role::Admin];
@@ -19,12 +22,14 @@ const OPERATORS: &[Role] = &[Role::Admin];
 #[derive(Clone)]
 pub struct OperationsApi {
     board: Board,
+    /// Where refused calls are recorded.
+    trails: AuditTrails,
 }
 
 impl OperationsApi {
-    /// The API over `board`.
-    pub fn new(board: Board) -> Self {
-        Self { board }
+    /// The API over `board`; refusals go into the process's `trails`.
+    pub fn new(board: Board, trails: AuditTrails) -> Self {
+        Self { board, trails }
     }
 
     async fn list_consumers(
@@ -72,7 +77,7 @@ impl OperationsApi {
 }
 
 iop_runtime::grpc_service! {
-    OperationsApi => OperationsService {
+    OperationsApi => OperationsService as "ops" audited by trails {
         list_consumers(api::ListConsumersRequest) -> api::ListConsumersResponse, OPERATORS => list_consumers;
     }
 }

@@ -201,6 +201,24 @@ impl Ledger {
     }
 }
 
+impl iop_runtime::grpc::RecordRefusal for Ledger {
+    fn record_refusal<'a>(
+        &'a self,
+        r: &'a iop_runtime::grpc::Refusal,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let actor = Actor {
+                caller: r.caller.clone(),
+                purpose: r.purpose,
+                action: r.action,
+            };
+            self.record_access(&actor, &[Access::denied(r.patient_id.as_deref(), None)])
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 async fn write_audit<C: ConnectionTrait>(
     db: &C,
     chain: &AuditChain,

@@ -128,8 +128,8 @@ impl Caller {
     }
 
     /// Fails with PERMISSION_DENIED ("permission denied", like every other
-    /// refusal) unless the caller holds one of `roles`; logged at INFO, not
-    /// audited (no patient is touched before the role check).
+    /// refusal) unless the caller holds one of `roles`; logged at INFO here,
+    /// audited by the service ([`crate::grpc::refuse`]).
     #[allow(
         clippy::result_large_err,
         reason = "tonic::Status is the error type of every handler"
@@ -182,16 +182,29 @@ impl Caller {
 pub struct Denied {
     /// Why, for the log: `caller does not act for the facility`, …
     pub why: &'static str,
+    /// Whether the handler already wrote the denial's audit row; if not,
+    /// `grpc_service!` writes it ([`crate::grpc::settle`]), so no refusal
+    /// leaves the service unaudited.
+    pub audited: bool,
 }
 
 impl Denied {
     /// The caller does not act for the facility named.
     pub const NOT_YOUR_FACILITY: Denied = Denied {
         why: "caller does not act for the facility",
+        audited: false,
     };
-    /// The caller's facility may not see the patient.
+    /// The id names nothing the caller may act on (it may name nothing at
+    /// all): refused like any other, so ids cannot be probed.
+    pub const UNKNOWN_REFERENCE: Denied = Denied {
+        why: "the id names nothing the caller may act on",
+        audited: false,
+    };
+    /// The caller's facility may not see the patient; the handler audited it
+    /// with the patient and facility it decided on.
     pub const PATIENT_NOT_VISIBLE: Denied = Denied {
         why: "no facility of the caller knows the patient or holds a consent",
+        audited: true,
     };
 }
 

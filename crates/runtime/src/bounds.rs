@@ -10,7 +10,9 @@
 //!
 //! The walk reads the request's wire form with the descriptors of the
 //! contracts (`iop_proto::FILE_DESCRIPTOR_SET`), so it names the offending
-//! field by its path (`consent.recipients.named`).
+//! field by its path (`consent.recipients.named`). The same index tells which
+//! patient a request names ([`patient_named`]), for the audit row of a call
+//! refused before its handler ran.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -119,8 +121,63 @@ fn intern(path: String) -> &'static str {
 /// Checks `request` against the bounds; the error names the first field out
 /// of bounds.
 pub fn check<M: Message + prost::Name>(request: &M) -> Result<(), FieldError> {
+    screen(request).map(drop)
+}
+
+/// [`check`], and on the same encoding, [`patient_named`]: what
+/// `grpc_service!` does with every request before its handler runs.
+pub fn screen<M: Message + prost::Name>(request: &M) -> Result<Option<String>, FieldError> {
     let bytes = request.encode_to_vec();
-    walk(index(), &M::full_name(), &bytes, "")
+    let index = index();
+    walk(index, &M::full_name(), &bytes, "")?;
+    Ok(patient_in(index, &M::full_name(), &bytes, 2))
+}
+
+/// The patient a request names: its `patient_id` (or `survivor_id`), or that
+/// of a single (not repeated) message field, when it is a well-formed id.
+pub fn patient_named<M: Message + prost::Name>(request: &M) -> Option<String> {
+    let bytes = request.encode_to_vec();
+    patient_in(index(), &M::full_name(), &bytes, 2)
+}
+
+fn patient_in(index: &Index, message: &str, bytes: &[u8], depth: u8) -> Option<String> {
+    let fields = index.get(message)?;
+    let mut nested = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let tag = varint(bytes, &mut at)?;
+        match tag & 7 {
+            0 => {
+                varint(bytes, &mut at)?;
+            }
+            1 => at += 8,
+            5 => at += 4,
+            2 => {
+                let len = usize::try_from(varint(bytes, &mut at)?).ok()?;
+                let body = bytes.get(at..at.checked_add(len)?)?;
+                at += len;
+                let Some(f) = fields.get(&((tag >> 3) as i32)) else {
+                    continue;
+                };
+                match f.kind {
+                    Kind::Text if matches!(f.name.as_str(), "patient_id" | "survivor_id") => {
+                        let text = std::str::from_utf8(body).ok()?;
+                        return crate::ids::PatientId::parse("patient_id", text)
+                            .ok()
+                            .map(|id| id.as_str().to_owned());
+                    }
+                    Kind::Message if !f.repeated && depth > 1 => {
+                        nested.push((f.type_name.as_str(), body));
+                    }
+                    _ => {}
+                }
+            }
+            _ => return None,
+        }
+    }
+    nested
+        .into_iter()
+        .find_map(|(name, body)| patient_in(index, name, body, depth - 1))
 }
 
 /// Reads a varint at `*at`, moving past it.
@@ -264,6 +321,29 @@ mod tests {
     };
 
     use super::*;
+
+    #[test]
+    fn finds_the_patient_a_request_names() {
+        use iop_proto::admissions::v1::GetPatientRequest;
+        let id = uuid::Uuid::now_v7().to_string();
+        let top = GetPatientRequest {
+            patient_id: id.clone(),
+        };
+        assert_eq!(patient_named(&top), Some(id.clone()));
+        let nested = RecordConsentRequest {
+            consent: Some(Consent {
+                patient_id: id.clone(),
+                ..Default::default()
+            }),
+        };
+        assert_eq!(patient_named(&nested), Some(id));
+        // Not an id: nothing is recorded of it.
+        let junk = GetPatientRequest {
+            patient_id: "x".repeat(5000),
+        };
+        assert_eq!(patient_named(&junk), None);
+        assert_eq!(patient_named(&OverridePlacementRequest::default()), None);
+    }
 
     #[test]
     fn a_long_string_is_named_by_its_path() {

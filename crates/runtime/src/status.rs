@@ -33,7 +33,14 @@ pub trait ServiceError: std::fmt::Display {
 
     /// When to try again, for an error that says (sent as `RetryInfo`).
     fn retry_after(&self) -> Option<std::time::Duration>;
+
+    /// Whether this is a refusal no audit row records yet.
+    fn unaudited_denial(&self) -> bool;
 }
+
+/// Metadata a status carries, between a handler and `grpc_service!`, when it
+/// is a refusal the handler did not audit; removed before the caller sees it.
+pub const UNAUDITED: &str = "x-iop-unaudited-denial";
 
 /// Declares a service's error enum with its table of stable codes: each
 /// variant with the gRPC code and reason code it maps to, and the three
@@ -122,6 +129,10 @@ macro_rules! service_error {
                 }
             }
 
+            fn unaudited_denial(&self) -> bool {
+                matches!(self, $error::Denied { denial } if !denial.audited)
+            }
+
             fn retry_after(&self) -> Option<std::time::Duration> {
                 match self {
                     $($error::$variant { $($retry,)? .. } => $crate::service_error!(@retry $($retry)?),)*
@@ -154,7 +165,13 @@ pub fn to_status<E: ServiceError>(e: &E) -> Status {
     if let Some(after) = e.retry_after() {
         details.set_retry_info(Some(after));
     }
-    Status::with_error_details(e.code(), e.to_string(), details)
+    let mut status = Status::with_error_details(e.code(), e.to_string(), details);
+    if e.unaudited_denial() {
+        status
+            .metadata_mut()
+            .insert(UNAUDITED, tonic::metadata::MetadataValue::from_static("1"));
+    }
+    status
 }
 
 /// A status with `ErrorInfo { reason, domain }`.

@@ -25,6 +25,12 @@ pub enum SchedulingError in "iop.scheduling" {
         /// The facility.
         facility_id: String,
     } => (FailedPrecondition, "FACILITY_UNKNOWN"),
+    /// The record was merged into another: its schedule lives on the survivor.
+    #[error("patient {patient_id} was merged into another record; use the surviving record")]
+    Merged {
+        /// The merged-away id.
+        patient_id: String,
+    } => (FailedPrecondition, "PATIENT_MERGED"),
     /// The patient has no active episode.
     #[error("patient {patient_id} has no active episode")]
     NoActiveEpisode {

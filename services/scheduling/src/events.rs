@@ -6,8 +6,10 @@
 //! opens an enrollment, `PatientTransferred` moves future bookings to the same
 //! day's session of a matching track at the new facility (or cancels them,
 //! saying why), `PatientDischarged` cancels every future booking,
-//! `PatientsMerged` re-keys everything to the survivor, and consent events keep
-//! the consent replica that scheduling's reads are authorised against.
+//! `PatientsMerged` re-keys everything to the survivor, and registrations,
+//! links, admissions, transfers, consents and emergency grants keep the copy
+//! (`iop_consent::replica`, `iop_consent::known`) that every read and write of
+//! a patient's schedule is authorised against.
 
 use chrono::{DateTime, Utc};
 use iop_messaging::{
@@ -100,7 +102,7 @@ impl AdmissionsHandler {
             .on::<PatientDischarged>(|h, w, e, _| Box::pin(h.discharged(w, e)))
             .on::<PatientsMerged>(|h, w, e, _| Box::pin(h.merged(w, e)));
         Self {
-            router: iop_consent::replica::route(router),
+            router: iop_consent::known::route(iop_consent::replica::route(router)),
         }
     }
 
@@ -114,6 +116,7 @@ impl AdmissionsHandler {
         let admitted_on = wire::naive_date(e.admitted_on.as_ref())
             .ok_or_else(|| ApplyError::Permanent("PatientAdmitted without admitted_on".into()))?;
         work.lock(Stream::patient(&e.patient_id)).await?;
+        iop_consent::known::know(work.txn(), &e.patient_id, &e.facility_id).await?;
         let opened = enrollments::open(work.txn(), &e, admitted_on).await?;
         work.emit(Stream::patient(&e.patient_id), &patient_enrolled(&opened))
             .await?;
@@ -125,6 +128,7 @@ impl AdmissionsHandler {
         work: &mut UnitOfWork,
         e: PatientTransferred,
     ) -> Result<(), ApplyError> {
+        iop_consent::known::know(work.txn(), &e.patient_id, &e.to_facility_id).await?;
         let Some(found) = enrollments::of_episode(work.txn(), &e.episode_id).await? else {
             // The admission was dead-lettered; nothing of this episode is here.
             return Ok(());
@@ -215,6 +219,7 @@ impl AdmissionsHandler {
         work.lock(Stream::patient(to)).await?;
         enrollments::merge(work.txn(), from, to).await?;
         iop_consent::replica::merge(work.txn(), to, from).await?;
+        iop_consent::known::merge(work.txn(), to, from).await?;
         Ok(())
     }
 }

@@ -63,6 +63,29 @@ impl Purpose {
         }
     }
 
+    /// The purpose the `iop-purpose-of-use` header states, if any; a value
+    /// that names no purpose is INVALID_ARGUMENT.
+    #[allow(
+        clippy::result_large_err,
+        reason = "tonic::Status is the error type of every handler"
+    )]
+    pub fn stated(metadata: &MetadataMap) -> Result<Option<Self>, Status> {
+        let Some(value) = metadata.get(PURPOSE_HEADER) else {
+            return Ok(None);
+        };
+        Ok(Some(match value.to_str().unwrap_or_default() {
+            "treatment" => Purpose::Treatment,
+            "payment" => Purpose::Payment,
+            "operations" => Purpose::Operations,
+            "audit" => Purpose::Audit,
+            _ => {
+                return Err(Status::invalid_argument(format!(
+                    "{PURPOSE_HEADER}: must be treatment, payment, operations or audit"
+                )));
+            }
+        }))
+    }
+
     /// The purpose of a call: the `iop-purpose-of-use` header if the caller's
     /// roles serve it, or, without the header, the first purpose they serve
     /// (treatment, payment, operations, audit, in that order). A purpose the
@@ -78,21 +101,7 @@ impl Purpose {
                 .iter()
                 .any(|r| caller.has_any_role(&[*r]) && Purpose::served_by(*r).contains(p))
         };
-        let stated = match metadata.get(PURPOSE_HEADER) {
-            None => None,
-            Some(value) => Some(match value.to_str().unwrap_or_default() {
-                "treatment" => Purpose::Treatment,
-                "payment" => Purpose::Payment,
-                "operations" => Purpose::Operations,
-                "audit" => Purpose::Audit,
-                _ => {
-                    return Err(Status::invalid_argument(format!(
-                        "{PURPOSE_HEADER}: must be treatment, payment, operations or audit"
-                    )));
-                }
-            }),
-        };
-        match stated {
+        match Self::stated(metadata)? {
             Some(p) if served(&p) => Ok(p),
             Some(_) => Err(Status::permission_denied("permission denied")),
             None => Purpose::ALL

@@ -23,6 +23,8 @@ impl AdmissionsApi {
         req: PutFacilityRequest,
     ) -> Result<PutFacilityResponse, AdmissionsError> {
         let f = facility::facility(req.facility.as_ref())?;
+        // An admin changes the facilities they act for; network admins act for all.
+        call.caller.require_facility(&f.facility_id)?;
         let mut work = self
             .ledger
             .command(Actor::of(call, "admissions.PutFacility"))

@@ -81,7 +81,7 @@ impl AdmissionsApi {
 }
 
 iop_runtime::grpc_service! {
-    AdmissionsApi => AdmissionsService {
+    AdmissionsApi => AdmissionsService as "admissions" audited by ledger {
         register_patient(api::RegisterPatientRequest) -> api::RegisterPatientResponse, INTAKE => register;
         get_patient(api::GetPatientRequest) -> api::GetPatientResponse, READERS => get;
         admit_patient(api::AdmitPatientRequest) -> api::AdmitPatientResponse, INTAKE => admit;

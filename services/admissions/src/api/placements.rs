@@ -132,12 +132,10 @@ impl AdmissionsApi {
         req: OverridePlacementRequest,
     ) -> Result<OverridePlacementResponse, AdmissionsError> {
         let assessment_id = AssessmentId::parse("assessment_id", &req.assessment_id)?;
+        // An unknown id is refused like another facility's assessment.
         let found = assessments::find(self.ledger.conn(), assessment_id.as_str())
             .await?
-            .ok_or_else(|| AdmissionsError::NotFound {
-                what: "assessment",
-                id: assessment_id.to_string(),
-            })?;
+            .ok_or(iop_runtime::auth::Denied::UNKNOWN_REFERENCE)?;
         call.caller.require_facility(&found.facility_id)?;
         if found.override_level.is_some() {
             return Err(AdmissionsError::WrongState {

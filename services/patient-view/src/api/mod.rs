@@ -43,7 +43,7 @@ impl PatientViewApi {
 }
 
 iop_runtime::grpc_service! {
-    PatientViewApi => PatientViewService {
+    PatientViewApi => PatientViewService as "patientview" audited by ledger {
         get_patient_view(GetPatientViewRequest) -> GetPatientViewResponse, READERS => get_patient_view;
     }
 }

@@ -18,7 +18,7 @@ use iop_runtime::{
 };
 use sea_orm::Set;
 
-use super::{Result, SchedulingApi, convert};
+use super::{Intent, Result, SchedulingApi, convert};
 use crate::{
     booking, calendar,
     entity::{booking::Status, session},
@@ -61,10 +61,12 @@ impl SchedulingApi {
         let pid = patient_id.as_str();
         let t = self.track(&req.track_id).await?;
         call.caller.require_facility(&t.facility_id)?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "scheduling.EnrollInTrack"))
-            .await?;
+        let write = Intent::Write {
+            facility: &t.facility_id,
+        };
+        let action = "scheduling.EnrollInTrack";
+        self.authorize(call, action, &patient_id, write).await?;
+        let mut work = self.ledger.command(Actor::of(call, action)).await?;
         work.lock(Stream::patient(pid)).await?;
         let e = enrollments::active(work.txn(), pid).await?.ok_or_else(|| {
             SchedulingError::NoActiveEpisode {
@@ -124,10 +126,12 @@ impl SchedulingApi {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let s = self.session(&req.session_id).await?;
         call.caller.require_facility(&s.facility_id)?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "scheduling.BookSession"))
-            .await?;
+        let write = Intent::Write {
+            facility: &s.facility_id,
+        };
+        let action = "scheduling.BookSession";
+        self.authorize(call, action, &patient_id, write).await?;
+        let mut work = self.ledger.command(Actor::of(call, action)).await?;
         let b = bookings::book(&mut work, patient_id.as_str(), &s).await?;
         work.audit(Some(patient_id.as_str()), Some(&s.facility_id));
         work.commit().await?;
@@ -144,6 +148,11 @@ impl SchedulingApi {
         let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
         let facility_id = FacilityId::parse("facility_id", req.facility_id.trim())?;
         call.caller.require_facility(facility_id.as_str())?;
+        let write = Intent::Write {
+            facility: facility_id.as_str(),
+        };
+        let action = "scheduling.BookIndividual";
+        self.authorize(call, action, &patient_id, write).await?;
         let clinician = req.clinician_id.trim().to_owned();
         if clinician.is_empty() {
             return Err(FieldError::required("clinician_id").into());
@@ -172,10 +181,7 @@ impl SchedulingApi {
             }
         };
         let tz = store::time_zone(self.ledger.conn(), facility_id.as_str()).await?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "scheduling.BookIndividual"))
-            .await?;
+        let mut work = self.ledger.command(Actor::of(call, action)).await?;
         sessions::claim_calendars(&mut work, facility_id.as_str(), &clinician, &room).await?;
         let (clinician_clash, room_clash) = sessions::clashes(
             work.txn(),
@@ -229,17 +235,24 @@ impl SchedulingApi {
     ) -> Result<api::CancelBookingResponse> {
         let id = BookingId::parse("booking_id", &req.booking_id)?;
         let reason = ids::reason("reason", &req.reason, 500)?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "scheduling.CancelBooking"))
-            .await?;
+        let not_found = || SchedulingError::NotFound {
+            what: "booking",
+            id: id.to_string(),
+        };
+        // Whose booking, and where, decide access before anything else.
+        let found = bookings::find(self.ledger.conn(), id.as_str())
+            .await?
+            .ok_or_else(not_found)?;
+        let owner = PatientId::parse("patient_id", &found.patient_id)?;
+        let action = "scheduling.CancelBooking";
+        let write = Intent::Write {
+            facility: &found.facility_id,
+        };
+        self.authorize(call, action, &owner, write).await?;
+        let mut work = self.ledger.command(Actor::of(call, action)).await?;
         let b = bookings::find(work.txn(), id.as_str())
             .await?
-            .ok_or_else(|| SchedulingError::NotFound {
-                what: "booking",
-                id: id.to_string(),
-            })?;
-        call.caller.require_facility(&b.facility_id)?;
+            .ok_or_else(not_found)?;
         if b.status != Status::Booked {
             return Err(SchedulingError::AlreadyCancelled {
                 booking_id: id.into_string(),

@@ -12,6 +12,7 @@ mod hours;
 mod tracks;
 
 use chrono::Utc;
+use iop_consent::known::PatientAccess;
 use iop_messaging::work::{Access, Actor, Ledger};
 use iop_proto::scheduling::v1::{self as api, scheduling_service_server::SchedulingService};
 use iop_runtime::{
@@ -51,7 +52,7 @@ impl SchedulingApi {
 }
 
 iop_runtime::grpc_service! {
-    SchedulingApi => SchedulingService {
+    SchedulingApi => SchedulingService as "scheduling" audited by ledger {
         create_track(api::CreateTrackRequest) -> api::CreateTrackResponse, SCHEDULERS => create_track;
         generate_sessions(api::GenerateSessionsRequest) -> api::GenerateSessionsResponse, SCHEDULERS => generate_sessions;
         list_sessions(api::ListSessionsRequest) -> api::ListSessionsResponse, READERS => list_sessions;
@@ -88,10 +89,51 @@ impl SchedulingApi {
             })
     }
 
-    /// The patient's enrollment to read: the active one, else the latest. The
-    /// caller's facility must see the patient (the shared access rule over
-    /// the facilities of the patient's episodes and the consent replica);
-    /// allowed and denied reads are audited.
+    /// The access rule over `patient_id`'s schedule, decided before anything
+    /// about the patient is read or said (not even that no enrollment
+    /// exists): a read needs the caller's facility to see the patient (known
+    /// there, a consent naming it for the call's purpose, or the caller's own
+    /// emergency grant), a write needs the patient known at `facility`, which
+    /// the caller acts for. Allowed reads and every refusal are audited here;
+    /// a write audits in its unit of work. A merged-away id reads as its
+    /// survivor and refuses writes.
+    async fn authorize(
+        &self,
+        call: &Call,
+        action: &'static str,
+        patient_id: &PatientId,
+        intent: Intent<'_>,
+    ) -> Result<PatientAccess> {
+        let db = self.ledger.conn();
+        let access = PatientAccess::load(db, patient_id.as_str()).await?;
+        let actor = Actor::of(call, action);
+        let decided = match intent {
+            Intent::Read => access
+                .read_basis(call, Utc::now())
+                .map(|b| b.access(patient_id.as_str())),
+            Intent::Write { facility } => access
+                .writer(call, Some(facility))
+                .map(|f| Access::allowed(Some(patient_id.as_str()), Some(&f))),
+        };
+        let Some(allowed) = decided else {
+            let denied = Access::denied(Some(patient_id.as_str()), None);
+            self.ledger.record_access(&actor, &[denied]).await?;
+            return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
+        };
+        match intent {
+            Intent::Read => self.ledger.record_access(&actor, &[allowed]).await?,
+            Intent::Write { .. } if access.merged_away => {
+                return Err(SchedulingError::Merged {
+                    patient_id: patient_id.to_string(),
+                });
+            }
+            Intent::Write { .. } => {}
+        }
+        Ok(access)
+    }
+
+    /// The patient's enrollment to read, once [`Self::authorize`] allows it:
+    /// the active one, else the latest.
     async fn readable_enrollment(
         &self,
         call: &Call,
@@ -99,32 +141,29 @@ impl SchedulingApi {
         patient_id: &str,
     ) -> Result<enrollment::Model> {
         let patient_id = PatientId::parse("patient_id", patient_id)?;
-        let db = self.ledger.conn();
-        let all = enrollments::of_patient(db, patient_id.as_str()).await?;
-        let Some(current) = all.iter().find(|e| e.active).or(all.first()).cloned() else {
-            return Err(SchedulingError::NotFound {
+        let access = self
+            .authorize(call, action, &patient_id, Intent::Read)
+            .await?;
+        let all = enrollments::of_patient(self.ledger.conn(), &access.patient_id).await?;
+        all.iter()
+            .find(|e| e.active)
+            .or(all.first())
+            .cloned()
+            .ok_or(SchedulingError::NotFound {
                 what: "enrollment of patient",
                 id: patient_id.into_string(),
-            });
-        };
-        let known: Vec<String> = all.iter().map(|e| e.facility_id.clone()).collect();
-        let consents = iop_consent::replica::consents_of(db, patient_id.as_str()).await?;
-        let basis = iop_consent::access::facility_access(
-            |f| call.caller.acts_for(f),
-            &known,
-            &consents,
-            call.purpose,
-            Utc::now(),
-        );
-        let actor = Actor::of(call, action);
-        let access = match &basis {
-            Some(b) => b.access(patient_id.as_str()),
-            None => Access::denied(Some(patient_id.as_str()), None),
-        };
-        self.ledger.record_access(&actor, &[access]).await?;
-        if basis.is_none() {
-            return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
-        }
-        Ok(current)
+            })
     }
+}
+
+/// What a caller wants of a patient's schedule.
+#[derive(Debug, Clone, Copy)]
+enum Intent<'a> {
+    /// To read it.
+    Read,
+    /// To change it at a facility.
+    Write {
+        /// Where the change is made.
+        facility: &'a str,
+    },
 }

@@ -9,4 +9,12 @@ iop_messaging::migrator!(
     m20261128_000100_create_scheduling_tables::Migration,
     iop_consent::replica::CreateConsentReplica,
     m20261128_000800_patient_streams_to_event_streams::MIGRATION,
+    // Patients already enrolled are known where their enrollments are; a
+    // patient only registered or linked is learnt from the next events.
+    iop_consent::known::CreateAccessReplica {
+        seed: Some(
+            "INSERT INTO access_known_at (patient_id, facility_id) \
+             SELECT DISTINCT patient_id, facility_id FROM enrollments"
+        ),
+    },
 );
