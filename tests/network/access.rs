@@ -472,22 +472,28 @@ async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
         admissions.get_patient(authed(get(), &fresno_er)).await,
         "after the grant expired",
     );
-    let view_db = sea_orm::Database::connect(net.database_url("patient-view"))
-        .await
-        .unwrap();
-    view_db
-        .execute_unprepared(&format!(
-            "UPDATE emergency_grants SET expires_at = '2000-01-01T00:00:00+00:00' \
+    // The copies in the view and scheduling lapse the same way.
+    for service in ["patient-view", "scheduling"] {
+        let copy = sea_orm::Database::connect(net.database_url(service))
+            .await
+            .unwrap();
+        copy.execute_unprepared(&format!(
+            "UPDATE access_grants SET expires_at = '2000-01-01T00:00:00+00:00' \
              WHERE grant_id = '{}'",
             granted.grant_id
         ))
         .await
         .unwrap();
+        copy.close().await.unwrap();
+    }
     assert_denied(
         read_view(&mut net.view().await, &fresno_er, &pid, "", WITHIN).await,
         "the view after the grant expired",
     );
-    view_db.close().await.unwrap();
+    assert_denied(
+        enrollment(&fresno_er).await,
+        "scheduling after the grant expired",
+    );
     db.close().await.unwrap();
     net.stop().await;
 }

@@ -377,20 +377,7 @@ async fn place(net: &TestNetwork, token: &str, facility: &'static str) -> Place 
         room: "matrix-room".into(),
         ..Default::default()
     };
-    let created = until("the facility to reach scheduling", || {
-        let mut c = s.clone();
-        let request = authed(
-            CreateTrackRequest {
-                track: Some(track.clone()),
-            },
-            token,
-        );
-        async move { c.create_track(request).await.ok() }
-    })
-    .await
-    .into_inner()
-    .track
-    .unwrap();
+    let created = iop_testkit::create_track(&s, token, track).await;
     let today = Utc::now().date_naive();
     let sessions = s
         .clone()
@@ -1049,31 +1036,6 @@ async fn call(
     }
 }
 
-/// Denied audit rows for `action` in the trail at `url`.
-async fn denials(url: &str, action: &str) -> i64 {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let db = sea_orm::Database::connect(url)
-        .await
-        .expect("audit database");
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "SELECT COUNT(*) AS n FROM audit_log WHERE outcome = 'denied' AND action = $1"
-        }
-        _ => "SELECT COUNT(*) AS n FROM audit_log WHERE outcome = 'denied' AND action = ?",
-    };
-    let row = db
-        .query_one(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [action.into()],
-        ))
-        .await
-        .expect("audit query")
-        .expect("a count");
-    row.try_get::<i64>("", "n").expect("count")
-}
-
 /// Every RPC the contracts define, as `<service>.<Rpc>`.
 fn contract_rpcs() -> Vec<String> {
     let set = prost_types::FileDescriptorSet::decode(iop_proto::FILE_DESCRIPTOR_SET)
@@ -1117,7 +1079,7 @@ async fn every_rpc_every_role_every_relation_follows_the_rule() {
             let token = net.token(&[role], &["fresno"]);
             for &cell in cells(rule.scope) {
                 let want = expected(rule, role, cell);
-                let before = denials(&url, rule.rpc).await;
+                let before = iop_testkit::audit_count(&url, None, Some(rule.rpc), "denied").await;
                 let got = call(&net, &world, rule.rpc, &token, cell).await;
                 let at = || format!("{} as {role:?} in {cell:?}", rule.rpc);
                 let seen = match &got {
@@ -1126,7 +1088,9 @@ async fn every_rpc_every_role_every_relation_follows_the_rule() {
                         if s.message() != "permission denied" {
                             wrong.push(format!("{}: refusal says {:?}", at(), s.message()));
                         }
-                        if denials(&url, rule.rpc).await != before + 1 {
+                        if iop_testkit::audit_count(&url, None, Some(rule.rpc), "denied").await
+                            != before + 1
+                        {
                             wrong.push(format!("{}: refused but not audited", at()));
                         }
                         Outcome::Denied

@@ -157,7 +157,8 @@ pub struct Grant {
     pub expires_at: DateTime<Utc>,
 }
 
-async fn grants_of<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<Vec<Grant>, DbErr> {
+/// The emergency grants of `patient_id`, lapsed ones included.
+pub async fn grants_of<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<Vec<Grant>, DbErr> {
     let select = Query::select()
         .columns([
             AccessGrants::GrantId,
@@ -180,6 +181,22 @@ async fn grants_of<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<Vec<G
             })
         })
         .collect()
+}
+
+/// The basis a medical emergency gives `call` at `at`: its own clinician's
+/// unexpired grant at a facility the caller acts for (reads only).
+pub fn emergency(grants: &[Grant], call: &Call, at: DateTime<Utc>) -> Option<Basis> {
+    grants
+        .iter()
+        .find(|g| {
+            g.granted_to == call.caller.subject()
+                && g.expires_at > at
+                && call.caller.acts_for(&g.facility_id)
+        })
+        .map(|g| Basis::Emergency {
+            facility_id: g.facility_id.clone(),
+            grant_id: g.grant_id.clone(),
+        })
 }
 
 /// Everything the access rule decides on for one patient, as this context
@@ -218,21 +235,8 @@ impl PatientAccess {
     /// or, last, the caller's own unexpired emergency grant.
     pub fn read_basis(&self, call: &Call, at: DateTime<Utc>) -> Option<Basis> {
         let acts_for = |f: &str| call.caller.acts_for(f);
-        access::facility_access(acts_for, &self.known_at, &self.consents, call.purpose, at).or_else(
-            || {
-                self.grants
-                    .iter()
-                    .find(|g| {
-                        g.granted_to == call.caller.subject()
-                            && g.expires_at > at
-                            && acts_for(&g.facility_id)
-                    })
-                    .map(|g| Basis::Emergency {
-                        facility_id: g.facility_id.clone(),
-                        grant_id: g.grant_id.clone(),
-                    })
-            },
-        )
+        access::facility_access(acts_for, &self.known_at, &self.consents, call.purpose, at)
+            .or_else(|| emergency(&self.grants, call, at))
     }
 
     /// The facility on whose behalf `call` may change the record (`at`, when

@@ -535,6 +535,17 @@ pub fn consent_to(patient_id: &str, facility: &str) -> iop_proto::common::v1::Co
 /// Audit rows about `patient_id` with `outcome` (`allowed`, `denied`), and with
 /// `action` when given, in the database at `url`.
 pub async fn audit_rows(url: &str, patient_id: &str, action: Option<&str>, outcome: &str) -> i64 {
+    audit_count(url, Some(patient_id), action, outcome).await
+}
+
+/// Audit rows with `outcome`, about `patient_id` and of `action` when given,
+/// in the database at `url`.
+pub async fn audit_count(
+    url: &str,
+    patient_id: Option<&str>,
+    action: Option<&str>,
+    outcome: &str,
+) -> i64 {
     use sea_orm::{DbBackend, Statement};
     let db = sea_orm::Database::connect(url)
         .await
@@ -542,30 +553,49 @@ pub async fn audit_rows(url: &str, patient_id: &str, action: Option<&str>, outco
     let backend = db.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
-            "SELECT COUNT(*) AS n FROM audit_log WHERE patient_id = $1 AND outcome = $2 \
-             AND ($3 = '' OR action = $3)"
+            "SELECT COUNT(*) AS n FROM audit_log WHERE outcome = $1 \
+             AND ($2 = '' OR patient_id = $2) AND ($3 = '' OR action = $3)"
         }
         _ => {
-            "SELECT COUNT(*) AS n FROM audit_log WHERE patient_id = ? AND outcome = ? \
-             AND (? = '' OR action = ?)"
+            "SELECT COUNT(*) AS n FROM audit_log WHERE outcome = ?1 \
+             AND (?2 = '' OR patient_id = ?2) AND (?3 = '' OR action = ?3)"
         }
     };
-    let action = action.unwrap_or_default();
-    let values: Vec<sea_orm::Value> = match backend {
-        DbBackend::Postgres => vec![patient_id.into(), outcome.into(), action.into()],
-        _ => vec![
-            patient_id.into(),
-            outcome.into(),
-            action.into(),
-            action.into(),
-        ],
-    };
+    let values: Vec<sea_orm::Value> = vec![
+        outcome.into(),
+        patient_id.unwrap_or_default().into(),
+        action.unwrap_or_default().into(),
+    ];
     let row = db
         .query_one(Statement::from_sql_and_values(backend, sql, values))
         .await
         .expect("audit query")
         .expect("a count");
     row.try_get::<i64>("", "n").expect("count")
+}
+
+/// Creates `track` once scheduling knows its facility (from admissions'
+/// `FacilityRecorded`, which may not have arrived yet); returns it as stored.
+pub async fn create_track(
+    scheduling: &SchedulingServiceClient<Channel>,
+    token: &str,
+    track: iop_proto::scheduling::v1::Track,
+) -> iop_proto::scheduling::v1::Track {
+    use iop_proto::scheduling::v1::CreateTrackRequest;
+    until("the facility to reach scheduling", || {
+        let mut c = scheduling.clone();
+        let request = authed(
+            CreateTrackRequest {
+                track: Some(track.clone()),
+            },
+            token,
+        );
+        async move { c.create_track(request).await.ok() }
+    })
+    .await
+    .into_inner()
+    .track
+    .expect("the created track")
 }
 
 /// Reads `count` records of `topic` from the start, as an analyst's consumer

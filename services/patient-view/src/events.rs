@@ -113,6 +113,7 @@ impl ViewHandler {
         if let ViewEvent::Merged(m) = &decoded {
             store::merge(txn, &m.survivor_id, &m.merged_away_id).await?;
             iop_consent::replica::merge(txn, &m.survivor_id, &m.merged_away_id).await?;
+            iop_consent::known::merge(txn, &m.survivor_id, &m.merged_away_id).await?;
         }
         let existing = store::view(txn, &patient_id).await?;
         let exists = existing.is_some();
@@ -124,7 +125,7 @@ impl ViewHandler {
             ViewEvent::ConsentRecorded(e) => iop_consent::replica::record(txn, e).await?,
             ViewEvent::ConsentRevoked(e) => iop_consent::replica::revoke(txn, e).await?,
             ViewEvent::ConsentExpired(e) => iop_consent::replica::expire(txn, e).await?,
-            ViewEvent::BreakGlass(g) => store::record_grant(txn, g).await?,
+            ViewEvent::BreakGlass(g) => iop_consent::known::grant(txn, g).await?,
             ViewEvent::Attended(a) => {
                 let week =
                     iop_runtime::wire::naive_date(a.week_start.as_ref()).ok_or_else(|| {

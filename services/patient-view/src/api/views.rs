@@ -150,16 +150,8 @@ impl PatientViewApi {
         );
         if basis.is_none() {
             // Last, a medical emergency: this clinician's own unexpired grant.
-            basis = store::grants_to(db, &id, call.caller.subject())
-                .await?
-                .into_iter()
-                .find(|(_, facility)| call.caller.acts_for(facility))
-                .map(
-                    |(grant_id, facility_id)| iop_consent::access::Basis::Emergency {
-                        facility_id,
-                        grant_id,
-                    },
-                );
+            let grants = iop_consent::known::grants_of(db, &id).await?;
+            basis = iop_consent::known::emergency(&grants, call, chrono::Utc::now());
         }
         Ok(match basis {
             Some(basis) => Decision::Allowed {

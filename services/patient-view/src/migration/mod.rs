@@ -15,4 +15,12 @@ iop_messaging::migrator!(
     iop_consent::replica::CreateConsentReplica,
     m20261128_000700_consents_to_replica::MIGRATION,
     m20261129_000100_emergency_grants::Migration,
+    // Grants move to the table every downstream context keeps the same way.
+    iop_consent::known::CreateAccessReplica { seed: None },
+    iop_runtime::schema::MoveRows {
+        name: "m20261129_000200_emergency_grants_to_access_grants",
+        copy: "INSERT INTO access_grants (grant_id, patient_id, facility_id, granted_to, expires_at) \
+               SELECT grant_id, patient_id, facility_id, granted_to, expires_at FROM emergency_grants",
+        from: "emergency_grants",
+    },
 );

@@ -95,20 +95,7 @@ async fn track_with_sessions(
     from: NaiveDate,
     to: NaiveDate,
 ) -> (String, Vec<Session>) {
-    let created = until("the facility to reach scheduling", || {
-        let mut c = s.clone();
-        let request = authed(
-            CreateTrackRequest {
-                track: Some(t.clone()),
-            },
-            token,
-        );
-        async move { c.create_track(request).await.ok() }
-    })
-    .await
-    .into_inner()
-    .track
-    .unwrap();
+    let created = iop_testkit::create_track(s, token, t).await;
     let sessions = s
         .clone()
         .generate_sessions(authed(
