@@ -17,7 +17,7 @@ use iop_proto::{
 };
 use iop_runtime::auth::Role;
 use iop_testkit::{
-    Backend, TestNetwork, admit, all_records, assess, audit_rows, authed, consent_to, header,
+    Backend, TestNetwork, all_records, assess, audit_rows, authed, consent_to, header,
     iop_assessment, php_assessment, read_view, register, registration,
 };
 use rstest::rstest;
@@ -52,9 +52,21 @@ async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: 
     )
     .await
     .unwrap();
-    admit(&mut admissions, &oakland, &pid, "oakland", Program::IopDay)
-        .await
-        .unwrap();
+    // In care at Oakland since three days ago (days at Oakland).
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    let ago = |n: u64| Some(iop_runtime::wire::date(today - chrono::Days::new(n)));
+    iop_testkit::admit_on(
+        &mut admissions,
+        &oakland,
+        &pid,
+        "oakland",
+        Program::IopDay,
+        ago(3),
+    )
+    .await
+    .unwrap();
 
     // The takeover: Fresno screens and admits a patient it does not know.
     assert_denied(
@@ -198,19 +210,24 @@ async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: 
             && header(m, "ce_subject") == Some(pid.as_str())
     }));
 
-    // Linked, Fresno may screen; its assessment does not move Oakland's placement.
-    assess(&mut admissions, &fresno, &pid, "fresno", php_assessment())
-        .await
-        .unwrap();
+    // Linked, Fresno may screen; its assessment does not move Oakland's
+    // placement. Oakland discharges (as of two days ago) and screens again
+    // for the readmission; Fresno's later PHP screening changes nothing there.
     admissions
         .discharge_patient(authed(
             DischargePatientRequest {
                 patient_id: pid.clone(),
                 reason: DischargeReason::Completed as i32,
-                ..Default::default()
+                discharged_on: ago(2),
             },
             &oakland,
         ))
+        .await
+        .unwrap();
+    assess(&mut admissions, &oakland, &pid, "oakland", iop_assessment())
+        .await
+        .unwrap();
+    assess(&mut admissions, &fresno, &pid, "fresno", php_assessment())
         .await
         .unwrap();
     admissions

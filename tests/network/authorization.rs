@@ -372,7 +372,7 @@ async fn place(net: &TestNetwork, token: &str, facility: &'static str) -> Place 
             hour: 12,
             minute: 0,
         }),
-        capacity: 50,
+        capacity: 12,
         facilitator_id: format!("dr-{facility}"),
         room: "matrix-room".into(),
         ..Default::default()

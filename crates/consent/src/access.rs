@@ -145,6 +145,7 @@ mod tests {
             signed_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
             revoked_at: None,
             expiry_event_at: None,
+            zone: crate::DEFAULT_ZONE,
         }
     }
 
@@ -251,7 +252,8 @@ mod tests {
             None
         );
         let c = consent("fresno", Information::AllRecords, Purpose::Treatment);
-        let later = Utc.with_ymd_and_hms(2027, 7, 1, 0, 0, 0).unwrap();
+        // 1 July, 01:00 in Los Angeles (the consent's zone): past its last day.
+        let later = Utc.with_ymd_and_hms(2027, 7, 1, 8, 0, 0).unwrap();
         assert_eq!(
             facility_access(
                 fresno,

@@ -153,7 +153,13 @@ pub struct Consent {
     pub revoked_at: Option<DateTime<Utc>>,
     /// When the expiry event happened, if it has.
     pub expiry_event_at: Option<DateTime<Utc>>,
+    /// The time zone its days are judged in: the recording facility's (a
+    /// consent "through 30 June" holds until midnight there, not in UTC).
+    pub zone: chrono_tz::Tz,
 }
+
+/// The zone of a consent that names none (the network is in California).
+pub const DEFAULT_ZONE: chrono_tz::Tz = chrono_tz::America::Los_Angeles;
 
 /// A consent form missing or contradicting a required element.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,6 +260,7 @@ pub fn validate(id: &str, form: ConsentForm) -> Result<Consent, ConsentError> {
         signed_on,
         revoked_at: None,
         expiry_event_at: None,
+        zone: DEFAULT_ZONE,
     })
 }
 
@@ -285,9 +292,9 @@ pub enum Decision {
 }
 
 impl Consent {
-    /// Whether this consent was in force at `at`.
+    /// Whether this consent was in force at `at` (its days are days in its zone).
     pub fn in_force(&self, at: DateTime<Utc>) -> bool {
-        let day = at.date_naive();
+        let day = at.with_timezone(&self.zone).date_naive();
         let signed = self.signed_on <= day;
         let revoked = self.revoked_at.is_some_and(|r| r <= at);
         let expired = match &self.expiry {
@@ -439,6 +446,35 @@ mod tests {
         assert_eq!(
             may_disclose(&consents, &to_plan(at(2027, 1, 20), &payment)),
             Decision::Denied
+        );
+    }
+
+    #[test]
+    fn days_are_the_recording_facility_s_days() {
+        // Through 30 June 2027, recorded in Los Angeles: 22:00 there on the
+        // 30th is 05:00 UTC on 1 July, and the consent still holds.
+        let consent = validate("c-1", form()).unwrap();
+        let late_evening = Utc.with_ymd_and_hms(2027, 7, 1, 5, 0, 0).unwrap();
+        assert!(consent.in_force(late_evening));
+        assert!(!consent.in_force(Utc.with_ymd_and_hms(2027, 7, 1, 7, 30, 0).unwrap()));
+        // Signed on 2 November 2026: 17:00 in Los Angeles on the 1st is
+        // already the 2nd in UTC, and not yet signed there.
+        let evening_before = Utc.with_ymd_and_hms(2026, 11, 2, 1, 0, 0).unwrap();
+        assert!(!consent.in_force(evening_before));
+        // The same consent recorded in Honolulu holds three hours longer.
+        let mut hawaii = consent.clone();
+        hawaii.zone = chrono_tz::Pacific::Honolulu;
+        assert!(hawaii.in_force(Utc.with_ymd_and_hms(2027, 7, 1, 9, 30, 0).unwrap()));
+        // The zone travels on the wire, and a consent without one is Californian.
+        let mut wire = crate::wire::to_proto(&hawaii);
+        assert_eq!(wire.time_zone, "Pacific/Honolulu");
+        assert_eq!(crate::wire::consent(&wire).unwrap().zone, hawaii.zone);
+        wire.time_zone.clear();
+        assert_eq!(crate::wire::consent(&wire).unwrap().zone, DEFAULT_ZONE);
+        wire.time_zone = "Mars/Olympus".into();
+        assert_eq!(
+            crate::wire::consent(&wire).unwrap_err().element,
+            "time_zone"
         );
     }
 

@@ -131,6 +131,12 @@ pub fn consent(c: &pb::Consent) -> Result<Consent, ConsentError> {
     let mut consent = crate::validate(&c.consent_id, form(c)?)?;
     consent.revoked_at = wire::instant(c.revoked_at.as_ref());
     consent.expiry_event_at = wire::instant(c.expiry_event_at.as_ref());
+    if !c.time_zone.is_empty() {
+        consent.zone = c
+            .time_zone
+            .parse()
+            .map_err(|_| bad("time_zone", "is not an IANA time zone"))?;
+    }
     Ok(consent)
 }
 
@@ -172,6 +178,7 @@ pub fn to_proto(c: &Consent) -> pb::Consent {
         signed_on: Some(wire::date(c.signed_on)),
         revoked_at: c.revoked_at.map(wire::timestamp),
         expiry_event_at: c.expiry_event_at.map(wire::timestamp),
+        time_zone: c.zone.name().to_owned(),
     }
 }
 

@@ -444,13 +444,25 @@ pub async fn all_records(
 }
 
 /// Screens a patient for `program`'s level (see [`assess`]), then admits them
-/// to it at `facility`; returns the admission's consistency token.
+/// to it at `facility` today; returns the admission's consistency token.
 pub async fn admit(
     client: &mut AdmissionsServiceClient<Channel>,
     token: &str,
     patient_id: &str,
     facility: &str,
     program: Program,
+) -> Result<String, Status> {
+    admit_on(client, token, patient_id, facility, program, None).await
+}
+
+/// [`admit`], with the episode's first day (`None`: today at the facility).
+pub async fn admit_on(
+    client: &mut AdmissionsServiceClient<Channel>,
+    token: &str,
+    patient_id: &str,
+    facility: &str,
+    program: Program,
+    admitted_on: Option<Date>,
 ) -> Result<String, Status> {
     let input = if program == Program::Php {
         php_assessment()
@@ -462,6 +474,7 @@ pub async fn admit(
         patient_id: patient_id.into(),
         facility_id: facility.into(),
         program: program as i32,
+        admitted_on,
         ..Default::default()
     };
     Ok(client

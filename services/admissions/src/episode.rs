@@ -1,7 +1,8 @@
 //! The rules of an episode of care: what a valid admission, transfer and
-//! discharge are, on which day each takes effect, and which level of care a
-//! program delivers. Pure: typed values in (the API converts), each failure
-//! names the field.
+//! discharge are, on which day each takes effect (a day at the facility:
+//! `today` is the facility's), that episodes never overlap, which assessment
+//! an admission may rely on, and which level of care a program delivers.
+//! Pure: typed values in (the API converts), each failure names the field.
 
 use chrono::NaiveDate;
 use iop_proto::common::v1::{DischargeReason, LevelOfCare, Program};
@@ -40,8 +41,7 @@ pub fn admission(
     today: NaiveDate,
 ) -> Result<Admission, FieldError> {
     let admitted_on = admitted_on.unwrap_or(today);
-    // One day of slack for facilities ahead of UTC; admissions are not scheduled here.
-    if admitted_on > today + chrono::Days::new(1) {
+    if admitted_on > today {
         return Err(invalid("admitted_on", "is in the future"));
     }
     Ok(Admission {
@@ -101,7 +101,7 @@ pub fn transfer(
 }
 
 /// The day of a change to `current`: today when absent, never before the
-/// admission, at most a day ahead (facilities ahead of UTC).
+/// admission, never after today (both days at the facility).
 fn episode_day(
     field: &'static str,
     on: Option<NaiveDate>,
@@ -112,10 +112,55 @@ fn episode_day(
     if day < current.admitted_on {
         return Err(invalid(field, "is before the admission"));
     }
-    if day > today + chrono::Days::new(1) {
+    if day > today {
         return Err(invalid(field, "is in the future"));
     }
     Ok(day)
+}
+
+/// An admission on `admitted_on` overlaps an earlier episode of the patient
+/// that ended on `last_day` (any facility, merged records' included) unless it
+/// starts after that day: the day of a discharge belongs to its episode, and
+/// one day is never billed twice. `None` when it does not overlap.
+pub fn overlapping_episode(
+    admitted_on: NaiveDate,
+    last_day: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    last_day.filter(|last| admitted_on <= *last)
+}
+
+/// Why an assessment cannot carry an admission on `today`, if it cannot: it
+/// must be made after the patient's last discharge (so a step-up's reason is
+/// assessed again) and at most `valid_days` days before today (its day at the
+/// facility: `assessed_on`). `discharged` is the last discharge: its day, and
+/// its instant when recorded.
+pub fn stale_assessment(
+    assessed_at: chrono::DateTime<chrono::Utc>,
+    assessed_on: NaiveDate,
+    discharged: Option<(NaiveDate, Option<chrono::DateTime<chrono::Utc>>)>,
+    today: NaiveDate,
+    valid_days: u32,
+) -> Option<String> {
+    if let Some((day, at)) = discharged {
+        let before = match at {
+            Some(at) => assessed_at <= at,
+            // Discharges recorded before instants were kept: by day.
+            None => assessed_on <= day,
+        };
+        if before {
+            return Some(format!(
+                "it was made before the last discharge ({day}); record a new assessment"
+            ));
+        }
+    }
+    let age = (today - assessed_on).num_days();
+    if age > i64::from(valid_days) {
+        return Some(format!(
+            "it is {age} days old and an admission needs one from the last {valid_days} days; \
+             record a new assessment"
+        ));
+    }
+    None
 }
 
 /// A discharge that passed validation.
@@ -190,9 +235,64 @@ mod tests {
                 .field,
             "admitted_on"
         );
+        // Today is the facility's day: tomorrow is the future, whatever UTC says.
+        assert_eq!(
+            admission(Program::IopDay, day(2026, 11, 29), today())
+                .unwrap_err()
+                .field,
+            "admitted_on"
+        );
+    }
+
+    #[test]
+    fn episodes_never_share_a_day() {
+        let ended = day(2026, 11, 10);
+        assert_eq!(overlapping_episode(today(), None), None);
+        assert_eq!(overlapping_episode(today(), ended), None);
+        assert_eq!(overlapping_episode(day(2026, 11, 11).unwrap(), ended), None);
+        // The discharge day is the earlier episode's; before it, too.
+        assert_eq!(
+            overlapping_episode(day(2026, 11, 10).unwrap(), ended),
+            ended
+        );
+        assert_eq!(overlapping_episode(day(2026, 10, 1).unwrap(), ended), ended);
+    }
+
+    #[test]
+    fn an_admission_relies_on_a_fresh_assessment_made_after_the_last_discharge() {
+        use chrono::{TimeZone, Utc};
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+        let on = |d: u32| day(2026, 11, d).unwrap();
+        // No discharge, assessed this week: fine.
+        assert_eq!(
+            stale_assessment(at(25, 18), on(25), None, today(), 30),
+            None
+        );
+        // 31 days old: stale; 30: fine.
+        let old = stale_assessment(at(28, 18), on(28), None, day(2026, 12, 29).unwrap(), 30);
+        assert!(old.unwrap().contains("31 days old"));
+        assert_eq!(
+            stale_assessment(at(28, 18), on(28), None, day(2026, 12, 28).unwrap(), 30),
+            None
+        );
+        // Made before the step-up discharge (same day, earlier hour): stale.
+        let discharged = Some((on(20), Some(at(20, 20))));
+        let before = stale_assessment(at(20, 17), on(20), discharged, today(), 30);
         assert!(
-            admission(Program::IopDay, day(2026, 11, 29), today()).is_ok(),
-            "a day ahead"
+            before
+                .unwrap()
+                .contains("before the last discharge (2026-11-20)")
+        );
+        assert_eq!(
+            stale_assessment(at(20, 21), on(20), discharged, today(), 30),
+            None
+        );
+        // A discharge without its instant is judged by day.
+        let by_day = Some((on(20), None));
+        assert!(stale_assessment(at(20, 21), on(20), by_day, today(), 30).is_some());
+        assert_eq!(
+            stale_assessment(at(21, 9), on(21), by_day, today(), 30),
+            None
         );
     }
 

@@ -43,6 +43,14 @@ pub enum AdmissionsError in "iop.admissions" {
         /// The merged-away record.
         patient_id: String,
     } => (FailedPrecondition, "PATIENT_MERGED"),
+    /// The admission would share days with an earlier episode.
+    #[error("admitted_on {admitted_on} falls within an earlier episode of the patient, which ended on {last_day}; admit from the day after")]
+    EpisodeOverlap {
+        /// The day asked for.
+        admitted_on: chrono::NaiveDate,
+        /// The earlier episode's last day.
+        last_day: chrono::NaiveDate,
+    } => (FailedPrecondition, "EPISODE_OVERLAP"),
     /// The patient's placement does not support the level asked for.
     #[error("{why}")]
     NotPlaced {

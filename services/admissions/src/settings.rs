@@ -20,6 +20,9 @@ pub struct AdmissionsSettings {
     /// How long a break-glass grant (medical emergency) lets its clinician
     /// read the record, in seconds.
     pub break_glass_seconds: u32,
+    /// How many days an assessment can carry an admission (or a change of
+    /// level): older ones need a new assessment.
+    pub placement_valid_days: u32,
 }
 
 /// The section, as the registry declares it.
@@ -41,6 +44,12 @@ fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
         return Err(SettingsError::invalid(
             "admissions.candidate_searches_per_minute",
             "must be 1 to 1000",
+        ));
+    }
+    if !(1..=365).contains(&s.placement_valid_days) {
+        return Err(SettingsError::invalid(
+            "admissions.placement_valid_days",
+            "must be 1 to 365",
         ));
     }
     if !(1..=50).contains(&s.max_duplicate_candidates) {

@@ -3,7 +3,7 @@
 //! session; which session types are clinical hours; and where a week's minutes
 //! fall against the level's band. Pure functions.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use iop_care::{Position, WeeklyHoursBand};
 use iop_proto::scheduling::v1::{AttendanceStatus, Compliance, SessionType};
 
@@ -86,6 +86,26 @@ pub fn minutes(
     }
 }
 
+/// The last day of the patient's episode that ended before `day`, when no
+/// episode of theirs (`spans`: first day, last day if ended) covers `day`:
+/// attendance on a day after the episode ended is refused. `None` when one
+/// covers it, or when none ended before it (then the booking rules speak).
+pub fn ended_before(
+    day: NaiveDate,
+    spans: impl IntoIterator<Item = (NaiveDate, Option<NaiveDate>)>,
+) -> Option<NaiveDate> {
+    let mut ended = None;
+    for (first, last) in spans {
+        match last {
+            _ if day < first => {}
+            None => return None,
+            Some(last) if day <= last => return None,
+            Some(last) => ended = ended.max(Some(last)),
+        }
+    }
+    ended
+}
+
 /// Whether a session type counts as clinical hours: everything staff deliver;
 /// 12-step meetings are peer-led support, attended but not clinical time.
 pub fn clinical(t: SessionType) -> bool {
@@ -122,6 +142,21 @@ mod tests {
             checked_out: None,
             minutes: 0,
         }
+    }
+
+    #[test]
+    fn attendance_needs_a_day_inside_an_episode() {
+        let d = |day: u32| NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
+        // Admitted on the 2nd, discharged (backdated) to the 10th.
+        let spans = [(d(2), Some(d(10)))];
+        assert_eq!(ended_before(d(10), spans), None);
+        assert_eq!(ended_before(d(11), spans), Some(d(10)));
+        // Readmitted on the 20th: covered again, ongoing.
+        let again = [(d(2), Some(d(10))), (d(20), None)];
+        assert_eq!(ended_before(d(15), again), Some(d(10)));
+        assert_eq!(ended_before(d(21), again), None);
+        // Before any episode: the booking rules answer, not this one.
+        assert_eq!(ended_before(d(1), spans), None);
     }
 
     #[test]

@@ -31,6 +31,18 @@ pub enum SchedulingError in "iop.scheduling" {
         /// The merged-away id.
         patient_id: String,
     } => (FailedPrecondition, "PATIENT_MERGED"),
+    /// The day is after the patient's episode ended.
+    #[error("session {session_id} is on {day}, after patient {patient_id}'s episode ended on {last_day}")]
+    EpisodeEnded {
+        /// The session.
+        session_id: String,
+        /// The patient.
+        patient_id: String,
+        /// The session's day.
+        day: chrono::NaiveDate,
+        /// The episode's last day.
+        last_day: chrono::NaiveDate,
+    } => (FailedPrecondition, "EPISODE_ENDED"),
     /// The patient has no active episode.
     #[error("patient {patient_id} has no active episode")]
     NoActiveEpisode {

@@ -27,8 +27,9 @@ use iop_proto::{
 use iop_runtime::wire;
 
 use crate::{
+    calendar,
     entity::{booking, enrollment, session},
-    store::{self, bookings, enrollments, sessions},
+    store::{self, attendance, bookings, enrollments, sessions},
 };
 
 /// `SessionBooked` of booking `b` into session `s`.
@@ -201,6 +202,7 @@ impl AdmissionsHandler {
             return Ok(());
         }
         work.lock(Stream::patient(&e.patient_id)).await?;
+        let found_facility = found.facility_id.clone();
         enrollments::close(
             work.txn(),
             found,
@@ -208,7 +210,28 @@ impl AdmissionsHandler {
         )
         .await?;
         enrollments::leave_tracks(work.txn(), &e.patient_id).await?;
-        for b in bookings::upcoming(work.txn(), &e.patient_id, Utc::now()).await? {
+        // From the discharge's effective day: a backdated discharge also
+        // cancels the bookings after its last day that already passed, unless
+        // attendance was recorded for them (that stays, for review).
+        let now = Utc::now();
+        let from = match wire::naive_date(e.discharged_on.as_ref()) {
+            Some(last) => {
+                let tz = store::time_zone(work.txn(), &found_facility).await?;
+                let next = last + chrono::Days::new(1);
+                calendar::instant(next, chrono::NaiveTime::MIN, tz).min(now)
+            }
+            None => now,
+        };
+        for b in bookings::upcoming(
+            work.txn(),
+            &e.patient_id,
+            from - chrono::Duration::seconds(1),
+        )
+        .await?
+        {
+            if attendance::recorded(work.txn(), &b.session_id, &e.patient_id).await? {
+                continue;
+            }
             bookings::cancel(work, b, "discharged").await?;
         }
         Ok(())

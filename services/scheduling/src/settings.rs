@@ -40,10 +40,16 @@ pub const SECTION: Section = Section {
 
 fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
     let s: SchedulingSettings = settings.section(KEY)?;
-    if s.default_group_capacity == 0 || s.default_group_capacity > s.max_group_capacity {
+    if s.max_group_capacity < 2 {
+        return Err(SettingsError::invalid(
+            "scheduling.max_group_capacity",
+            "must be at least 2 (a group)",
+        ));
+    }
+    if !(2..=s.max_group_capacity).contains(&s.default_group_capacity) {
         return Err(SettingsError::invalid(
             "scheduling.default_group_capacity",
-            "must be 1 to max_group_capacity",
+            "must be 2 to max_group_capacity",
         ));
     }
     if s.max_attendance_entries == 0 {

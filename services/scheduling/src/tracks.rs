@@ -134,10 +134,11 @@ pub fn validate(t: &pb::Track, limits: TrackLimits) -> Result<NewTrack, FieldErr
     } else {
         t.capacity
     };
-    if capacity > limits.max_capacity {
+    // Group counseling holds 2 to 12 (DMC-ODS); the maximum is configurable.
+    if !(2..=limits.max_capacity).contains(&capacity) {
         return Err(FieldError::new(
             "track.capacity",
-            format!("must be at most {}", limits.max_capacity),
+            format!("a group holds 2 to {} participants", limits.max_capacity),
         ));
     }
     Ok(NewTrack {
@@ -170,7 +171,7 @@ mod tests {
 
     const LIMITS: TrackLimits = TrackLimits {
         default_capacity: 12,
-        max_capacity: 100,
+        max_capacity: 12,
     };
 
     fn evening() -> pb::Track {
@@ -233,7 +234,8 @@ mod tests {
                 "track.ends_at",
             ),
             (|t| t.session_type = 99, "track.session_type"),
-            (|t| t.capacity = 101, "track.capacity"),
+            (|t| t.capacity = 13, "track.capacity"),
+            (|t| t.capacity = 1, "track.capacity"),
             (|t| t.facilitator_id = " ".into(), "track.facilitator_id"),
             (|t| t.room.clear(), "track.room"),
         ];

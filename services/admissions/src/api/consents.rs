@@ -67,10 +67,7 @@ impl AdmissionsApi {
     ) -> Result<RecordConsentResponse, AdmissionsError> {
         let submitted = req.consent.ok_or_else(|| FieldError::required("consent"))?;
         let id = ConsentId::generate();
-        let valid = iop_consent::validate(id.as_str(), iop_consent::wire::form(&submitted)?)?;
-        if valid.signed_on > Utc::now().date_naive() + chrono::Days::new(1) {
-            return Err(AdmissionsError::invalid("signed_on", "is in the future"));
-        }
+        let mut valid = iop_consent::validate(id.as_str(), iop_consent::wire::form(&submitted)?)?;
         let (mut work, claimed, facility) = self
             .change(
                 call,
@@ -79,6 +76,11 @@ impl AdmissionsApi {
                 &valid.patient_id,
             )
             .await?;
+        // Its days are the recording facility's days.
+        valid.zone = super::zone_of(work.txn(), &facility).await?;
+        if valid.signed_on > Utc::now().with_timezone(&valid.zone).date_naive() {
+            return Err(AdmissionsError::invalid("signed_on", "is in the future"));
+        }
         let mut recorded = iop_consent::wire::to_proto(&valid);
         recorded.patient_id = claimed.patient.id.clone();
         let now = Utc::now();

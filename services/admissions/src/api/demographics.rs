@@ -22,7 +22,6 @@ impl AdmissionsApi {
     ) -> Result<UpdateDemographicsResponse, AdmissionsError> {
         let d = req.demographics.unwrap_or_default();
         let why = ids::reason("reason", &req.reason, MAX_REASON)?;
-        let v = convert::validate(&d, Utc::now().date_naive())?;
         let (mut work, claimed, facility) = self
             .change(
                 call,
@@ -31,6 +30,7 @@ impl AdmissionsApi {
                 &req.patient_id,
             )
             .await?;
+        let v = convert::validate(&d, super::today_at(work.txn(), &facility).await?)?;
         let mut model: crate::entity::patient::ActiveModel = claimed.patient.clone().into();
         apply(&mut model, &v);
         let updated = patients::update(work.txn(), model).await?;

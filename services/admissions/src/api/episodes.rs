@@ -89,8 +89,9 @@ impl AdmissionsApi {
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
         let program = rules::program("program", req.program)?;
         let on = wire::optional_date("admitted_on", req.admitted_on.as_ref())?;
-        let admission = rules::admission(program, on, Utc::now().date_naive())?;
         call.caller.require_facility(facility_id.as_str())?;
+        let today = super::today_at(self.ledger.conn(), facility_id.as_str()).await?;
+        let admission = rules::admission(program, on, today)?;
         let request_id = ids::request_id(&req.request_id)?;
         if let Some(rid) = &request_id
             && let Some(e) = episodes::by_request_id(self.ledger.conn(), rid).await?
@@ -123,11 +124,23 @@ impl AdmissionsApi {
                 patient_id: claimed.patient.id.clone(),
             });
         }
+        // Episodes never share a day, whichever facility or merged record
+        // the earlier one belongs to (a merge moved its episodes here).
+        let last_day = episodes::last_ended(work.txn(), &claimed.patient.id)
+            .await?
+            .and_then(|e| e.discharged_on);
+        if let Some(last_day) = rules::overlapping_episode(admission.admitted_on, last_day) {
+            return Err(AdmissionsError::EpisodeOverlap {
+                admitted_on: admission.admitted_on,
+                last_day,
+            });
+        }
         let placed = super::placements::placement_for(
             work.txn(),
             &claimed.patient.id,
             facility_id.as_str(),
             admission.level_of_care,
+            self.settings.placement_valid_days,
         )
         .await?;
         facilities::reserve_place(work.txn(), facility_id.as_str(), admission.program).await?;
@@ -164,6 +177,7 @@ impl AdmissionsApi {
                 request_id: Set(request_id),
                 created_at: Set(now),
                 assessment_id: Set(Some(placed.id.clone())),
+                discharged_at: Set(None),
             },
         )
         .await?;
@@ -196,7 +210,8 @@ impl AdmissionsApi {
         let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let claimed = claim(&mut work, patient_id.as_str()).await?;
         let active = require_active(call, &claimed)?;
-        let t = rules::transfer(active_of(active)?, to, program, on, Utc::now().date_naive())?;
+        let today = super::today_at(work.txn(), to.as_str()).await?;
+        let t = rules::transfer(active_of(active)?, to, program, on, today)?;
         // A change of level within the episode needs a placement at the new level.
         if t.level_of_care as i32 != active.level_of_care {
             super::placements::placement_for(
@@ -204,6 +219,7 @@ impl AdmissionsApi {
                 patient_id.as_str(),
                 t.to_facility_id.as_str(),
                 t.level_of_care,
+                self.settings.placement_valid_days,
             )
             .await?;
         }
@@ -248,12 +264,14 @@ impl AdmissionsApi {
         let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let claimed = claim(&mut work, patient_id.as_str()).await?;
         let active = require_active(call, &claimed)?;
-        let d = rules::discharge(active_of(active)?, req.reason, on, Utc::now().date_naive())?;
+        let today = super::today_at(work.txn(), &active.facility_id).await?;
+        let d = rules::discharge(active_of(active)?, req.reason, on, today)?;
         let facility_id = active.facility_id.clone();
         let mut closed: episode::ActiveModel = active.clone().into();
         closed.status = Set(EpisodeStatus::Discharged);
         closed.discharge_reason = Set(Some(d.reason as i32));
         closed.discharged_on = Set(Some(d.discharged_on));
+        closed.discharged_at = Set(Some(Utc::now()));
         let closed = episodes::update(work.txn(), closed).await?;
         let event = events::PatientDischarged {
             patient_id: patient_id.to_string(),

@@ -118,6 +118,34 @@ impl AdmissionsApi {
     }
 }
 
+/// Today in `facility_id`'s time zone: every "day" (admission, transfer and
+/// discharge dates, age, consent dates, "not in the future") is a day at a
+/// facility, never a UTC day.
+pub(crate) async fn today_at<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    facility_id: &str,
+) -> Result<chrono::NaiveDate, AdmissionsError> {
+    let zone = zone_of(db, facility_id).await?;
+    Ok(Utc::now().with_timezone(&zone).date_naive())
+}
+
+/// `facility_id`'s time zone, from the registry.
+pub(crate) async fn zone_of<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    facility_id: &str,
+) -> Result<chrono_tz::Tz, AdmissionsError> {
+    let f =
+        facility_rows::find(db, facility_id)
+            .await?
+            .ok_or_else(|| AdmissionsError::NotFound {
+                what: "facility",
+                id: facility_id.to_owned(),
+            })?;
+    f.time_zone.parse().map_err(|_| AdmissionsError::Corrupt {
+        what: format!("time zone of facility {facility_id}"),
+    })
+}
+
 /// A patient claimed in a unit of work: its stream is locked, its row and
 /// active episode read under that lock.
 struct Claimed {

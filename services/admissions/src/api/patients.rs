@@ -113,12 +113,10 @@ impl AdmissionsApi {
         call: &Call,
         req: RegisterPatientRequest,
     ) -> Result<RegisterPatientResponse, AdmissionsError> {
-        let v = convert::validate(
-            &convert::requested_demographics(&req),
-            Utc::now().date_naive(),
-        )?;
         let facility_id = FacilityId::parse("facility_id", &req.facility_id)?;
         call.caller.require_facility(facility_id.as_str())?;
+        let today = super::today_at(self.ledger.conn(), facility_id.as_str()).await?;
+        let v = convert::validate(&convert::requested_demographics(&req), today)?;
         let request_id = ids::request_id(&req.request_id)?;
         if let Some(rid) = &request_id
             && let Some(existing) = self.replay_registration(call, rid, &facility_id).await?

@@ -33,13 +33,16 @@ fn level_name(level: i32) -> &'static str {
 }
 
 /// The patient's latest assessment at `facility_id`, if it places them at
-/// `level` (its recommendation, or the level an override chose);
-/// FAILED_PRECONDITION otherwise, saying what the placement is.
+/// `level` (its recommendation, or the level an override chose) and is fresh:
+/// made after the patient's last discharge and at most `valid_days` days old
+/// (days at the facility). FAILED_PRECONDITION otherwise, saying what the
+/// placement is or why it is stale.
 pub(super) async fn placement_for<C: ConnectionTrait>(
     db: &C,
     patient_id: &str,
     facility_id: &str,
     level: LevelOfCare,
+    valid_days: u32,
 ) -> Result<assessment::Model, AdmissionsError> {
     let latest = assessments::latest(db, patient_id, facility_id)
         .await?
@@ -49,6 +52,26 @@ pub(super) async fn placement_for<C: ConnectionTrait>(
                  record one before admission"
             ),
         })?;
+    let zone = super::zone_of(db, facility_id).await?;
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let assessed_on = latest.assessed_at.with_timezone(&zone).date_naive();
+    let discharged = crate::store::episodes::last_ended(db, patient_id)
+        .await?
+        .and_then(|e| e.discharged_on.map(|day| (day, e.discharged_at)));
+    if let Some(why) = crate::episode::stale_assessment(
+        latest.assessed_at,
+        assessed_on,
+        discharged,
+        today,
+        valid_days,
+    ) {
+        return Err(AdmissionsError::NotPlaced {
+            why: format!(
+                "latest assessment {} at {facility_id} cannot place patient {patient_id}: {why}",
+                latest.id
+            ),
+        });
+    }
     let placed = latest.override_level.unwrap_or(latest.recommended_level);
     if placed != level as i32 {
         return Err(AdmissionsError::NotPlaced {
@@ -81,7 +104,8 @@ impl AdmissionsApi {
         let mut work = self.ledger.command(Actor::of(call, ACTION)).await?;
         let claimed = claim(&mut work, patient_id.as_str()).await?;
         let now = Utc::now();
-        let derived = screening::age_group_on(claimed.patient.date_of_birth, now.date_naive());
+        let today = super::today_at(work.txn(), facility_id.as_str()).await?;
+        let derived = screening::age_group_on(claimed.patient.date_of_birth, today);
         let input = screening::input(req.input.as_ref(), derived)?;
         let recommendation = placement::recommend(&input)?;
         let input_message = screening::input_message(&input);

@@ -36,6 +36,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The assessment whose placement admitted the patient.
     pub assessment_id: Option<String>,
+    /// When the discharge was recorded (none before it was kept).
+    pub discharged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

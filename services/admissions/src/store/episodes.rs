@@ -41,6 +41,22 @@ pub async fn ids_of<C: ConnectionTrait>(db: &C, patient_id: &str) -> Result<Vec<
         .collect())
 }
 
+/// The patient's latest ended episode (the last day first), if any: what a
+/// readmission must not overlap and must be assessed after.
+pub async fn last_ended<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<Option<episode::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    episode::Entity::find()
+        .filter(episode::Column::PatientId.eq(patient_id))
+        .filter(episode::Column::Status.eq(EpisodeStatus::Discharged))
+        .order_by_desc(episode::Column::DischargedOn)
+        .order_by_desc(episode::Column::DischargedAt)
+        .one(db)
+        .await
+}
+
 /// Inserts an episode.
 pub async fn insert<C: ConnectionTrait>(
     db: &C,

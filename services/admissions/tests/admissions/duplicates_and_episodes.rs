@@ -178,10 +178,15 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
         common::v1::{DischargeReason, Program},
         patientview::v1::CareStatus,
     };
-    use iop_testkit::{admit, read_view};
+    use iop_testkit::{admit, admit_on, read_view};
     use tonic::Code;
 
     const WITHIN: Duration = Duration::from_secs(10);
+    // Days at Oakland (Los Angeles), `back` days ago.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    let ago = |back: u64| Some(iop_runtime::wire::date(today - chrono::Days::new(back)));
     let net = TestNetwork::start(Backend::Sqlite).await;
     let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland", "fresno"]);
     let fresno_only = net.token(&[Role::Clinician], &["fresno"]);
@@ -190,20 +195,28 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
     let pid = patient(&mut admissions, &staff, "Noor", "Haddad", "oakland").await;
 
     // Discharging or transferring someone not admitted is a precondition failure.
-    let discharge = |reason: DischargeReason| DischargePatientRequest {
+    let discharge = |reason: DischargeReason, back: u64| DischargePatientRequest {
         patient_id: pid.clone(),
         reason: reason as i32,
-        ..Default::default()
+        discharged_on: ago(back),
     };
     let err = admissions
-        .discharge_patient(authed(discharge(DischargeReason::Completed), &staff))
+        .discharge_patient(authed(discharge(DischargeReason::Completed, 0), &staff))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
 
-    let admitted = admit(&mut admissions, &staff, &pid, "oakland", Program::IopDay)
-        .await
-        .unwrap();
+    // The first episode began 20 days ago; each later one after the last ended.
+    let admitted = admit_on(
+        &mut admissions,
+        &staff,
+        &pid,
+        "oakland",
+        Program::IopDay,
+        ago(20),
+    )
+    .await
+    .unwrap();
     let err = admit(
         &mut admissions,
         &staff,
@@ -229,7 +242,7 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
         patient_id: pid.clone(),
         to_facility_id: "fresno".into(),
         program: Program::IopEvening as i32,
-        ..Default::default()
+        transferred_on: ago(19),
     };
     let err = admissions
         .transfer_patient(authed(transfer.clone(), &fresno_only))
@@ -257,13 +270,15 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
     assert_eq!(episode.admitted_on, first_episode.admitted_on);
 
     let err = admissions
-        .discharge_patient(authed(discharge(DischargeReason::Unspecified), &staff))
+        .discharge_patient(authed(discharge(DischargeReason::Unspecified, 0), &staff))
         .await
         .unwrap_err();
     assert!(err.message().starts_with("reason"), "{}", err.message());
 
-    // Discharge with every reason, readmitting in between: each admission is a new episode.
+    // Discharge with every reason, readmitting in between: each admission is a
+    // new episode, beginning after the last one ended (days 18, 16, … ago).
     let mut episodes = vec![first_episode.episode_id];
+    let mut ended = 18;
     for reason in [
         DischargeReason::Completed,
         DischargeReason::StepDownOutpatient,
@@ -274,7 +289,7 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
         DischargeReason::TransferredOut,
     ] {
         let closed = admissions
-            .discharge_patient(authed(discharge(reason), &staff))
+            .discharge_patient(authed(discharge(reason, ended), &staff))
             .await
             .unwrap()
             .into_inner();
@@ -285,9 +300,36 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
         assert_eq!(v.status, CareStatus::Discharged as i32, "{reason:?}");
         assert!(v.current_episode.is_none());
 
-        let again = admit(&mut admissions, &staff, &pid, "oakland", Program::IopDay)
+        // Not on the day it ended, nor before: episodes never share a day.
+        for back in [ended, ended + 3] {
+            let err = admit_on(
+                &mut admissions,
+                &staff,
+                &pid,
+                "oakland",
+                Program::IopDay,
+                ago(back),
+            )
             .await
-            .unwrap();
+            .unwrap_err();
+            assert_eq!(err.code(), Code::FailedPrecondition);
+            assert!(
+                err.message().contains("earlier episode"),
+                "{}",
+                err.message()
+            );
+        }
+        let again = admit_on(
+            &mut admissions,
+            &staff,
+            &pid,
+            "oakland",
+            Program::IopDay,
+            ago(ended - 1),
+        )
+        .await
+        .unwrap();
+        ended -= 2;
         let v = read_view(&mut view, &staff, &pid, &again, WITHIN)
             .await
             .unwrap();
@@ -298,6 +340,45 @@ async fn an_episode_is_admitted_transferred_discharged_and_a_readmission_is_a_ne
         );
         episodes.push(readmitted);
     }
+
+    // A readmission relies on an assessment made after the last discharge:
+    // the one from before it (a step-up's reason) does not carry it.
+    admissions
+        .discharge_patient(authed(
+            discharge(DischargeReason::StepUpResidential, 4),
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let stale = admissions
+        .admit_patient(authed(
+            iop_proto::admissions::v1::AdmitPatientRequest {
+                patient_id: pid.clone(),
+                facility_id: "oakland".into(),
+                program: Program::IopDay as i32,
+                admitted_on: ago(3),
+                ..Default::default()
+            },
+            &staff,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition);
+    assert!(
+        stale.message().contains("before the last discharge"),
+        "{}",
+        stale.message()
+    );
+    admit_on(
+        &mut admissions,
+        &staff,
+        &pid,
+        "oakland",
+        Program::IopDay,
+        ago(3),
+    )
+    .await
+    .expect("a new assessment carries it");
     net.stop().await;
 }
 

@@ -18,7 +18,7 @@ use crate::{
     calendar,
     entity::attendance,
     error::SchedulingError,
-    store::{self, attendance as rows, bookings},
+    store::{self, attendance as rows, bookings, enrollments},
 };
 
 impl SchedulingApi {
@@ -71,6 +71,19 @@ impl SchedulingApi {
             };
             let minutes = rules::minutes(s.starts_at, s.ends_at, &mark)?;
             work.lock(Stream::patient(pid)).await?;
+            let spans = enrollments::of_patient(work.txn(), pid)
+                .await?
+                .into_iter()
+                .filter(|e| e.facility_id == s.facility_id)
+                .map(|e| (e.admitted_on, e.discharged_on));
+            if let Some(last_day) = rules::ended_before(s.local_date, spans) {
+                return Err(SchedulingError::EpisodeEnded {
+                    session_id: s.id,
+                    patient_id: pid.to_owned(),
+                    day: s.local_date,
+                    last_day,
+                });
+            }
             if bookings::held(work.txn(), pid, &s.id).await?.is_none() {
                 return Err(SchedulingError::NotBooked {
                     patient_id: pid.to_owned(),

@@ -161,7 +161,10 @@ async fn enrollment_follows_admission_transfer_and_discharge_once() {
     let net = TestNetwork::start(Backend::Sqlite).await;
     let staff = net.token(&[Role::Intake, Role::Clinician], &["oakland", "fresno"]);
     let s = net.scheduling().await;
-    let pid = admitted(&net, &staff, ("Ray", "Cole"), "oakland", None).await;
+    // Admitted three days ago, so that the discharge (yesterday) and the
+    // readmission (today) below never share a day with it.
+    let since = Some(today() - Days::new(3));
+    let pid = admitted(&net, &staff, ("Ray", "Cole"), "oakland", since).await;
 
     // Only the event: admissions never calls scheduling.
     let e = until("the enrollment", || enrollment(&s, &staff, &pid)).await;
@@ -220,13 +223,13 @@ async fn enrollment_follows_admission_transfer_and_discharge_once() {
     assert_eq!(moved.bookings.len(), booked.len());
     assert!(moved.bookings.iter().all(|b| b.facility_id == "fresno"));
 
-    // Discharge cancels every future booking.
+    // Discharge (as of yesterday) cancels every booking after it.
     admissions
         .discharge_patient(authed(
             DischargePatientRequest {
                 patient_id: pid.clone(),
                 reason: DischargeReason::StepDownOutpatient as i32,
-                ..Default::default()
+                discharged_on: date(today() - Days::new(1)),
             },
             &staff,
         ))
@@ -609,7 +612,7 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
     let (_, week) = track_with_sessions(
         &s,
         &staff,
-        track("sacramento", &days, (9, 12), 13),
+        track("sacramento", &days, (9, 12), 12),
         last_monday,
         last_monday + Days::new(6),
     )
@@ -949,5 +952,200 @@ async fn concurrent_clients_never_overfill_a_session_or_double_book_a_clinician(
         assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     }
     db.close().await.unwrap();
+    net.stop().await;
+}
+
+/// A zone where today is not the UTC day right now: ahead of UTC (Kiritimati,
+/// +14) from 10:00 UTC on, behind it (Pago Pago, -11) before. Days are the
+/// facility's, so an admission there today must be dated with its day.
+fn zone_off_the_utc_day() -> chrono_tz::Tz {
+    if Utc::now().hour() >= 10 {
+        chrono_tz::Pacific::Kiritimati
+    } else {
+        chrono_tz::Pacific::Pago_Pago
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn days_are_the_facility_s_days_and_groups_and_episodes_are_bounded() {
+    use iop_proto::admissions::v1::{Facility, ProgramOffering, PutFacilityRequest};
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let zone = zone_off_the_utc_day();
+    let admin = net.token(&[Role::Admin], &["*"]);
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["atoll"]);
+    net.admissions()
+        .await
+        .put_facility(authed(
+            PutFacilityRequest {
+                facility: Some(Facility {
+                    facility_id: "atoll".into(),
+                    name: "IOP Network Atoll".into(),
+                    city: "Atoll".into(),
+                    time_zone: zone.name().into(),
+                    programs: vec![ProgramOffering {
+                        program: Program::IopEvening as i32,
+                        capacity: 20,
+                        census: 0,
+                    }],
+                }),
+            },
+            &admin,
+        ))
+        .await
+        .unwrap();
+    let local_today = Utc::now().with_timezone(&zone).date_naive();
+    assert_ne!(
+        local_today,
+        Utc::now().date_naive(),
+        "the test needs a day apart"
+    );
+
+    // Tonight's group: 23:00-23:45 local, still ahead whatever the hour there.
+    let days = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+    let mut tonight = track("atoll", &days, (23, 23), 12);
+    tonight.ends_at = Some(LocalTime {
+        hour: 23,
+        minute: 45,
+    });
+    let s = net.scheduling().await;
+    let (_, sessions) =
+        track_with_sessions(&s, &staff, tonight.clone(), local_today, local_today).await;
+    assert_eq!(sessions.len(), 1);
+
+    // Admitted "today" is today there, so tonight's session can be booked.
+    let pid = admitted(&net, &staff, ("Evening", "Admit"), "atoll", None).await;
+    let e = until("the enrollment", || enrollment(&s, &staff, &pid))
+        .await
+        .enrollment
+        .unwrap();
+    assert_eq!(e.admitted_on, date(local_today));
+    s.clone()
+        .book_session(authed(
+            BookSessionRequest {
+                patient_id: pid.clone(),
+                session_id: sessions[0].session_id.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .expect("tonight's session, booked on the day of the admission");
+
+    // A group holds 2 to 12 (DMC-ODS).
+    for capacity in [13, 1] {
+        let err = s
+            .clone()
+            .create_track(authed(
+                CreateTrackRequest {
+                    track: Some(track("atoll", &days, (9, 12), capacity)),
+                },
+                &staff,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "capacity {capacity}");
+        assert!(
+            err.message().starts_with("track.capacity"),
+            "{}",
+            err.message()
+        );
+    }
+
+    // Attendance after a backdated discharge is refused: admitted four days
+    // ago, booked into the session two days ago, then discharged as of three
+    // days ago.
+    let four_ago = local_today - Days::new(4);
+    let past = track("atoll", &days, (9, 12), 12);
+    let (_, week) = track_with_sessions(
+        &s,
+        &staff,
+        Track {
+            room: "group-room-2".into(),
+            facilitator_id: "dr-past".into(),
+            ..past
+        },
+        four_ago,
+        local_today - Days::new(1),
+    )
+    .await;
+    let late = admitted(&net, &staff, ("Back", "Dated"), "atoll", Some(four_ago)).await;
+    until("the enrollment", || enrollment(&s, &staff, &late)).await;
+    let two_ago = week
+        .iter()
+        .find(|x| x.local_date == date(local_today - Days::new(2)))
+        .unwrap();
+    s.clone()
+        .book_session(authed(
+            BookSessionRequest {
+                patient_id: late.clone(),
+                session_id: two_ago.session_id.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    net.admissions()
+        .await
+        .discharge_patient(authed(
+            DischargePatientRequest {
+                patient_id: late.clone(),
+                reason: DischargeReason::LeftAgainstAdvice as i32,
+                discharged_on: date(local_today - Days::new(3)),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    until("the discharge to reach scheduling", || async {
+        enrollment(&s, &staff, &late)
+            .await
+            .filter(|e| !e.enrollment.as_ref().is_some_and(|e| e.active))
+    })
+    .await;
+    // The discharge acted from its day: the past booking after it is gone.
+    let listed = s
+        .clone()
+        .list_sessions(authed(
+            iop_proto::scheduling::v1::ListSessionsRequest {
+                facility_id: "atoll".into(),
+                from: two_ago.local_date,
+                to: two_ago.local_date,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    let booked = listed
+        .iter()
+        .find(|x| x.session_id == two_ago.session_id)
+        .map(|x| x.booked);
+    assert_eq!(booked, Some(0));
+    let err = s
+        .clone()
+        .record_attendance(authed(
+            RecordAttendanceRequest {
+                session_id: two_ago.session_id.clone(),
+                entries: vec![AttendanceEntry {
+                    patient_id: late.clone(),
+                    status: AttendanceStatus::Attended as i32,
+                    ..Default::default()
+                }],
+            },
+            &staff,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("after patient"), "{}", err.message());
+    assert!(err.message().contains("episode ended"), "{}", err.message());
     net.stop().await;
 }
