@@ -1,7 +1,9 @@
 //! Rules of care that several contexts apply and none owns alone. Today: the
 //! weekly clinical hours band of each ASAM level of care (DOMAIN: level 1 below
-//! 9 hours, 6 for adolescents; IOP 9–19, 6–19 for adolescents; PHP 20 or more).
-//! Admissions states it in a placement; scheduling measures attendance against it.
+//! 9 hours, 6 for adolescents; IOP 9–19, 6–19 for adolescents; PHP 20 or more),
+//! and the shape of a day rule (so many days of so many clinical minutes, as
+//! H0015 counts IOP). Admissions states the band in a placement; scheduling
+//! measures attendance against both; billing will count billable days with it.
 
 use iop_proto::common::v1::LevelOfCare;
 
@@ -37,6 +39,28 @@ impl WeeklyHoursBand {
         } else {
             Position::Within
         }
+    }
+}
+
+/// How a week's clinical time must be spread over its days: at least `days`
+/// days with `minutes_per_day` or more each (IOP billed as H0015: 3 hours on
+/// 3 days). Nine hours on one day is not intensive outpatient care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRule {
+    /// Days needed.
+    pub days: u32,
+    /// Clinical minutes a day needs to count.
+    pub minutes_per_day: u32,
+}
+
+impl DayRule {
+    /// How many of `days` (clinical minutes per day) reach the day's minimum.
+    pub fn full_days<'a>(&self, days: impl IntoIterator<Item = &'a i64>) -> u32 {
+        let full = days
+            .into_iter()
+            .filter(|m| **m >= i64::from(self.minutes_per_day))
+            .count();
+        u32::try_from(full).unwrap_or(u32::MAX)
     }
 }
 

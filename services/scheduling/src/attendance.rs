@@ -1,11 +1,10 @@
 //! How attendance turns into clinical minutes: per status, what counts (the
 //! whole session, check-in to check-out, or the minutes given), clipped to the
-//! session; which session types are clinical hours; and where a week's minutes
-//! fall against the level's band. Pure functions.
+//! session; which session types are clinical hours; and whether a day is
+//! inside the patient's episode. Pure functions (a week is judged in `hours`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use iop_care::{Position, WeeklyHoursBand};
-use iop_proto::scheduling::v1::{AttendanceStatus, Compliance, SessionType};
+use iop_proto::scheduling::v1::{AttendanceStatus, SessionType};
 
 /// A failure naming the entry's field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,22 +111,11 @@ pub fn clinical(t: SessionType) -> bool {
     !matches!(t, SessionType::TwelveStepMeeting | SessionType::Unspecified)
 }
 
-/// A week's compliance: `None` band means the level has no weekly band.
-pub fn compliance(band: Option<WeeklyHoursBand>, minutes: u32) -> Compliance {
-    match band.map(|b| b.position(minutes)) {
-        None => Compliance::NoBand,
-        Some(Position::Below) => Compliance::BelowBand,
-        Some(Position::Within) => Compliance::Compliant,
-        Some(Position::Above) => Compliance::AboveBand,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use chrono::TimeZone;
-    use iop_proto::common::v1::LevelOfCare;
 
     use super::*;
 
@@ -258,16 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn weeks_are_judged_in_minutes_against_the_band() {
-        let adult =
-            iop_care::weekly_hours_band(LevelOfCare::LevelOfCare21IntensiveOutpatient, false);
-        let teen = iop_care::weekly_hours_band(LevelOfCare::LevelOfCare21IntensiveOutpatient, true);
-        assert_eq!(compliance(adult, 3 * 180), Compliance::Compliant);
-        assert_eq!(compliance(adult, 2 * 180), Compliance::BelowBand);
-        assert_eq!(compliance(adult, 2 * 180 + 179), Compliance::BelowBand);
-        assert_eq!(compliance(teen, 2 * 180), Compliance::Compliant);
-        assert_eq!(compliance(adult, 20 * 60), Compliance::AboveBand);
-        assert_eq!(compliance(None, 0), Compliance::NoBand);
+    fn twelve_step_meetings_are_attended_but_not_clinical_time() {
         assert!(!clinical(SessionType::TwelveStepMeeting));
         assert!(clinical(SessionType::GroupTherapy));
     }

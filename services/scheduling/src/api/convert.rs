@@ -107,5 +107,8 @@ pub fn weekly_hours(patient_id: &str, week_start: NaiveDate, w: &Week) -> Weekly
         band_min_hours: w.band_min_hours(),
         band_below_hours: w.band_below_hours(),
         compliance: w.compliance as i32,
+        full_days: w.full_days,
+        min_days: w.day_rule.map_or(0, |r| r.days),
+        min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
     }
 }

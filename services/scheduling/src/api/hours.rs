@@ -3,6 +3,8 @@
 //! week is over: one published evaluation per patient and week, never twice).
 //! Minutes are summed for all of a facility's patients in one query each.
 
+use std::collections::BTreeMap;
+
 use chrono::{Days, NaiveDate, Utc};
 use iop_messaging::work::{Access, Actor, Stream};
 use iop_proto::{
@@ -44,6 +46,7 @@ impl SchedulingApi {
 
     /// The weeks starting `week` of each of `enrolled`, judged, in their order.
     async fn weeks<C: sea_orm::ConnectionTrait>(
+        &self,
         db: &C,
         enrolled: &[enrollment::Model],
         week: NaiveDate,
@@ -56,11 +59,13 @@ impl SchedulingApi {
             .iter()
             .map(|e| {
                 let (level, age) = level_and_age(e)?;
+                let none = BTreeMap::new();
                 Ok(Week::judge(
                     level,
                     age,
-                    attended.get(&e.patient_id).copied().unwrap_or(0),
-                    booked.get(&e.patient_id).copied().unwrap_or(0),
+                    self.settings.day_rule(level, age),
+                    attended.get(&e.patient_id).unwrap_or(&none),
+                    booked.get(&e.patient_id).unwrap_or(&none),
                 ))
             })
             .collect()
@@ -75,7 +80,9 @@ impl SchedulingApi {
             .readable_enrollment(call, "scheduling.GetWeeklyHours", &req.patient_id)
             .await?;
         let week = self.week_of(&e.facility_id, req.week_of.as_ref()).await?;
-        let judged = Self::weeks(self.ledger.conn(), std::slice::from_ref(&e), week).await?;
+        let judged = self
+            .weeks(self.ledger.conn(), std::slice::from_ref(&e), week)
+            .await?;
         Ok(api::GetWeeklyHoursResponse {
             hours: judged
                 .first()
@@ -94,7 +101,7 @@ impl SchedulingApi {
         let week = self.week_of(facility, req.week_of.as_ref()).await?;
         let db = self.ledger.conn();
         let enrolled = enrollments::active_at(db, facility).await?;
-        let judged = Self::weeks(db, &enrolled, week).await?;
+        let judged = self.weeks(db, &enrolled, week).await?;
         let at_risk: Vec<api::WeeklyHours> = enrolled
             .iter()
             .zip(&judged)
@@ -133,7 +140,7 @@ impl SchedulingApi {
             .command(Actor::of(call, "scheduling.CloseWeek"))
             .await?;
         let enrolled = enrollments::in_care_at(work.txn(), facility, week, next).await?;
-        let judged = Self::weeks(work.txn(), &enrolled, week).await?;
+        let judged = self.weeks(work.txn(), &enrolled, week).await?;
         let patients: Vec<String> = enrolled.iter().map(|e| e.patient_id.clone()).collect();
         let done = attendance::evaluated(work.txn(), &patients, week).await?;
         let now = Utc::now();
@@ -158,6 +165,9 @@ impl SchedulingApi {
                     band_below_hours: w.band_below_hours(),
                     compliance: w.compliance as i32,
                     level_of_care: e.level_of_care,
+                    full_days: w.full_days,
+                    min_days: w.day_rule.map_or(0, |r| r.days),
+                    min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
                     occurred_at: Some(wire::timestamp(now)),
                 };
                 work.emit(Stream::patient(&e.patient_id), &event).await?;

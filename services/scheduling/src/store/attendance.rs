@@ -2,7 +2,7 @@
 //! still booked, each in one query for any number of patients), and the
 //! published evaluations of closed weeks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use iop_proto::scheduling::v1::SessionType;
@@ -41,29 +41,40 @@ pub async fn insert<C: ConnectionTrait>(db: &C, row: attendance::ActiveModel) ->
     Ok(())
 }
 
-/// Clinical minutes attended by each of `patients` on local days
+/// Clinical minutes per local day, per patient.
+pub type MinutesByDay = HashMap<String, BTreeMap<NaiveDate, i64>>;
+
+/// Clinical minutes attended by each of `patients` on each local day of
 /// `from..=to`, in one query.
 pub async fn attended_minutes<C: ConnectionTrait>(
     db: &C,
     patients: &[String],
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<HashMap<String, i64>, DbErr> {
+) -> Result<MinutesByDay, DbErr> {
     if patients.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, Option<i64>)> = attendance::Entity::find()
+    let rows: Vec<(String, NaiveDate, Option<i64>)> = attendance::Entity::find()
         .select_only()
         .column(attendance::Column::PatientId)
+        .column(attendance::Column::LocalDate)
         .column_as(Expr::col(attendance::Column::Minutes).sum(), "minutes")
         .filter(attendance::Column::PatientId.is_in(patients.iter().cloned()))
         .filter(attendance::Column::LocalDate.between(from, to))
         .filter(attendance::Column::Clinical.eq(true))
         .group_by(attendance::Column::PatientId)
+        .group_by(attendance::Column::LocalDate)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(p, m)| (p, m.unwrap_or(0))).collect())
+    let mut out = MinutesByDay::new();
+    for (patient, day, minutes) in rows {
+        out.entry(patient)
+            .or_default()
+            .insert(day, minutes.unwrap_or(0));
+    }
+    Ok(out)
 }
 
 /// Clinical minutes each of `patients` is still booked for (sessions starting
@@ -74,7 +85,7 @@ pub async fn booked_minutes<C: ConnectionTrait>(
     from: NaiveDate,
     to: NaiveDate,
     after: DateTime<Utc>,
-) -> Result<HashMap<String, i64>, DbErr> {
+) -> Result<MinutesByDay, DbErr> {
     if patients.is_empty() {
         return Ok(HashMap::new());
     }
@@ -85,13 +96,17 @@ pub async fn booked_minutes<C: ConnectionTrait>(
         .all(db)
         .await?;
     let by_id = sessions::sessions(db, held.iter().map(|b| b.session_id.clone())).await?;
-    let mut minutes: HashMap<String, i64> = HashMap::new();
+    let mut minutes = MinutesByDay::new();
     for b in held {
         let Some(s) = by_id.get(&b.session_id) else {
             continue;
         };
         if (from..=to).contains(&s.local_date) && clinical(s) {
-            *minutes.entry(b.patient_id).or_default() += (s.ends_at - s.starts_at).num_minutes();
+            *minutes
+                .entry(b.patient_id)
+                .or_default()
+                .entry(s.local_date)
+                .or_default() += (s.ends_at - s.starts_at).num_minutes();
         }
     }
     Ok(minutes)

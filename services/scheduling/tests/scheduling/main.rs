@@ -686,6 +686,33 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
             .await
             .unwrap();
     }
+    // Nine hours on Monday alone (two more Monday groups, afternoon and
+    // evening): in the band, but not intensive outpatient care as H0015
+    // counts it (3 hours on at least 3 days).
+    for (hours, room) in [((13, 16), "group-room-2"), ((17, 20), "group-room-3")] {
+        let (_, monday_only) = track_with_sessions(
+            &s,
+            &staff,
+            Track {
+                room: room.into(),
+                ..track("sacramento", &[Weekday::Monday], hours, 12)
+            },
+            last_monday,
+            last_monday,
+        )
+        .await;
+        book(&adults[2], &monday_only[0]).await;
+        s.clone()
+            .record_attendance(authed(
+                RecordAttendanceRequest {
+                    session_id: monday_only[0].session_id.clone(),
+                    entries: vec![attended(&adults[2])],
+                },
+                &staff,
+            ))
+            .await
+            .unwrap();
+    }
     let hours = |p: &str| {
         let mut c = s.clone();
         let request = authed(
@@ -708,6 +735,19 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
     assert_eq!(
         (full.attended_minutes, full.compliance),
         (540, Compliance::Compliant as i32)
+    );
+    assert_eq!(
+        (full.full_days, full.min_days, full.min_minutes_per_day),
+        (3, 3, 180)
+    );
+    let one_day = hours(&adults[2]).await;
+    assert_eq!(
+        (
+            one_day.attended_minutes,
+            one_day.full_days,
+            one_day.compliance
+        ),
+        (540, 1, Compliance::TooFewDays as i32)
     );
     let short = hours(&adults[1]).await;
     assert_eq!(
@@ -773,6 +813,14 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
         (360, 9, 20)
     );
     assert_eq!(below.week_start, date(last_monday));
+    let one_day = evaluations
+        .iter()
+        .find(|e| e.patient_id == adults[2])
+        .unwrap();
+    assert_eq!(
+        (one_day.compliance, one_day.full_days, one_day.min_days),
+        (Compliance::TooFewDays as i32, 1, 3)
+    );
 
     // This week nobody has anything booked yet: everyone is at risk.
     let at_risk = s
