@@ -29,6 +29,7 @@ use iop_runtime::wire;
 use crate::{
     calendar,
     entity::{booking, enrollment, session},
+    settings::SchedulingSettings,
     store::{self, attendance, bookings, enrollments, sessions},
 };
 
@@ -65,6 +66,30 @@ pub fn booking_cancelled(
     }
 }
 
+/// `WeeklyHoursEvaluated` of week `week` of enrollment `e`, judged `w`, at `facility`.
+pub fn weekly_hours_evaluated(
+    e: &enrollment::Model,
+    facility: &str,
+    week: chrono::NaiveDate,
+    w: &crate::hours::Week,
+    now: DateTime<Utc>,
+) -> events::WeeklyHoursEvaluated {
+    events::WeeklyHoursEvaluated {
+        patient_id: e.patient_id.clone(),
+        facility_id: facility.to_owned(),
+        week_start: Some(wire::date(week)),
+        attended_minutes: w.attended_minutes,
+        band_min_hours: w.band_min_hours(),
+        band_below_hours: w.band_below_hours(),
+        compliance: w.compliance as i32,
+        level_of_care: e.level_of_care,
+        full_days: w.full_days,
+        min_days: w.day_rule.map_or(0, |r| r.days),
+        min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
+        occurred_at: Some(wire::timestamp(now)),
+    }
+}
+
 /// `PatientEnrolled` of a newly opened enrollment.
 pub fn patient_enrolled(e: &enrollment::Model) -> events::PatientEnrolled {
     // The event states what the enrollment holds, as the API shows it.
@@ -83,17 +108,13 @@ pub fn patient_enrolled(e: &enrollment::Model) -> events::PatientEnrolled {
 /// Applies admissions' events to scheduling.
 pub struct AdmissionsHandler {
     router: Router<AdmissionsHandler>,
-}
-
-impl Default for AdmissionsHandler {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// What a week re-evaluated after a merge is judged by.
+    settings: SchedulingSettings,
 }
 
 impl AdmissionsHandler {
     /// The handler with its routes.
-    pub fn new() -> Self {
+    pub fn new(settings: SchedulingSettings) -> Self {
         let router = Router::<Self>::new()
             .on::<FacilityRecorded>(|_, w, e, _| {
                 Box::pin(async move { Ok(store::record_facility(w.txn(), e).await?) })
@@ -104,6 +125,7 @@ impl AdmissionsHandler {
             .on::<PatientsMerged>(|h, w, e, _| Box::pin(h.merged(w, e)));
         Self {
             router: iop_consent::known::route(iop_consent::replica::route(router)),
+            settings,
         }
     }
 
@@ -240,9 +262,70 @@ impl AdmissionsHandler {
     async fn merged(&self, work: &mut UnitOfWork, e: PatientsMerged) -> Result<(), ApplyError> {
         let (from, to) = (e.merged_away_id.as_str(), e.survivor_id.as_str());
         work.lock(Stream::patient(to)).await?;
+        // One person holds one place per session: the duplicate's booking of a
+        // session the survivor holds too is cancelled, saying why.
+        for b in bookings::upcoming(work.txn(), from, DateTime::<Utc>::MIN_UTC).await? {
+            if bookings::held(work.txn(), to, &b.session_id)
+                .await?
+                .is_some()
+            {
+                bookings::cancel(work, b, "merged: the surviving record holds this session")
+                    .await?;
+            }
+        }
+        // Attendance and evaluations both records have for the same session or
+        // week are folded first, so re-keying the rest never collides (which
+        // would have failed the event for good).
+        let weeks = attendance::fold_merged(work.txn(), from, to).await?;
         enrollments::merge(work.txn(), from, to).await?;
+        self.evaluate_again(work, to, &weeks).await?;
         iop_consent::replica::merge(work.txn(), to, from).await?;
         iop_consent::known::merge(work.txn(), to, from).await?;
+        Ok(())
+    }
+}
+
+impl AdmissionsHandler {
+    /// Evaluates again the `weeks` both merged records had evaluated, on the
+    /// combined attendance, and publishes the result (it supersedes both).
+    async fn evaluate_again(
+        &self,
+        work: &mut UnitOfWork,
+        patient_id: &str,
+        weeks: &[(chrono::NaiveDate, String)],
+    ) -> Result<(), ApplyError> {
+        if weeks.is_empty() {
+            return Ok(());
+        }
+        let all = enrollments::of_patient(work.txn(), patient_id).await?;
+        let Some(e) = all.iter().find(|e| e.active).or(all.first()).cloned() else {
+            return Ok(());
+        };
+        let (level, age) = crate::hours::level_and_age(&e)?;
+        let patients = [patient_id.to_owned()];
+        let now = Utc::now();
+        for (week, facility) in weeks {
+            let last = *week + chrono::Days::new(6);
+            let attended = attendance::attended_minutes(work.txn(), &patients, *week, last).await?;
+            let none = std::collections::BTreeMap::new();
+            let w = crate::hours::Week::judge(
+                level,
+                age,
+                self.settings.day_rule(level, age),
+                attended.get(patient_id).unwrap_or(&none),
+                &none,
+            );
+            attendance::update_evaluation(
+                work.txn(),
+                patient_id,
+                *week,
+                w.attended_minutes,
+                w.compliance as i32,
+            )
+            .await?;
+            let event = weekly_hours_evaluated(&e, facility, *week, &w, now);
+            work.emit(Stream::patient(patient_id), &event).await?;
+        }
         Ok(())
     }
 }

@@ -13,6 +13,19 @@ use iop_proto::{
     scheduling::v1::Compliance,
 };
 
+/// The level and age group of a stored enrollment, or a broken invariant.
+pub fn level_and_age(
+    e: &crate::entity::enrollment::Model,
+) -> Result<(LevelOfCare, AgeGroup), crate::error::SchedulingError> {
+    let corrupt = |what: &str| crate::error::SchedulingError::Corrupt {
+        what: format!("{what} of episode {}", e.episode_id),
+    };
+    Ok((
+        LevelOfCare::try_from(e.level_of_care).map_err(|_| corrupt("level of care"))?,
+        AgeGroup::try_from(e.age_group).map_err(|_| corrupt("age group"))?,
+    ))
+}
+
 /// A patient's week, judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Week {

@@ -65,10 +65,10 @@ pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Resul
     Box::pin(async move {
         let own: settings::SchedulingSettings = host.settings.section(settings::KEY)?;
         let ledger = mount::open::<migration::Migrator>(host, SERVICE.name, &database).await?;
-        let api = SchedulingApi::new(ledger.clone(), own);
+        let api = SchedulingApi::new(ledger.clone(), own.clone());
         iop_runtime::mount!(host, SchedulingServiceServer::new(api));
         mount::relay(host, &ledger, topics::SCHEDULING, contexts::SCHEDULING);
-        let handler = events::AdmissionsHandler::new();
+        let handler = events::AdmissionsHandler::new(own);
         mount::consume(host, &SERVICE, CONSUMER, ledger, handler);
         Ok(())
     })

@@ -197,6 +197,48 @@ pub async fn merge<C: ConnectionTrait>(
         .filter(timeline::Column::PatientId.eq(merged_away))
         .exec(db)
         .await?;
+    merge_weeks(db, survivor, merged_away).await
+}
+
+/// The merged-away record's week joins the survivor's: the same week sums
+/// (one person attended both), a later one replaces the survivor's, an
+/// earlier one is past. Its row goes, so nothing counts it twice.
+async fn merge_weeks<C: ConnectionTrait>(
+    db: &C,
+    survivor: &str,
+    merged_away: &str,
+) -> Result<(), DbErr> {
+    let Some(theirs) = latest_week(db, merged_away).await? else {
+        return Ok(());
+    };
+    match latest_week(db, survivor).await? {
+        Some(ours) if ours.week_start > theirs.week_start => {}
+        Some(ours) => {
+            let total = if ours.week_start == theirs.week_start {
+                ours.minutes.saturating_add(theirs.minutes)
+            } else {
+                theirs.minutes
+            };
+            let mut row: attendance::ActiveModel = ours.into();
+            row.week_start = Set(theirs.week_start);
+            row.time_zone = Set(theirs.time_zone.clone());
+            row.minutes = Set(total);
+            row.update(db).await?;
+        }
+        None => {
+            attendance::ActiveModel {
+                patient_id: Set(survivor.to_owned()),
+                week_start: Set(theirs.week_start),
+                time_zone: Set(theirs.time_zone.clone()),
+                minutes: Set(theirs.minutes),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    attendance::Entity::delete_by_id(merged_away.to_owned())
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -1,16 +1,14 @@
 //! Weekly hours: `GetWeeklyHours` of one patient, `ListAtRisk` (who cannot
 //! reach the band even attending everything booked) and `CloseWeek` (once the
-//! week is over: one published evaluation per patient and week, never twice).
+//! week is over: one published evaluation per patient and week, never twice;
+//! a merge of two records that both had the week evaluates it again).
 //! Minutes are summed for all of a facility's patients in one query each.
 
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, Utc};
 use iop_messaging::work::{Access, Actor, Stream};
-use iop_proto::{
-    common::v1::{AgeGroup, Date, LevelOfCare},
-    scheduling::{events::v1 as events, v1 as api},
-};
+use iop_proto::{common::v1::Date, scheduling::v1 as api};
 use iop_runtime::{grpc::Call, ids::FacilityId, wire};
 
 use super::{Result, SchedulingApi, convert};
@@ -21,17 +19,6 @@ use crate::{
     hours::Week,
     store::{self, attendance, enrollments},
 };
-
-/// The level and age group of a stored enrollment, or a broken invariant.
-fn level_and_age(e: &enrollment::Model) -> Result<(LevelOfCare, AgeGroup)> {
-    let corrupt = |what: &str| SchedulingError::Corrupt {
-        what: format!("{what} of episode {}", e.episode_id),
-    };
-    Ok((
-        LevelOfCare::try_from(e.level_of_care).map_err(|_| corrupt("level of care"))?,
-        AgeGroup::try_from(e.age_group).map_err(|_| corrupt("age group"))?,
-    ))
-}
 
 impl SchedulingApi {
     /// Monday of the week of `week_of` (today at the facility when absent).
@@ -58,7 +45,7 @@ impl SchedulingApi {
         enrolled
             .iter()
             .map(|e| {
-                let (level, age) = level_and_age(e)?;
+                let (level, age) = crate::hours::level_and_age(e)?;
                 let none = BTreeMap::new();
                 Ok(Week::judge(
                     level,
@@ -156,20 +143,7 @@ impl SchedulingApi {
                     w.compliance as i32,
                 )
                 .await?;
-                let event = events::WeeklyHoursEvaluated {
-                    patient_id: e.patient_id.clone(),
-                    facility_id: facility.to_owned(),
-                    week_start: Some(wire::date(week)),
-                    attended_minutes: w.attended_minutes,
-                    band_min_hours: w.band_min_hours(),
-                    band_below_hours: w.band_below_hours(),
-                    compliance: w.compliance as i32,
-                    level_of_care: e.level_of_care,
-                    full_days: w.full_days,
-                    min_days: w.day_rule.map_or(0, |r| r.days),
-                    min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
-                    occurred_at: Some(wire::timestamp(now)),
-                };
+                let event = crate::events::weekly_hours_evaluated(e, facility, week, w, now);
                 work.emit(Stream::patient(&e.patient_id), &event).await?;
             }
             // Every patient's hours returned is a disclosure, evaluated now or before.

@@ -137,6 +137,74 @@ pub async fn evaluated<C: ConnectionTrait>(
         .collect())
 }
 
+/// Folds the merged-away record `from`'s attendance and evaluations into the
+/// survivor `to` where both have one (the rest is re-keyed with the
+/// enrollments): a session both attended keeps the larger count, and a week
+/// both had evaluated loses `from`'s row. Returns those weeks with the
+/// facility of `from`'s evaluation, to evaluate again on the combined record.
+pub async fn fold_merged<C: ConnectionTrait>(
+    db: &C,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(NaiveDate, String)>, DbErr> {
+    let theirs = attendance::Entity::find()
+        .filter(attendance::Column::PatientId.eq(from))
+        .all(db)
+        .await?;
+    for a in theirs {
+        let key = (a.session_id.clone(), to.to_owned());
+        if let Some(ours) = attendance::Entity::find_by_id(key).one(db).await? {
+            if a.minutes > ours.minutes {
+                let mut row: attendance::ActiveModel = ours.into();
+                row.minutes = Set(a.minutes);
+                row.status = Set(a.status);
+                row.update(db).await?;
+            }
+            attendance::Entity::delete_by_id((a.session_id, from.to_owned()))
+                .exec(db)
+                .await?;
+        }
+    }
+    let mut both = Vec::new();
+    let evaluated = weekly_evaluation::Entity::find()
+        .filter(weekly_evaluation::Column::PatientId.eq(from))
+        .all(db)
+        .await?;
+    for e in evaluated {
+        let key = (to.to_owned(), e.week_start);
+        if weekly_evaluation::Entity::find_by_id(key)
+            .one(db)
+            .await?
+            .is_some()
+        {
+            weekly_evaluation::Entity::delete_by_id((from.to_owned(), e.week_start))
+                .exec(db)
+                .await?;
+            both.push((e.week_start, e.facility_id));
+        }
+    }
+    Ok(both)
+}
+
+/// Replaces a week's stored evaluation (a merge evaluated it again).
+pub async fn update_evaluation<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    week: NaiveDate,
+    minutes: u32,
+    compliance: i32,
+) -> Result<(), DbErr> {
+    let key = (patient_id.to_owned(), week);
+    if let Some(row) = weekly_evaluation::Entity::find_by_id(key).one(db).await? {
+        let mut row: weekly_evaluation::ActiveModel = row.into();
+        row.minutes = Set(i32::try_from(minutes).unwrap_or(i32::MAX));
+        row.compliance = Set(compliance);
+        row.evaluated_at = Set(Utc::now());
+        row.update(db).await?;
+    }
+    Ok(())
+}
+
 /// Stores a closed week's evaluation.
 pub async fn insert_evaluation<C: ConnectionTrait>(
     db: &C,

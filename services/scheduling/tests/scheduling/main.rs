@@ -1197,3 +1197,211 @@ async fn days_are_the_facility_s_days_and_groups_and_episodes_are_bounded() {
     assert!(err.message().contains("episode ended"), "{}", err.message());
     net.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_sums_both_records_weeks_in_scheduling_and_in_the_view() {
+    use iop_proto::admissions::v1::MergePatientsRequest;
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["sacramento"]);
+    let s = net.scheduling().await;
+    let last_monday = monday_of(today()) - Days::new(7);
+    let since = Some(last_monday - Days::new(3));
+    // One person registered twice, both records in care since before last week.
+    let first = admitted(&net, &staff, ("Dana", "Twice"), "sacramento", since).await;
+    let second = admitted(&net, &staff, ("Dana", "Twyce"), "sacramento", since).await;
+    for p in [&first, &second] {
+        until("the enrollment", || enrollment(&s, &staff, p)).await;
+    }
+    let days = [Weekday::Monday, Weekday::Wednesday, Weekday::Friday];
+    let (_, week) = track_with_sessions(
+        &s,
+        &staff,
+        track("sacramento", &days, (9, 12), 12),
+        last_monday,
+        last_monday + Days::new(6),
+    )
+    .await;
+    // Last week: the first record attended Monday, the second Wednesday and Friday.
+    for (p, day) in [(&first, 0), (&second, 1), (&second, 2)] {
+        s.clone()
+            .book_session(authed(
+                BookSessionRequest {
+                    patient_id: p.to_string(),
+                    session_id: week[day].session_id.clone(),
+                },
+                &staff,
+            ))
+            .await
+            .unwrap();
+        s.clone()
+            .record_attendance(authed(
+                RecordAttendanceRequest {
+                    session_id: week[day].session_id.clone(),
+                    entries: vec![AttendanceEntry {
+                        patient_id: p.to_string(),
+                        status: AttendanceStatus::Attended as i32,
+                        ..Default::default()
+                    }],
+                },
+                &staff,
+            ))
+            .await
+            .unwrap();
+    }
+    let closed = s
+        .clone()
+        .close_week(authed(
+            CloseWeekRequest {
+                facility_id: "sacramento".into(),
+                week_of: date(last_monday),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .evaluated;
+    let minutes_of = |p: &str| {
+        closed
+            .iter()
+            .find(|w| w.patient_id == p)
+            .map(|w| w.attended_minutes)
+    };
+    assert_eq!(
+        (minutes_of(&first), minutes_of(&second)),
+        (Some(180), Some(360))
+    );
+
+    // This week: one individual session each, already begun (never before
+    // this Monday, even just after midnight).
+    let this_monday = LA
+        .from_local_datetime(&monday_of(today()).and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc);
+    let start = (Utc::now() - chrono::Duration::minutes(20)).max(this_monday);
+    for (p, clinician) in [(&first, "dr-ames"), (&second, "dr-brook")] {
+        let booked = s
+            .clone()
+            .book_individual(authed(
+                BookIndividualRequest {
+                    patient_id: p.to_string(),
+                    facility_id: "sacramento".into(),
+                    clinician_id: clinician.into(),
+                    room: format!("office-{clinician}"),
+                    starts_at: Some(wire::timestamp(start)),
+                    duration_minutes: 15,
+                    ..Default::default()
+                },
+                &staff,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        s.clone()
+            .record_attendance(authed(
+                RecordAttendanceRequest {
+                    session_id: booked.session.unwrap().session_id,
+                    entries: vec![AttendanceEntry {
+                        patient_id: p.to_string(),
+                        status: AttendanceStatus::Attended as i32,
+                        ..Default::default()
+                    }],
+                },
+                &staff,
+            ))
+            .await
+            .unwrap();
+    }
+
+    // The first record's episode ends today; the second is merged into it.
+    let mut admissions = net.admissions().await;
+    admissions
+        .discharge_patient(authed(
+            DischargePatientRequest {
+                patient_id: first.clone(),
+                reason: DischargeReason::Administrative as i32,
+                ..Default::default()
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let merged = admissions
+        .merge_patients(authed(
+            MergePatientsRequest {
+                survivor_id: first.clone(),
+                merged_away_id: second.clone(),
+                reason: "same person registered twice".into(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Scheduling: last week evaluated again on both records' attendance, and
+    // published (3 hours on Monday, Wednesday and Friday: compliant).
+    let evaluation = until("the week evaluated again", || {
+        let (net, first) = (&net, &first);
+        async move {
+            all_records(net, "iop.scheduling.v1")
+                .await
+                .iter()
+                .filter(|r| header(r, "ce_subject") == Some(first.as_str()))
+                .filter(|r| {
+                    header(r, "ce_type") == Some("iop.scheduling.events.v1.WeeklyHoursEvaluated")
+                })
+                .map(|r| events::WeeklyHoursEvaluated::decode(r.payload().unwrap()).unwrap())
+                .find(|e| e.attended_minutes == 540)
+        }
+    })
+    .await;
+    assert_eq!(evaluation.compliance, Compliance::Compliant as i32);
+    assert_eq!(evaluation.full_days, 3);
+    let hours = s
+        .clone()
+        .get_weekly_hours(authed(
+            GetWeeklyHoursRequest {
+                patient_id: first.clone(),
+                week_of: date(last_monday),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .hours
+        .unwrap();
+    assert_eq!(hours.attended_minutes, 540);
+
+    // The view: this week's minutes of both records, on the survivor (the
+    // merge and each attendance arrive on their own topics, in any order).
+    iop_testkit::read_view(
+        &mut net.view().await,
+        &staff,
+        &first,
+        &merged.consistency_token,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let minutes = until("both records' minutes on the survivor's view", || {
+        let (net, staff, first) = (&net, &staff, &first);
+        async move {
+            let v = iop_testkit::read_view(
+                &mut net.view().await,
+                staff,
+                first,
+                "",
+                Duration::from_secs(5),
+            )
+            .await
+            .ok()?;
+            (v.attended_minutes_this_week == 30).then_some(v.attended_minutes_this_week)
+        }
+    })
+    .await;
+    assert_eq!(minutes, 30);
+    net.stop().await;
+}
