@@ -1,10 +1,11 @@
 //! How attendance turns into clinical minutes: per status, what counts (the
 //! whole session, check-in to check-out, or the minutes given), clipped to the
-//! session; which session types are clinical hours; and whether a day is
-//! inside the patient's episode. Pure functions (a week is judged in `hours`).
+//! session, and whether a day is inside the patient's episode. Pure functions
+//! (which session types are clinical is configuration, `settings`; a week is
+//! judged in `hours`).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use iop_proto::scheduling::v1::{AttendanceStatus, SessionType};
+use iop_proto::scheduling::v1::AttendanceStatus;
 
 /// A failure naming the entry's field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,12 +104,6 @@ pub fn ended_before(
         }
     }
     ended
-}
-
-/// Whether a session type counts as clinical hours: everything staff deliver;
-/// 12-step meetings are peer-led support, attended but not clinical time.
-pub fn clinical(t: SessionType) -> bool {
-    !matches!(t, SessionType::TwelveStepMeeting | SessionType::Unspecified)
 }
 
 #[cfg(test)]
@@ -243,11 +238,5 @@ mod tests {
                 proptest::prop_assert!(i64::from(counted) <= length, "{mark:?} counted {counted}");
             }
         }
-    }
-
-    #[test]
-    fn twelve_step_meetings_are_attended_but_not_clinical_time() {
-        assert!(!clinical(SessionType::TwelveStepMeeting));
-        assert!(clinical(SessionType::GroupTherapy));
     }
 }

@@ -24,6 +24,10 @@ pub struct SchedulingSettings {
     pub iop_days_per_week: u32,
     /// Clinical minutes an IOP day needs to count (H0015: 180).
     pub iop_minutes_per_day: u32,
+    /// Session types whose attendance counts as clinical time, by their
+    /// contract names without the prefix (`GROUP_THERAPY`, …); the rest are
+    /// attended but not clinical (a payer's configuration).
+    pub clinical_session_types: Vec<String>,
 }
 
 impl SchedulingSettings {
@@ -43,6 +47,14 @@ impl SchedulingSettings {
                 days: self.iop_days_per_week,
                 minutes_per_day: self.iop_minutes_per_day,
             })
+    }
+
+    /// Whether attendance of a `t` session counts as clinical time.
+    pub fn is_clinical(&self, t: iop_proto::scheduling::v1::SessionType) -> bool {
+        let name = t.as_str_name();
+        self.clinical_session_types
+            .iter()
+            .any(|c| name.strip_prefix("SESSION_TYPE_") == Some(c.as_str()))
     }
 
     /// The limits every track keeps.
@@ -87,6 +99,17 @@ fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
             "must be 1 to 1440",
         ));
     }
+    for name in &s.clinical_session_types {
+        let known =
+            iop_proto::scheduling::v1::SessionType::from_str_name(&format!("SESSION_TYPE_{name}"))
+                .is_some_and(|t| t != iop_proto::scheduling::v1::SessionType::Unspecified);
+        if !known {
+            return Err(SettingsError::invalid(
+                "scheduling.clinical_session_types",
+                "names a session type the contract does not define",
+            ));
+        }
+    }
     if s.max_attendance_entries == 0 {
         return Err(SettingsError::invalid(
             "scheduling.max_attendance_entries",
@@ -94,4 +117,57 @@ fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use iop_proto::{
+        common::v1::{AgeGroup, LevelOfCare},
+        scheduling::v1::SessionType,
+    };
+
+    use super::*;
+
+    fn defaults() -> SchedulingSettings {
+        iop_runtime::Settings::defaults(&[SECTION])
+            .unwrap()
+            .section(KEY)
+            .unwrap()
+    }
+
+    #[test]
+    fn clinical_time_is_what_the_defaults_name() {
+        let s = defaults();
+        for t in [
+            SessionType::GroupTherapy,
+            SessionType::IndividualTherapy,
+            SessionType::FamilySession,
+            SessionType::Psychoeducation,
+            SessionType::CaseManagement,
+            SessionType::PsychiatricVisit,
+        ] {
+            assert!(s.is_clinical(t), "{t:?}");
+        }
+        for t in [
+            SessionType::TwelveStepMeeting,
+            SessionType::RecreationalExperiential,
+            SessionType::Holistic,
+            SessionType::Unspecified,
+        ] {
+            assert!(!s.is_clinical(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn the_day_rule_is_adult_iop_s() {
+        let s = defaults();
+        let iop = LevelOfCare::LevelOfCare21IntensiveOutpatient;
+        let rule = s.day_rule(iop, AgeGroup::Adult).unwrap();
+        assert_eq!((rule.days, rule.minutes_per_day), (3, 180));
+        assert_eq!(s.day_rule(iop, AgeGroup::Adolescent), None);
+        let php = LevelOfCare::LevelOfCare25PartialHospitalization;
+        assert_eq!(s.day_rule(php, AgeGroup::Adult), None);
+    }
 }

@@ -45,7 +45,7 @@ impl SchedulingApi {
             SessionType::try_from(s.session_type).map_err(|_| SchedulingError::Corrupt {
                 what: format!("session type of session {}", s.id),
             })?;
-        let clinical = rules::clinical(session_type);
+        let clinical = self.settings.is_clinical(session_type);
         let week_start = calendar::week_start(s.local_date);
         let mut work = self
             .ledger

@@ -41,7 +41,10 @@ impl SchedulingApi {
         let patients: Vec<String> = enrolled.iter().map(|e| e.patient_id.clone()).collect();
         let last = week + Days::new(6);
         let attended = attendance::attended_minutes(db, &patients, week, last).await?;
-        let booked = attendance::booked_minutes(db, &patients, week, last, Utc::now()).await?;
+        let booked = attendance::pending_minutes(db, &patients, week, last, |t| {
+            self.settings.is_clinical(t)
+        })
+        .await?;
         enrolled
             .iter()
             .map(|e| {

@@ -1,10 +1,10 @@
-//! Attendance rows, the clinical minutes of a week per patient (attended and
-//! still booked, each in one query for any number of patients), and the
-//! published evaluations of closed weeks.
+//! Attendance rows, the clinical minutes of a week per patient and day
+//! (attended, and held but not marked yet, for any number of patients at
+//! once), and the published evaluations of closed weeks.
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use iop_proto::scheduling::v1::SessionType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -12,11 +12,10 @@ use sea_orm::{
 };
 
 use crate::{
-    attendance as rules,
     entity::{
         attendance,
         booking::{self, Status},
-        session, weekly_evaluation,
+        weekly_evaluation,
     },
     store::sessions,
 };
@@ -77,14 +76,16 @@ pub async fn attended_minutes<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Clinical minutes each of `patients` is still booked for (sessions starting
-/// after `after`) on local days `from..=to`, in two queries.
-pub async fn booked_minutes<C: ConnectionTrait>(
+/// Clinical minutes each of `patients` holds bookings for on each local day
+/// of `from..=to` that are not marked yet (ahead, or past and still awaiting
+/// their attendance): pending, not lost. `clinical` says which session types
+/// count.
+pub async fn pending_minutes<C: ConnectionTrait>(
     db: &C,
     patients: &[String],
     from: NaiveDate,
     to: NaiveDate,
-    after: DateTime<Utc>,
+    clinical: impl Fn(SessionType) -> bool,
 ) -> Result<MinutesByDay, DbErr> {
     if patients.is_empty() {
         return Ok(HashMap::new());
@@ -92,30 +93,37 @@ pub async fn booked_minutes<C: ConnectionTrait>(
     let held = booking::Entity::find()
         .filter(booking::Column::PatientId.is_in(patients.iter().cloned()))
         .filter(booking::Column::Status.eq(Status::Booked))
-        .filter(booking::Column::StartsAt.gt(after))
         .all(db)
         .await?;
+    let marked: std::collections::HashSet<(String, String)> = attendance::Entity::find()
+        .filter(attendance::Column::PatientId.is_in(patients.iter().cloned()))
+        .filter(attendance::Column::LocalDate.between(from, to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.session_id, a.patient_id))
+        .collect();
     let by_id = sessions::sessions(db, held.iter().map(|b| b.session_id.clone())).await?;
     let mut minutes = MinutesByDay::new();
     for b in held {
         let Some(s) = by_id.get(&b.session_id) else {
             continue;
         };
-        if (from..=to).contains(&s.local_date) && clinical(s) {
-            *minutes
-                .entry(b.patient_id)
-                .or_default()
-                .entry(s.local_date)
-                .or_default() += (s.ends_at - s.starts_at).num_minutes();
+        // An unknown stored type cannot be proven clinical: it does not count.
+        let counts = SessionType::try_from(s.session_type).is_ok_and(&clinical);
+        if !(from..=to).contains(&s.local_date)
+            || !counts
+            || marked.contains(&(b.session_id.clone(), b.patient_id.clone()))
+        {
+            continue;
         }
+        *minutes
+            .entry(b.patient_id)
+            .or_default()
+            .entry(s.local_date)
+            .or_default() += (s.ends_at - s.starts_at).num_minutes();
     }
     Ok(minutes)
-}
-
-/// Whether a stored session counts as clinical time; an unknown stored type
-/// counts as not clinical (it cannot be proven to be).
-fn clinical(s: &session::Model) -> bool {
-    SessionType::try_from(s.session_type).is_ok_and(rules::clinical)
 }
 
 /// Patients whose week starting `week` is evaluated already, of `patients`.

@@ -740,6 +740,14 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
         (full.full_days, full.min_days, full.min_minutes_per_day),
         (3, 3, 180)
     );
+    // Held but never marked (Wednesday passed without its attendance): pending,
+    // not lost, until someone records it.
+    book(&adults[3], &week[1]).await;
+    let unmarked = hours(&adults[3]).await;
+    assert_eq!(
+        (unmarked.attended_minutes, unmarked.booked_minutes),
+        (180, 180)
+    );
     let one_day = hours(&adults[2]).await;
     assert_eq!(
         (
