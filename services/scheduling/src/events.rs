@@ -86,6 +86,8 @@ pub fn weekly_hours_evaluated(
         full_days: w.full_days,
         min_days: w.day_rule.map_or(0, |r| r.days),
         min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
+        episode_days: w.episode_days,
+        required_minutes: w.required_minutes,
         occurred_at: Some(wire::timestamp(now)),
     }
 }
@@ -312,6 +314,7 @@ impl AdmissionsHandler {
                 level,
                 age,
                 self.settings.day_rule(level, age),
+                crate::hours::episode_days(*week, e.admitted_on, e.discharged_on),
                 attended.get(patient_id).unwrap_or(&none),
                 &none,
             );

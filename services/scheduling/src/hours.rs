@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use iop_care::{DayRule, Position, WeeklyHoursBand};
+use iop_care::{DayRule, WeeklyHoursBand};
 use iop_proto::{
     common::v1::{AgeGroup, LevelOfCare},
     scheduling::v1::Compliance,
@@ -31,15 +31,21 @@ pub fn level_and_age(
 pub struct Week {
     /// Clinical minutes attended.
     pub attended_minutes: u32,
-    /// Clinical minutes booked and still ahead.
+    /// Clinical minutes held and not marked yet.
     pub booked_minutes: u32,
     /// The band, if the level has one.
     pub band: Option<WeeklyHoursBand>,
-    /// The level's day rule, if it has one.
+    /// The level's day rule as it applies to this week (prorated), if any.
     pub day_rule: Option<DayRule>,
+    /// Days of the week inside the episode (7 for a whole week).
+    pub episode_days: u32,
+    /// The band's lower bound for this week, in minutes (prorated).
+    pub required_minutes: u32,
+    /// The band's upper bound for this week, in minutes (prorated), if any.
+    below_minutes: Option<u32>,
     /// Days whose attended clinical minutes reached the day rule's minimum.
     pub full_days: u32,
-    /// Days that would reach it if everything still booked is attended.
+    /// Days that would reach it if everything pending is attended.
     potential_full_days: u32,
     /// Where the week stands.
     pub compliance: Compliance,
@@ -49,59 +55,96 @@ fn total(days: &BTreeMap<NaiveDate, i64>) -> u32 {
     u32::try_from(days.values().sum::<i64>().max(0)).unwrap_or(u32::MAX)
 }
 
+/// `value` scaled to `days` of a 7-day week; `up` rounds up (days needed),
+/// otherwise down (minutes, so a partial week never asks for more than its share).
+fn prorate(value: u32, days: u32, up: bool) -> u32 {
+    let scaled = u64::from(value) * u64::from(days.min(7));
+    let out = if up { scaled.div_ceil(7) } else { scaled / 7 };
+    u32::try_from(out).unwrap_or(u32::MAX)
+}
+
+/// Days of the week starting `monday` inside an episode from `first` to
+/// `last` (ongoing when `None`).
+pub fn episode_days(monday: NaiveDate, first: NaiveDate, last: Option<NaiveDate>) -> u32 {
+    (0..7)
+        .map(|i| monday + chrono::Days::new(i))
+        .filter(|d| *d >= first && last.is_none_or(|l| *d <= l))
+        .count() as u32
+}
+
 impl Week {
-    /// Judges a week of `attended` and `booked` clinical minutes per local day
-    /// for a patient at `level` and `age`, whose level's day rule is `rule`.
+    /// Judges a week of `attended` and `pending` clinical minutes per local
+    /// day for a patient at `level` and `age`, whose level's day rule is
+    /// `rule`, `episode_days` of which were inside the episode: a week with
+    /// the admission or the discharge is partial, its band and day rule
+    /// prorated by those days.
     pub fn judge(
         level: LevelOfCare,
         age: AgeGroup,
         rule: Option<DayRule>,
+        episode_days: u32,
         attended: &BTreeMap<NaiveDate, i64>,
-        booked: &BTreeMap<NaiveDate, i64>,
+        pending: &BTreeMap<NaiveDate, i64>,
     ) -> Self {
+        let episode_days = episode_days.clamp(1, 7);
         let band = iop_care::weekly_hours_band(level, age == AgeGroup::Adolescent);
+        let rule = rule.map(|r| DayRule {
+            days: prorate(r.days, episode_days, true),
+            ..r
+        });
+        let required_minutes = band.map_or(0, |b| {
+            prorate(u32::from(b.at_least) * 60, episode_days, false)
+        });
+        let below_minutes = band
+            .and_then(|b| b.below)
+            .map(|b| prorate(u32::from(b) * 60, episode_days, false));
         let attended_minutes = total(attended);
         let mut potential = attended.clone();
-        for (day, m) in booked {
+        for (day, m) in pending {
             *potential.entry(*day).or_default() += m;
         }
         let full_days = rule.map_or(0, |r| r.full_days(attended.values()));
         let potential_full_days = rule.map_or(0, |r| r.full_days(potential.values()));
         let too_few_days = rule.is_some_and(|r| full_days < r.days);
-        let compliance = match band.map(|b| b.position(attended_minutes)) {
+        let compliance = match band {
             None => Compliance::NoBand,
-            Some(Position::Below) => Compliance::BelowBand,
+            Some(_) if attended_minutes < required_minutes => Compliance::BelowBand,
             Some(_) if too_few_days => Compliance::TooFewDays,
-            Some(Position::Within) => Compliance::Compliant,
-            Some(Position::Above) => Compliance::AboveBand,
+            Some(_) if below_minutes.is_some_and(|b| attended_minutes >= b) => {
+                Compliance::AboveBand
+            }
+            Some(_) => Compliance::Compliant,
         };
         Week {
             attended_minutes,
-            booked_minutes: total(booked),
+            booked_minutes: total(pending),
             band,
             day_rule: rule,
+            episode_days,
+            required_minutes,
+            below_minutes,
             full_days,
             potential_full_days,
             compliance,
         }
     }
 
-    /// Hours the band starts at (0 without a band).
+    /// Hours the band starts at (0 without a band), for a whole week.
     pub fn band_min_hours(&self) -> u32 {
         self.band.map_or(0, |b| b.at_least.into())
     }
 
-    /// Hours the band ends below (0 when open-ended or without a band).
+    /// Hours the band ends below (0 when open-ended or without a band), for a
+    /// whole week.
     pub fn band_below_hours(&self) -> u32 {
         self.band.and_then(|b| b.below).map_or(0, u32::from)
     }
 
-    /// Whether even attending everything still booked leaves the week below
-    /// its band, or on too few full days.
+    /// Whether even attending everything pending leaves the week below its
+    /// (prorated) band, or on too few full days.
     pub fn at_risk(&self) -> bool {
-        let needed = self.band_min_hours() * 60;
-        let short =
-            needed > 0 && self.attended_minutes.saturating_add(self.booked_minutes) < needed;
+        let short = self.required_minutes > 0
+            && self.attended_minutes.saturating_add(self.booked_minutes) < self.required_minutes;
         let few = self.band.is_some()
             && self
                 .day_rule
@@ -134,7 +177,14 @@ mod tests {
     }
 
     fn judge(attended: &[i64], booked: &[i64]) -> Week {
-        Week::judge(IOP, AgeGroup::Adult, H0015, &week(attended), &week(booked))
+        Week::judge(
+            IOP,
+            AgeGroup::Adult,
+            H0015,
+            7,
+            &week(attended),
+            &week(booked),
+        )
     }
 
     #[test]
@@ -148,13 +198,21 @@ mod tests {
         let w = judge(&[180, 180], &[0, 0, 179]);
         assert!(w.at_risk());
         assert_eq!((w.band_min_hours(), w.band_below_hours()), (9, 20));
-        let teen = Week::judge(IOP, AgeGroup::Adolescent, None, &week(&[360]), &week(&[]));
+        let teen = Week::judge(
+            IOP,
+            AgeGroup::Adolescent,
+            None,
+            7,
+            &week(&[360]),
+            &week(&[]),
+        );
         assert_eq!(teen.compliance, Compliance::Compliant);
         assert!(!teen.at_risk());
         let none = Week::judge(
             LevelOfCare::LevelOfCare37Residential,
             AgeGroup::Adult,
             H0015,
+            7,
             &week(&[]),
             &week(&[]),
         );
@@ -187,7 +245,63 @@ mod tests {
         let lots = judge(&[300, 300, 300, 300, 300], &[]);
         assert_eq!(lots.compliance, Compliance::AboveBand);
         // No day rule: the minutes alone decide.
-        let no_rule = Week::judge(IOP, AgeGroup::Adult, None, &week(&[540]), &week(&[]));
+        let no_rule = Week::judge(IOP, AgeGroup::Adult, None, 7, &week(&[540]), &week(&[]));
         assert_eq!(no_rule.compliance, Compliance::Compliant);
+    }
+
+    #[test]
+    fn a_week_with_the_admission_or_the_discharge_is_prorated() {
+        let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let day = |i: u64| monday + chrono::Days::new(i);
+        // Admitted on Thursday: four days of the week are in the episode.
+        assert_eq!(episode_days(monday, day(3), None), 4);
+        // Discharged on Tuesday: two.
+        assert_eq!(
+            episode_days(monday, day(0) - chrono::Days::new(30), Some(day(1))),
+            2
+        );
+        assert_eq!(episode_days(monday, monday - chrono::Days::new(1), None), 7);
+        // Four days of IOP: 9 h x 4/7 = 5 h 8 min, 20 h x 4/7 = 11 h 25 min,
+        // and 3 full days x 4/7 rounded up = 2.
+        let w = Week::judge(
+            IOP,
+            AgeGroup::Adult,
+            H0015,
+            4,
+            &week(&[0, 0, 0, 180, 180]),
+            &week(&[]),
+        );
+        assert_eq!(w.required_minutes, 308);
+        assert_eq!(w.day_rule.map(|r| r.days), Some(2));
+        assert_eq!(
+            w.compliance,
+            Compliance::Compliant,
+            "6 h on 2 days of a 4-day week"
+        );
+        let short = Week::judge(
+            IOP,
+            AgeGroup::Adult,
+            H0015,
+            4,
+            &week(&[0, 0, 0, 300]),
+            &week(&[]),
+        );
+        assert_eq!(short.compliance, Compliance::BelowBand);
+        let above = Week::judge(
+            IOP,
+            AgeGroup::Adult,
+            H0015,
+            4,
+            &week(&[0, 0, 0, 240, 240, 240]),
+            &week(&[]),
+        );
+        assert_eq!(
+            above.compliance,
+            Compliance::AboveBand,
+            "12 h is above 4/7 of 20 h"
+        );
+        // A whole week is not prorated.
+        let whole = judge(&[180, 0, 180, 0, 180], &[]);
+        assert_eq!((whole.episode_days, whole.required_minutes), (7, 540));
     }
 }

@@ -110,5 +110,7 @@ pub fn weekly_hours(patient_id: &str, week_start: NaiveDate, w: &Week) -> Weekly
         full_days: w.full_days,
         min_days: w.day_rule.map_or(0, |r| r.days),
         min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
+        episode_days: w.episode_days,
+        required_minutes: w.required_minutes,
     }
 }

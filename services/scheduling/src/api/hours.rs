@@ -54,6 +54,7 @@ impl SchedulingApi {
                     level,
                     age,
                     self.settings.day_rule(level, age),
+                    crate::hours::episode_days(week, e.admitted_on, e.discharged_on),
                     attended.get(&e.patient_id).unwrap_or(&none),
                     booked.get(&e.patient_id).unwrap_or(&none),
                 ))

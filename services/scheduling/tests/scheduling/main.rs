@@ -740,6 +740,34 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
         (full.full_days, full.min_days, full.min_minutes_per_day),
         (3, 3, 180)
     );
+    // Admitted on Friday: a partial week (Friday to Sunday), its band prorated
+    // to 3/7 of 9 hours and its 3 days to 2, and said so.
+    let friday = last_monday + Days::new(4);
+    let late = admitted(&net, &staff, ("Fri", "Day"), "sacramento", Some(friday)).await;
+    until("the enrollment", || enrollment(&s, &staff, &late)).await;
+    book(&late, &week[2]).await;
+    s.clone()
+        .record_attendance(authed(
+            RecordAttendanceRequest {
+                session_id: week[2].session_id.clone(),
+                entries: vec![attended(&late)],
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let partial_week = hours(&late).await;
+    assert_eq!(
+        (
+            partial_week.episode_days,
+            partial_week.required_minutes,
+            partial_week.min_days
+        ),
+        (3, 231, 2)
+    );
+    assert_eq!(partial_week.compliance, Compliance::BelowBand as i32);
+    let whole = hours(&adults[0]).await;
+    assert_eq!((whole.episode_days, whole.required_minutes), (7, 540));
     // Held but never marked (Wednesday passed without its attendance): pending,
     // not lost, until someone records it.
     book(&adults[3], &week[1]).await;
@@ -785,7 +813,7 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
         .unwrap()
         .into_inner()
         .evaluated;
-    assert_eq!(evaluated.len(), 13);
+    assert_eq!(evaluated.len(), 14);
     s.clone().close_week(authed(close, &staff)).await.unwrap();
     let records = until("the evaluations on the topic", || {
         let net = &net;
@@ -797,7 +825,7 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
                     header(r, "ce_type") == Some("iop.scheduling.events.v1.WeeklyHoursEvaluated")
                 })
                 .count();
-            (n >= 13).then_some(records)
+            (n >= 14).then_some(records)
         }
     })
     .await;
@@ -806,7 +834,7 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
         .filter(|r| header(r, "ce_type") == Some("iop.scheduling.events.v1.WeeklyHoursEvaluated"))
         .map(|r| events::WeeklyHoursEvaluated::decode(r.payload().unwrap()).unwrap())
         .collect();
-    assert_eq!(evaluations.len(), 13, "closing twice publishes nothing new");
+    assert_eq!(evaluations.len(), 14, "closing twice publishes nothing new");
     let below = evaluations
         .iter()
         .find(|e| e.patient_id == adults[1])
@@ -821,6 +849,8 @@ async fn weekly_hours_are_judged_against_the_band_and_published() {
         (360, 9, 20)
     );
     assert_eq!(below.week_start, date(last_monday));
+    let stated = evaluations.iter().find(|e| e.patient_id == late).unwrap();
+    assert_eq!((stated.episode_days, stated.required_minutes), (3, 231));
     let one_day = evaluations
         .iter()
         .find(|e| e.patient_id == adults[2])
