@@ -180,6 +180,31 @@ fn patient_in(index: &Index, message: &str, bytes: &[u8], depth: u8) -> Option<S
         .find_map(|(name, body)| patient_in(index, name, body, depth - 1))
 }
 
+/// Whether `path` (`suitability.needs_detox`) names a field of the message
+/// `message` (`iop.common.v1.AssessmentInput`) in the contracts, through its
+/// message fields: what a path a service reports (a reason's input, a bad
+/// field) is checked against.
+pub fn field_path_exists(message: &str, path: &str) -> bool {
+    let index = index();
+    let mut current = message.to_owned();
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Some(field) = index
+            .get(&current)
+            .and_then(|fields| fields.values().find(|f| f.name == part))
+        else {
+            return false;
+        };
+        if parts.peek().is_some() {
+            if field.kind != Kind::Message {
+                return false;
+            }
+            current = field.type_name.clone();
+        }
+    }
+    true
+}
+
 /// Reads a varint at `*at`, moving past it.
 fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
     let mut value = 0_u64;
@@ -321,6 +346,17 @@ mod tests {
     };
 
     use super::*;
+
+    #[test]
+    fn field_paths_are_checked_against_the_contracts() {
+        let input = "iop.common.v1.AssessmentInput";
+        assert!(field_path_exists(input, "suitability.needs_detox"));
+        assert!(field_path_exists(input, "withdrawal.ciwa_ar"));
+        assert!(field_path_exists(input, "dual_diagnosis"));
+        assert!(!field_path_exists(input, "suitability.medical.needs_detox"));
+        assert!(!field_path_exists(input, "dual_diagnosis.x"));
+        assert!(!field_path_exists("iop.nothing", "x"));
+    }
 
     #[test]
     fn finds_the_patient_a_request_names() {

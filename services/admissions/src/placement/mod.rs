@@ -328,12 +328,12 @@ pub fn recommend_with(
     // One rule a line, as in the module doc.
     #[rustfmt::skip]
     let rules = [
-        ("suitability.medical.needs_detox", s.medical.needs_detox, L4, "needs medically managed withdrawal (detox)"),
+        ("suitability.needs_detox", s.medical.needs_detox, L4, "needs medically managed withdrawal (detox)"),
         ("withdrawal.ciwa_ar", ciwa >= Some(t.ciwa_ar_inpatient), L4, "CIWA-Ar at the inpatient threshold"),
         ("withdrawal.cows", cows >= Some(t.cows_inpatient), L4, "COWS at the inpatient threshold"),
         ("dimensions.d1_withdrawal", d.d1_withdrawal == 4, L4, "withdrawal potential rated 4"),
         ("dimensions.d2_biomedical", d.d2_biomedical == 4, L4, "biomedical conditions rated 4"),
-        ("suitability.medical.needs_psychiatric_24h", s.medical.needs_psychiatric_24h, L4, "needs 24/7 psychiatric care"),
+        ("suitability.needs_psychiatric_24h", s.medical.needs_psychiatric_24h, L4, "needs 24/7 psychiatric care"),
         ("dimensions.d3_emotional", d.d3_emotional == 4, L4, "emotional/behavioral conditions rated 4"),
         ("withdrawal.ciwa_ar", ciwa_37.contains(&ciwa), L37, "CIWA-Ar in the monitored-withdrawal range"),
         ("withdrawal.cows", cows_37.contains(&cows), L37, "COWS in the monitored-withdrawal range"),
@@ -374,8 +374,8 @@ pub fn recommend_with(
     // Each applies only to an input no rule above already explained.
     #[rustfmt::skip]
     let notes = [
-        (true, "suitability.medical.needs_detox", Advisory, "no medically managed withdrawal needed"),
-        (true, "suitability.medical.needs_psychiatric_24h", Advisory, "no 24/7 psychiatric care needed"),
+        (true, "suitability.needs_detox", Advisory, "no medically managed withdrawal needed"),
+        (true, "suitability.needs_psychiatric_24h", Advisory, "no 24/7 psychiatric care needed"),
         (ciwa.is_some(), "withdrawal.ciwa_ar", Advisory, "below the monitored-withdrawal threshold"),
         (cows.is_some(), "withdrawal.cows", Advisory, "below the monitored-withdrawal threshold"),
         (true, "suitability.home", Advisory, home),

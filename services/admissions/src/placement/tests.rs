@@ -12,8 +12,8 @@ const SUITABILITY: [&str; 8] = [
     "suitability.commitments",
     "suitability.motivation",
     "suitability.payment",
-    "suitability.medical.needs_detox",
-    "suitability.medical.needs_psychiatric_24h",
+    "suitability.needs_detox",
+    "suitability.needs_psychiatric_24h",
     "suitability.transportation",
 ];
 
@@ -63,8 +63,8 @@ fn each_rule_places_and_names_its_input() {
     #[rustfmt::skip]
     let cases: &[(&str, Change, LevelOfCare, &str)] = &[
         ("low dimensions, stable home", |_| {}, L21, "suitability.severity"),
-        ("needs detox", |i| i.suitability.medical.needs_detox = true, L4, "suitability.medical.needs_detox"),
-        ("24/7 psychiatric", |i| i.suitability.medical.needs_psychiatric_24h = true, L4, "suitability.medical.needs_psychiatric_24h"),
+        ("needs detox", |i| i.suitability.medical.needs_detox = true, L4, "suitability.needs_detox"),
+        ("24/7 psychiatric", |i| i.suitability.medical.needs_psychiatric_24h = true, L4, "suitability.needs_psychiatric_24h"),
         ("CIWA-Ar 20", |i| i.withdrawal.ciwa_ar = Some(20), L4, "withdrawal.ciwa_ar"),
         ("CIWA-Ar 19", |i| i.withdrawal.ciwa_ar = Some(19), L37, "withdrawal.ciwa_ar"),
         ("CIWA-Ar 15", |i| i.withdrawal.ciwa_ar = Some(15), L37, "withdrawal.ciwa_ar"),
@@ -126,9 +126,9 @@ fn most_intensive_wins_and_every_trigger_is_listed() {
     let got = (rec.level, rec.is_iop, rec.weekly_hours, rec.track);
     assert_eq!(got, (L4, false, None, None));
     #[rustfmt::skip]
-    let expected = ["suitability.medical.needs_detox", "withdrawal.ciwa_ar", "dimensions.d1_withdrawal"];
+    let expected = ["suitability.needs_detox", "withdrawal.ciwa_ar", "dimensions.d1_withdrawal"];
     assert_eq!(inputs(&rec, Role::Determining), expected);
-    let detox = reason(&rec, "suitability.medical.needs_detox");
+    let detox = reason(&rec, "suitability.needs_detox");
     assert!(detox.explanation.contains("not IOP"));
     let home = reason(&rec, "suitability.home");
     assert_eq!((home.role, home.indicates), (Role::Advisory, Some(L35)));
@@ -282,4 +282,62 @@ fn reason_texts_read_as_approved() {
             .unwrap()
         )
     );
+}
+
+#[test]
+fn every_reason_and_refusal_names_a_real_field_of_the_contract() {
+    const MESSAGE: &str = "iop.common.v1.AssessmentInput";
+    let mut cases: Vec<PlacementInput> = Vec::new();
+    for rating in 0..=4 {
+        for d in 0..6 {
+            let mut input = with(|_| {});
+            let slot = match d {
+                0 => &mut input.dimensions.d1_withdrawal,
+                1 => &mut input.dimensions.d2_biomedical,
+                2 => &mut input.dimensions.d3_emotional,
+                3 => &mut input.dimensions.d4_readiness,
+                4 => &mut input.dimensions.d5_relapse,
+                _ => &mut input.dimensions.d6_recovery_environment,
+            };
+            *slot = rating;
+            cases.push(input);
+        }
+    }
+    cases.extend([
+        with(|i| i.suitability.medical.needs_detox = true),
+        with(|i| i.suitability.medical.needs_psychiatric_24h = true),
+        with(|i| i.suitability.severity = Severity::Severe),
+        with(|i| i.suitability.severity = Severity::Mild),
+        with(|i| i.suitability.home = Home::UnsafeOrTriggersUse),
+        with(|i| i.withdrawal.ciwa_ar = Some(25)),
+        with(|i| i.withdrawal.cows = Some(14)),
+        with(|i| i.dual_diagnosis = true),
+    ]);
+    let mut paths = std::collections::BTreeSet::new();
+    for input in &cases {
+        for r in recommend(input).unwrap().reasons {
+            paths.insert(r.input);
+        }
+    }
+    // Refusals name their field too.
+    for bad in [
+        with(|i| i.dimensions.d1_withdrawal = 5),
+        with(|i| i.withdrawal.ciwa_ar = Some(68)),
+        with(|i| i.withdrawal.cows = Some(49)),
+    ] {
+        paths.insert(field(recommend(&bad)));
+    }
+    assert!(paths.len() >= 15, "{paths:?}");
+    for path in &paths {
+        assert!(
+            iop_runtime::bounds::field_path_exists(MESSAGE, path),
+            "{path} is not a field of {MESSAGE}"
+        );
+    }
+    for path in SUITABILITY {
+        assert!(
+            iop_runtime::bounds::field_path_exists(MESSAGE, path),
+            "{path}"
+        );
+    }
 }
