@@ -160,6 +160,7 @@ impl AdmissionsHandler {
         };
         work.lock(Stream::patient(&e.patient_id)).await?;
         let moved_facility = found.facility_id != e.to_facility_id;
+        let changed_program = found.program != e.program;
         enrollments::move_to(
             work.txn(),
             found,
@@ -168,34 +169,64 @@ impl AdmissionsHandler {
             e.level_of_care,
         )
         .await?;
-        if !moved_facility {
+        if !moved_facility && !changed_program {
             return Ok(());
         }
-        enrollments::leave_tracks(work.txn(), &e.patient_id).await?;
-        // Tracks at the new facility that deliver the episode's program.
-        let tracks = sessions::tracks_delivering(work.txn(), &e.to_facility_id, e.program).await?;
-        let reason = format!("transferred to {}", e.to_facility_id);
+        let program = iop_proto::common::v1::Program::try_from(e.program).map_err(|_| {
+            ApplyError::Permanent("PatientTransferred with an unknown program".into())
+        })?;
+        // The tracks the episode may attend now: at its facility, of a program
+        // that fits (a combined program attends day and evening tracks).
+        let fitting = sessions::tracks_fitting(work.txn(), &e.to_facility_id, program).await?;
+        let fitting_ids: Vec<String> = fitting.iter().map(|t| t.id.clone()).collect();
+        enrollments::leave_tracks_except(
+            work.txn(),
+            &e.patient_id,
+            if moved_facility { &[] } else { &fitting_ids },
+        )
+        .await?;
+        let reason = if moved_facility {
+            format!("transferred to {}", e.to_facility_id)
+        } else {
+            format!("program changed to {}", program.as_str_name())
+        };
         for b in bookings::upcoming(work.txn(), &e.patient_id, Utc::now()).await? {
             let Some(old) = sessions::session(work.txn(), &b.session_id).await? else {
                 continue;
             };
+            // Same facility, and a session the new program may attend (or an
+            // individual appointment): the booking stands.
+            let still_fits = old
+                .track_id
+                .as_ref()
+                .is_none_or(|t| fitting_ids.contains(t));
+            if !moved_facility && still_fits {
+                continue;
+            }
             let candidates =
-                sessions::of_tracks_on(work.txn(), tracks.clone(), old.local_date).await?;
-            let (replacement, why) = match candidates.into_iter().next() {
-                Some(new)
-                    if sessions::booked(work.txn(), &new.id).await?
-                        < u64::try_from(new.capacity).unwrap_or(0) =>
-                {
-                    (Some(new), reason.clone())
-                }
-                Some(full) => (None, format!("{reason}: session {} there is full", full.id)),
-                None => (
-                    None,
-                    format!("{reason}: no matching session on {}", old.local_date),
+                sessions::of_tracks_on(work.txn(), fitting_ids.clone(), old.local_date).await?;
+            let mut free = Vec::new();
+            for c in &candidates {
+                let taken = sessions::booked(work.txn(), &c.id).await?;
+                free.push((
+                    c.id.as_str(),
+                    c.local_start_minute,
+                    taken < u64::try_from(c.capacity).unwrap_or(0),
+                ));
+            }
+            let chosen = crate::tracks::replacement(old.local_start_minute, &free)
+                .and_then(|id| candidates.iter().find(|c| c.id == id))
+                .cloned();
+            let why = match (&chosen, candidates.is_empty()) {
+                (Some(_), _) => reason.clone(),
+                (None, true) => format!("{reason}: no matching session on {}", old.local_date),
+                (None, false) => format!(
+                    "{reason}: every matching session on {} is full",
+                    old.local_date
                 ),
             };
             bookings::cancel(work, b, &why).await?;
-            let Some(new) = replacement else {
+            let Some(new) = chosen else {
                 continue;
             };
             match bookings::book(work, &e.patient_id, &new).await {

@@ -163,11 +163,39 @@ pub fn program_fits(enrolled: Program, track: Program) -> bool {
             && matches!(track, Program::IopDay | Program::IopEvening))
 }
 
+/// Of `candidates` (session id, local start minute, free places), the one a
+/// moved booking goes to: a free one at the same time of day as the old
+/// session if there is one, else the free one closest in time (earlier on a
+/// tie). `None` when none has a free place.
+pub fn replacement<'a>(
+    old_start_minute: i32,
+    candidates: &[(&'a str, i32, bool)],
+) -> Option<&'a str> {
+    candidates
+        .iter()
+        .filter(|(_, _, free)| *free)
+        .min_by_key(|(_, start, _)| ((start - old_start_minute).abs(), *start))
+        .map(|(id, _, _)| *id)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
+
+    #[test]
+    fn a_moved_booking_keeps_its_time_of_day_where_it_can() {
+        let evening = 18 * 60;
+        let candidates = [("morning", 9 * 60, true), ("evening", evening, true)];
+        assert_eq!(replacement(evening, &candidates), Some("evening"));
+        let full = [("morning", 9 * 60, true), ("evening", evening, false)];
+        assert_eq!(replacement(evening, &full), Some("morning"));
+        let none = [("evening", evening, false)];
+        assert_eq!(replacement(evening, &none), None);
+        assert!(program_fits(Program::IopCombined, Program::IopDay));
+        assert!(!program_fits(Program::IopEvening, Program::IopDay));
+    }
 
     const LIMITS: TrackLimits = TrackLimits {
         default_capacity: 12,

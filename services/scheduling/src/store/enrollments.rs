@@ -176,6 +176,20 @@ pub async fn leave_tracks<C: ConnectionTrait>(db: &C, patient_id: &str) -> Resul
     Ok(())
 }
 
+/// Removes the patient from the tracks not in `keep`.
+pub async fn leave_tracks_except<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    keep: &[String],
+) -> Result<(), DbErr> {
+    track_member::Entity::delete_many()
+        .filter(track_member::Column::PatientId.eq(patient_id))
+        .filter(track_member::Column::TrackId.is_not_in(keep.iter().cloned()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Re-keys everything scheduling holds of `from` to `to` (a merge).
 pub async fn merge<C: ConnectionTrait>(db: &C, from: &str, to: &str) -> Result<(), DbErr> {
     enrollment::Entity::update_many()

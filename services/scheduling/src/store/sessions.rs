@@ -133,19 +133,22 @@ pub async fn at_facility_between<C: ConnectionTrait>(
         .await
 }
 
-/// Ids of tracks at `facility_id` delivering `program`.
-pub async fn tracks_delivering<C: ConnectionTrait>(
+/// Tracks at `facility_id` whose program an episode in `program` may attend
+/// (`tracks::program_fits`), with their programs.
+pub async fn tracks_fitting<C: ConnectionTrait>(
     db: &C,
     facility_id: &str,
-    program: i32,
-) -> Result<Vec<String>, DbErr> {
+    program: iop_proto::common::v1::Program,
+) -> Result<Vec<track::Model>, DbErr> {
     Ok(track::Entity::find()
         .filter(track::Column::FacilityId.eq(facility_id))
-        .filter(track::Column::Program.eq(program))
         .all(db)
         .await?
         .into_iter()
-        .map(|t| t.id)
+        .filter(|t| {
+            iop_proto::common::v1::Program::try_from(t.program)
+                .is_ok_and(|p| crate::tracks::program_fits(program, p))
+        })
         .collect())
 }
 

@@ -1443,3 +1443,103 @@ async fn a_merge_sums_both_records_weeks_in_scheduling_and_in_the_view() {
     assert_eq!(minutes, 30);
     net.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_change_keeps_the_bookings_it_still_fits_and_moves_the_rest() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["fresno"]);
+    let s = net.scheduling().await;
+    let next_monday = monday_of(today()) + Days::new(7);
+    let weekdays = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+    ];
+    let (day_track, _) = track_with_sessions(
+        &s,
+        &staff,
+        Track {
+            program: Program::IopDay as i32,
+            room: "day-room".into(),
+            ..track("fresno", &weekdays, (9, 12), 12)
+        },
+        next_monday,
+        next_monday + Days::new(3),
+    )
+    .await;
+    let (_, evening) = track_with_sessions(
+        &s,
+        &staff,
+        track("fresno", &weekdays, (18, 21), 12),
+        next_monday,
+        next_monday + Days::new(3),
+    )
+    .await;
+    let mut admissions = net.admissions().await;
+    let (pid, _) = register(
+        &mut admissions,
+        &staff,
+        registration("Cam", "Bined", "fresno"),
+    )
+    .await
+    .unwrap();
+    admit(&mut admissions, &staff, &pid, "fresno", Program::IopDay)
+        .await
+        .unwrap();
+    until("the enrollment", || enrollment(&s, &staff, &pid)).await;
+    let joined = s
+        .clone()
+        .enroll_in_track(authed(
+            EnrollInTrackRequest {
+                patient_id: pid.clone(),
+                track_id: day_track.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .bookings;
+    assert_eq!(joined.len(), 4);
+    let booked_sessions = |e: &GetEnrollmentResponse| {
+        let mut ids: Vec<String> = e.bookings.iter().map(|b| b.session_id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    let mut day_sessions: Vec<String> = joined.iter().map(|b| b.session_id.clone()).collect();
+    day_sessions.sort();
+    let change = |program: Program| {
+        let mut a = admissions.clone();
+        let request = authed(
+            TransferPatientRequest {
+                patient_id: pid.clone(),
+                to_facility_id: "fresno".into(),
+                program: program as i32,
+                ..Default::default()
+            },
+            &staff,
+        );
+        async move { a.transfer_patient(request).await.unwrap() }
+    };
+    let in_program = |program: Program| {
+        let (s, staff, pid) = (s.clone(), staff.clone(), pid.clone());
+        async move {
+            let e = enrollment(&s, &staff, &pid).await?;
+            (e.enrollment.as_ref()?.program == program as i32).then_some(e)
+        }
+    };
+
+    // Day to combined: a combined program attends day groups, nothing moves.
+    change(Program::IopCombined).await;
+    let combined = until("the combined program", || in_program(Program::IopCombined)).await;
+    assert_eq!(booked_sessions(&combined), day_sessions);
+
+    // Combined to evening: each day booking moves to that day's evening group.
+    change(Program::IopEvening).await;
+    let evening_now = until("the evening program", || in_program(Program::IopEvening)).await;
+    let mut evening_ids: Vec<String> = evening.iter().map(|x| x.session_id.clone()).collect();
+    evening_ids.sort();
+    assert_eq!(booked_sessions(&evening_now), evening_ids);
+    net.stop().await;
+}
