@@ -148,6 +148,24 @@ async fn admitted(
     pid
 }
 
+/// Records that `patient` attended `session` in full.
+async fn attend(s: &Scheduling, token: &str, session: &str, patient: &str) {
+    s.clone()
+        .record_attendance(authed(
+            RecordAttendanceRequest {
+                session_id: session.into(),
+                entries: vec![AttendanceEntry {
+                    patient_id: patient.into(),
+                    status: AttendanceStatus::Attended as i32,
+                    ..Default::default()
+                }],
+            },
+            token,
+        ))
+        .await
+        .unwrap();
+}
+
 fn scheduling_events(records: &[rdkafka::message::OwnedMessage], pid: &str, kind: &str) -> usize {
     records
         .iter()
@@ -915,20 +933,7 @@ async fn the_patient_view_shows_this_weeks_attended_hours() {
     })
     .await
     .into_inner();
-    s.clone()
-        .record_attendance(authed(
-            RecordAttendanceRequest {
-                session_id: booked.session.unwrap().session_id,
-                entries: vec![AttendanceEntry {
-                    patient_id: pid.clone(),
-                    status: AttendanceStatus::Attended as i32,
-                    ..Default::default()
-                }],
-            },
-            &staff,
-        ))
-        .await
-        .unwrap();
+    attend(&s, &staff, &booked.session.unwrap().session_id, &pid).await;
     let view = net.view().await;
     let seen = until("the view to count the attendance", || {
         let mut v = view.clone();
@@ -1271,20 +1276,7 @@ async fn a_merge_sums_both_records_weeks_in_scheduling_and_in_the_view() {
             ))
             .await
             .unwrap();
-        s.clone()
-            .record_attendance(authed(
-                RecordAttendanceRequest {
-                    session_id: week[day].session_id.clone(),
-                    entries: vec![AttendanceEntry {
-                        patient_id: p.to_string(),
-                        status: AttendanceStatus::Attended as i32,
-                        ..Default::default()
-                    }],
-                },
-                &staff,
-            ))
-            .await
-            .unwrap();
+        attend(&s, &staff, &week[day].session_id, p).await;
     }
     let closed = s
         .clone()
@@ -1336,20 +1328,7 @@ async fn a_merge_sums_both_records_weeks_in_scheduling_and_in_the_view() {
             .await
             .unwrap()
             .into_inner();
-        s.clone()
-            .record_attendance(authed(
-                RecordAttendanceRequest {
-                    session_id: booked.session.unwrap().session_id,
-                    entries: vec![AttendanceEntry {
-                        patient_id: p.to_string(),
-                        status: AttendanceStatus::Attended as i32,
-                        ..Default::default()
-                    }],
-                },
-                &staff,
-            ))
-            .await
-            .unwrap();
+        attend(&s, &staff, &booked.session.unwrap().session_id, p).await;
     }
 
     // The first record's episode ends today; the second is merged into it.
