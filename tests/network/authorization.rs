@@ -812,6 +812,7 @@ async fn call(
                 assessment_id: subject.assessment_id.clone(),
                 chosen: LevelOfCare::LevelOfCare25PartialHospitalization as i32,
                 justification: "daily structure needed after a relapse last week".into(),
+                reason: iop_proto::common::v1::OverrideReason::ClinicalJudgement as i32,
             }
         ),
         "admissions.AdmitPatient" => go!(

@@ -157,6 +157,7 @@ pub fn assessment_message(a: &assessment::Model) -> Assessment {
             justification: a.override_justification.clone().unwrap_or_default(),
             clinician_id: a.overridden_by.clone().unwrap_or_default(),
             overridden_at: a.overridden_at.map(wire::timestamp),
+            reason: a.override_reason.unwrap_or_default(),
         }),
     }
 }

@@ -127,6 +127,7 @@ impl AdmissionsApi {
                 override_justification: Set(None),
                 overridden_by: Set(None),
                 overridden_at: Set(None),
+                override_reason: Set(None),
             },
         )
         .await?;
@@ -186,9 +187,12 @@ impl AdmissionsApi {
         let recommended = placement::recommend(&input)?;
         let chosen = LevelOfCare::try_from(req.chosen)
             .map_err(|_| AdmissionsError::invalid("chosen", "is not a known level of care"))?;
+        let reason = placement::OverrideReason::try_from(req.reason)
+            .map_err(|_| AdmissionsError::invalid("reason", "is not a known override reason"))?;
         let decided = placement::override_placement(
             &recommended,
             chosen,
+            reason,
             &req.justification,
             call.caller.subject(),
         )?;
@@ -201,6 +205,7 @@ impl AdmissionsApi {
         let mut row: assessment::ActiveModel = found.clone().into();
         row.override_level = Set(Some(decided.chosen as i32));
         row.override_justification = Set(Some(decided.justification.clone()));
+        row.override_reason = Set(Some(decided.reason as i32));
         row.overridden_by = Set(Some(decided.clinician_id.clone()));
         row.overridden_at = Set(Some(now));
         let updated = assessments::update(work.txn(), row).await?;
@@ -212,6 +217,7 @@ impl AdmissionsApi {
             justification: decided.justification,
             clinician_id: decided.clinician_id,
             occurred_at: Some(wire::timestamp(now)),
+            reason: decided.reason as i32,
         };
         let sequence = work
             .emit(Stream::patient(&updated.patient_id), &event)

@@ -24,6 +24,8 @@ pub struct Model {
     pub override_justification: Option<String>,
     pub overridden_by: Option<String>,
     pub overridden_at: Option<DateTimeUtc>,
+    /// `iop.common.v1.OverrideReason` value of the override.
+    pub override_reason: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

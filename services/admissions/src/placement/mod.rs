@@ -17,6 +17,7 @@ use iop_proto::common::v1::LevelOfCare::{
     LevelOfCare21IntensiveOutpatient as L21, LevelOfCare25PartialHospitalization as L25,
     LevelOfCare35Residential as L35, LevelOfCare37Residential as L37,
 };
+pub use iop_proto::common::v1::OverrideReason;
 
 use iop_runtime::ids::FieldError;
 
@@ -237,6 +238,8 @@ pub struct PlacementOverride {
     pub recommended: Recommendation,
     /// The level chosen instead.
     pub chosen: LevelOfCare,
+    /// Why, as a code.
+    pub reason: OverrideReason,
     /// Why, trimmed.
     pub justification: String,
     /// Who decided.
@@ -451,11 +454,18 @@ fn validate(input: &PlacementInput) -> Result<(), PlacementError> {
 pub fn override_placement(
     recommended: &Recommendation,
     chosen: LevelOfCare,
+    reason: OverrideReason,
     justification: &str,
     clinician_id: &str,
 ) -> Result<PlacementOverride, PlacementError> {
     if chosen == LevelOfCare::Unspecified {
         return Err(invalid("chosen", "a level of care is required"));
+    }
+    if reason == OverrideReason::Unspecified {
+        return Err(invalid(
+            "reason",
+            "say why: patient preference, level not available, payer or clinical judgement",
+        ));
     }
     if chosen == recommended.level {
         return Err(invalid("chosen", "is the recommended level"));
@@ -472,6 +482,7 @@ pub fn override_placement(
     Ok(PlacementOverride {
         recommended: recommended.clone(),
         chosen,
+        reason,
         justification: justification.to_owned(),
         clinician_id: clinician_id.to_owned(),
     })

@@ -224,19 +224,30 @@ fn recommendation_records_version_and_thresholds() {
 fn override_keeps_the_recommendation_and_needs_a_justification() {
     let rec = recommend(&with(|_| {})).unwrap();
     let why = "  declined residential; daily family support at home  ";
-    let o = override_placement(&rec, L25, why, " clin-7 ").unwrap();
+    let preference = OverrideReason::PatientPreference;
+    let o = override_placement(&rec, L25, preference, why, " clin-7 ").unwrap();
     assert_eq!((o.chosen, o.justification.as_str()), (L25, why.trim()));
     assert_eq!((o.clinician_id.as_str(), &o.recommended), ("clin-7", &rec));
-    let twenty = override_placement(&rec, L1, "exactly twenty chars", "c");
+    assert_eq!(o.reason, preference);
+    let payer = OverrideReason::Payer;
+    let twenty = override_placement(&rec, L1, payer, "exactly twenty chars", "c");
     assert_eq!(twenty.unwrap().chosen, L1);
-    for (chosen, why, clinician, expected) in [
-        (L25, "   nineteen chars...   ", "c", "justification"),
-        (L25, "", "c", "justification"),
-        (L21, why, "c", "chosen"),
-        (LevelOfCare::Unspecified, why, "c", "chosen"),
-        (L25, why, "  ", "clinician_id"),
+    let none = OverrideReason::Unspecified;
+    for (chosen, reason, why, clinician, expected) in [
+        (
+            L25,
+            preference,
+            "   nineteen chars...   ",
+            "c",
+            "justification",
+        ),
+        (L25, preference, "", "c", "justification"),
+        (L21, preference, why, "c", "chosen"),
+        (LevelOfCare::Unspecified, preference, why, "c", "chosen"),
+        (L25, none, why, "c", "reason"),
+        (L25, preference, why, "  ", "clinician_id"),
     ] {
-        let result = override_placement(&rec, chosen, why, clinician);
+        let result = override_placement(&rec, chosen, reason, why, clinician);
         assert_eq!(field(result), expected);
     }
 }

@@ -565,6 +565,7 @@ async fn admission_needs_a_placement_at_the_level_and_a_free_place() {
         assessment_id: assessment.assessment_id.clone(),
         chosen: LevelOfCare::LevelOfCare21IntensiveOutpatient as i32,
         justification: justification.into(),
+        reason: iop_proto::common::v1::OverrideReason::PatientPreference as i32,
     };
     let err = admissions
         .override_placement(authed(
@@ -609,6 +610,19 @@ async fn admission_needs_a_placement_at_the_level_and_a_free_place() {
         "{}",
         err.message()
     );
+    // The reason code is required, named when missing.
+    let err = admissions
+        .override_placement(authed(
+            OverridePlacementRequest {
+                reason: 0,
+                ..override_to("moving to sober living on Monday; daily check-ins agreed")
+            },
+            &clinician,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().starts_with("reason"), "{}", err.message());
     let overridden = admissions
         .override_placement(authed(
             override_to("moving to sober living on Monday; daily check-ins agreed"),
@@ -619,9 +633,13 @@ async fn admission_needs_a_placement_at_the_level_and_a_free_place() {
         .into_inner()
         .assessment
         .unwrap();
+    let chosen = overridden.r#override.unwrap();
     assert_eq!(
-        overridden.r#override.unwrap().chosen,
-        LevelOfCare::LevelOfCare21IntensiveOutpatient as i32
+        (chosen.chosen, chosen.reason),
+        (
+            LevelOfCare::LevelOfCare21IntensiveOutpatient as i32,
+            iop_proto::common::v1::OverrideReason::PatientPreference as i32
+        )
     );
     admissions
         .admit_patient(authed(admit_day(pid.clone()), &intake))
