@@ -318,10 +318,7 @@ async fn another_facility_gets_in_only_through_an_audited_link(#[case] backend: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
-    use iop_proto::{
-        admissions::v1::BreakGlassRequest,
-        audit::v1::{AccountDisclosuresRequest, audit_service_client::AuditServiceClient},
-    };
+    use iop_proto::admissions::v1::BreakGlassRequest;
     use sea_orm::ConnectionTrait as _;
 
     let net = TestNetwork::start(Backend::Sqlite).await;
@@ -444,18 +441,7 @@ async fn break_glass_reads_for_a_limited_time_and_is_accounted_for() {
     );
     // The read is in the accounting of disclosures, naming the grant; the
     // privacy officer gets the event.
-    let disclosures = AuditServiceClient::new(net.channel().await)
-        .account_disclosures(authed(
-            AccountDisclosuresRequest {
-                patient_id: pid.clone(),
-                ..Default::default()
-            },
-            &auditor,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .disclosures;
+    let disclosures = iop_testkit::account_disclosures(&net, &auditor, &pid).await;
     let emergency = format!("emergency:{}", granted.grant_id);
     assert!(
         disclosures

@@ -10,8 +10,8 @@ use std::{collections::BTreeSet, process::Command, time::Duration};
 use iop_proto::{
     admissions::v1::{GetPatientRequest, RecordConsentRequest},
     audit::v1::{
-        AccountDisclosuresRequest, AuditEntry, AuditOutcome, ListAuditEntriesRequest,
-        VerifyAuditChainRequest, audit_service_client::AuditServiceClient,
+        AuditEntry, AuditOutcome, ListAuditEntriesRequest, VerifyAuditChainRequest,
+        audit_service_client::AuditServiceClient,
     },
 };
 use iop_runtime::auth::Role;
@@ -246,18 +246,7 @@ async fn auditors_read_the_trail_account_disclosures_and_find_tampering(#[case] 
     );
 
     // The accounting of disclosures: Fresno's reads under the consent, nothing else.
-    let disclosures = audit
-        .account_disclosures(authed(
-            AccountDisclosuresRequest {
-                patient_id: pid.clone(),
-                ..Default::default()
-            },
-            &auditor,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .disclosures;
+    let disclosures = iop_testkit::account_disclosures(&net, &auditor, &pid).await;
     let services: BTreeSet<&str> = disclosures.iter().map(|d| d.service.as_str()).collect();
     assert_eq!(services, BTreeSet::from(["admissions", "patient-view"]));
     assert!(

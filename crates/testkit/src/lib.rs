@@ -587,6 +587,30 @@ pub async fn audit_count(
     row.try_get::<i64>("", "n").expect("count")
 }
 
+/// The accounting of disclosures of `patient_id` (Part 2), as an auditor with
+/// `token` reads it through `iop.audit.v1.AuditService`.
+pub async fn account_disclosures(
+    net: &TestNetwork,
+    token: &str,
+    patient_id: &str,
+) -> Vec<iop_proto::audit::v1::AuditEntry> {
+    use iop_proto::audit::v1::{
+        AccountDisclosuresRequest, audit_service_client::AuditServiceClient,
+    };
+    AuditServiceClient::new(net.channel().await)
+        .account_disclosures(authed(
+            AccountDisclosuresRequest {
+                patient_id: patient_id.into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .expect("the accounting of disclosures")
+        .into_inner()
+        .disclosures
+}
+
 /// Creates `track` once scheduling knows its facility (from admissions'
 /// `FacilityRecorded`, which may not have arrived yet); returns it as stored.
 pub async fn create_track(

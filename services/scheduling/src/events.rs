@@ -194,13 +194,7 @@ impl AdmissionsHandler {
             let Some(old) = sessions::session(work.txn(), &b.session_id).await? else {
                 continue;
             };
-            // Same facility, and a session the new program may attend (or an
-            // individual appointment): the booking stands.
-            let still_fits = old
-                .track_id
-                .as_ref()
-                .is_none_or(|t| fitting_ids.contains(t));
-            if !moved_facility && still_fits {
+            if crate::tracks::keeps_booking(moved_facility, old.track_id.as_deref(), &fitting_ids) {
                 continue;
             }
             let candidates =

@@ -163,6 +163,14 @@ pub fn program_fits(enrolled: Program, track: Program) -> bool {
             && matches!(track, Program::IopDay | Program::IopEvening))
 }
 
+/// Whether a booking survives a transfer or a program change as it is: the
+/// episode stays at the session's facility (`moved_facility` false) and the
+/// session is an individual appointment (`track` none) or belongs to a track
+/// among `fitting` (those the new program may attend).
+pub fn keeps_booking(moved_facility: bool, track: Option<&str>, fitting: &[String]) -> bool {
+    !moved_facility && track.is_none_or(|t| fitting.iter().any(|f| f == t))
+}
+
 /// Of `candidates` (session id, local start minute, free places), the one a
 /// moved booking goes to: a free one at the same time of day as the old
 /// session if there is one, else the free one closest in time (earlier on a
@@ -194,6 +202,17 @@ mod tests {
         let none = [("evening", evening, false)];
         assert_eq!(replacement(evening, &none), None);
         assert!(program_fits(Program::IopCombined, Program::IopDay));
+        let fitting = ["day".to_owned()];
+        assert!(keeps_booking(false, Some("day"), &fitting));
+        assert!(
+            keeps_booking(false, None, &fitting),
+            "an individual appointment"
+        );
+        assert!(!keeps_booking(false, Some("evening"), &fitting));
+        assert!(
+            !keeps_booking(true, Some("day"), &fitting),
+            "another facility"
+        );
         assert!(!program_fits(Program::IopEvening, Program::IopDay));
     }
 

@@ -5,7 +5,7 @@
 
 use chrono::{Duration, Utc};
 use iop_consent::{Decision, Disclosure, Expiry, REDISCLOSURE_NOTICE, may_disclose};
-use iop_messaging::work::Stream;
+use iop_messaging::work::{Stream, UnitOfWork};
 use iop_proto::admissions::{
     events::v1 as events,
     v1::{
@@ -58,6 +58,31 @@ impl AdmissionsApi {
                 Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into())
             }
         }
+    }
+
+    /// The consent `consent_id` names, claimed for a change by `action`: the
+    /// access rule decided on its patient ([`Self::consent_row`],
+    /// [`Self::change`]), the patient's stream locked, and the row read again
+    /// under that lock. Returns the unit of work, the patient, the facility
+    /// the change is made for and the row.
+    async fn claim_consent(
+        &self,
+        call: &Call,
+        action: &'static str,
+        consent_id: &str,
+    ) -> Result<(UnitOfWork, super::Claimed, String, consent::Model), AdmissionsError> {
+        let row = self.consent_row(call, action, consent_id).await?;
+        let (work, claimed, facility) = self
+            .change(call, action, "patient_id", &row.patient_id)
+            .await?;
+        // Read again under the patient's lock: the state is said only now.
+        let row =
+            consents::find(work.txn(), &row.id)
+                .await?
+                .ok_or_else(|| AdmissionsError::Corrupt {
+                    what: format!("consent {} vanished", row.id),
+                })?;
+        Ok((work, claimed, facility, row))
     }
 
     pub(super) async fn record_consent(
@@ -118,17 +143,8 @@ impl AdmissionsApi {
         req: RevokeConsentRequest,
     ) -> Result<RevokeConsentResponse, AdmissionsError> {
         const ACTION: &str = "admissions.RevokeConsent";
-        let row = self.consent_row(call, ACTION, &req.consent_id).await?;
-        let (mut work, claimed, facility) = self
-            .change(call, ACTION, "patient_id", &row.patient_id)
-            .await?;
-        // Read again under the patient's lock: the state is said only now.
-        let row =
-            consents::find(work.txn(), &row.id)
-                .await?
-                .ok_or_else(|| AdmissionsError::Corrupt {
-                    what: format!("consent {} vanished", row.id),
-                })?;
+        let (mut work, claimed, facility, row) =
+            self.claim_consent(call, ACTION, &req.consent_id).await?;
         if row.revoked_at.is_some() {
             return Err(AdmissionsError::WrongState {
                 why: format!("consent {} is already revoked", row.id),
@@ -160,7 +176,6 @@ impl AdmissionsApi {
         req: RecordConsentExpiryEventRequest,
     ) -> Result<RecordConsentExpiryEventResponse, AdmissionsError> {
         const ACTION: &str = "admissions.RecordConsentExpiryEvent";
-        let row = self.consent_row(call, ACTION, &req.consent_id).await?;
         let now = Utc::now();
         let at = match req.occurred_at.as_ref() {
             None => now,
@@ -170,15 +185,8 @@ impl AdmissionsApi {
         if at > now + CLOCK_SKEW {
             return Err(AdmissionsError::invalid("occurred_at", "is in the future"));
         }
-        let (mut work, claimed, facility) = self
-            .change(call, ACTION, "patient_id", &row.patient_id)
-            .await?;
-        let row =
-            consents::find(work.txn(), &row.id)
-                .await?
-                .ok_or_else(|| AdmissionsError::Corrupt {
-                    what: format!("consent {} vanished", row.id),
-                })?;
+        let (mut work, claimed, facility, row) =
+            self.claim_consent(call, ACTION, &req.consent_id).await?;
         let current = iop_consent::wire::consent(&consents::message(&row)?)?;
         if !matches!(current.expiry, Expiry::Event(_)) {
             return Err(AdmissionsError::WrongState {
