@@ -134,6 +134,7 @@ enum RoleArg {
     Billing,
     Admin,
     Auditor,
+    MedicalDirector,
 }
 
 impl std::fmt::Display for RoleArg {
@@ -150,6 +151,7 @@ impl From<RoleArg> for Role {
             RoleArg::Billing => Role::Billing,
             RoleArg::Admin => Role::Admin,
             RoleArg::Auditor => Role::Auditor,
+            RoleArg::MedicalDirector => Role::MedicalDirector,
         }
     }
 }

@@ -29,16 +29,20 @@ pub enum Role {
     Admin,
     /// Reads the audit trail.
     Auditor,
+    /// A physician who approves placements below a level set by withdrawal or
+    /// biomedical risk. Held beside `clinician`; on its own it calls nothing.
+    MedicalDirector,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Intake,
         Role::Clinician,
         Role::Billing,
         Role::Admin,
         Role::Auditor,
+        Role::MedicalDirector,
     ];
 
     /// The role's claim value.
@@ -49,6 +53,7 @@ impl Role {
             Role::Billing => "billing",
             Role::Admin => "admin",
             Role::Auditor => "auditor",
+            Role::MedicalDirector => "medical_director",
         }
     }
 }

@@ -309,14 +309,14 @@ pub fn registration(given: &str, family: &str, facility: &str) -> RegisterPatien
     }
 }
 
-/// A screening that places an adult at IOP (2.1): dimensions 0-1, moderate
-/// severity, stable home, no barriers.
+/// A screening that places an adult at IOP (2.1): relapse potential rated 2,
+/// the other dimensions 0-1, moderate severity, stable home, daytime work.
 pub fn iop_assessment() -> AssessmentInput {
     AssessmentInput {
         dimensions: Some(AsamDimensions {
             d1_withdrawal: 1,
             d3_emotional: 1,
-            d5_relapse: 1,
+            d5_relapse: 2,
             ..Default::default()
         }),
         suitability: Some(Suitability {
@@ -332,11 +332,15 @@ pub fn iop_assessment() -> AssessmentInput {
     }
 }
 
-/// A screening that places at partial hospitalization (2.5): a severe disorder.
+/// A screening that places at partial hospitalization (2.5): relapse
+/// potential rated 3, a severe disorder.
 pub fn php_assessment() -> AssessmentInput {
     let mut input = iop_assessment();
     if let Some(s) = input.suitability.as_mut() {
         s.severity = Severity::Severe as i32;
+    }
+    if let Some(d) = input.dimensions.as_mut() {
+        d.d5_relapse = 3;
     }
     input
 }

@@ -79,6 +79,13 @@ pub enum AdmissionsError in "iop.admissions" {
         /// Which record, and its state.
         why: String,
     } => (FailedPrecondition, "WRONG_STATE"),
+    /// The override lowers a level set by withdrawal or biomedical risk and
+    /// the caller does not hold the medical director role.
+    #[error("{why}")]
+    MedicalDirectorRequired {
+        /// Which levels.
+        why: String,
+    } => (PermissionDenied, "MEDICAL_DIRECTOR_REQUIRED"),
     /// Too many registrations produced candidates for this caller lately.
     #[error("too many duplicate checks with candidates; retry in {retry_after_s} s")]
     RateLimited {
@@ -105,7 +112,13 @@ impl From<iop_consent::ConsentError> for AdmissionsError {
 
 impl From<crate::placement::PlacementError> for AdmissionsError {
     fn from(e: crate::placement::PlacementError) -> Self {
-        FieldError::from(e).into()
+        use crate::placement::PlacementError;
+        match e {
+            PlacementError::InvalidField { field, reason } => FieldError { field, reason }.into(),
+            PlacementError::NeedsMedicalDirector { .. } => {
+                AdmissionsError::MedicalDirectorRequired { why: e.to_string() }
+            }
+        }
     }
 }
 

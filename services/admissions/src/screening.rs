@@ -8,7 +8,8 @@ use iop_runtime::ids::FieldError;
 
 use crate::placement::{
     AgeGroup, Commitments, Dimensions, Home, MedicalNeeds, Motivation, Payment, PlacementInput,
-    Recommendation, Role, Severity, Suitability, Track, Transportation, Withdrawal,
+    PlacementThresholds, Recommendation, Role, Severity, Suitability, Track, Transportation,
+    Withdrawal,
 };
 
 fn unset(field: &'static str) -> FieldError {
@@ -210,9 +211,38 @@ pub fn recommendation_message(r: &Recommendation) -> pb::PlacementRecommendation
                     Role::Risk => pb::ReasonRole::Risk,
                 } as i32,
                 explanation: x.explanation.clone(),
+                indicates_wm: x.indicates_wm.map_or(0, |w| w as i32),
             })
             .collect(),
+        withdrawal_management: r.withdrawal_management as i32,
+        thresholds: Some(thresholds_message(&r.thresholds)),
     }
+}
+
+/// The contract form of the withdrawal-scale cut-offs.
+pub fn thresholds_message(t: &PlacementThresholds) -> pb::PlacementThresholds {
+    pb::PlacementThresholds {
+        ciwa_ar_moderate: t.ciwa_ar_moderate.into(),
+        ciwa_ar_severe: t.ciwa_ar_severe.into(),
+        cows_mild: t.cows_mild.into(),
+        cows_moderate: t.cows_moderate.into(),
+        cows_moderately_severe: t.cows_moderately_severe.into(),
+        cows_severe: t.cows_severe.into(),
+    }
+}
+
+/// The cut-offs a stored recommendation was made with; `None` when one is out
+/// of range (not a recommendation this service wrote).
+pub fn thresholds_of(t: &pb::PlacementThresholds) -> Option<PlacementThresholds> {
+    let v = |x: u32| u8::try_from(x).ok();
+    Some(PlacementThresholds {
+        ciwa_ar_moderate: v(t.ciwa_ar_moderate)?,
+        ciwa_ar_severe: v(t.ciwa_ar_severe)?,
+        cows_mild: v(t.cows_mild)?,
+        cows_moderate: v(t.cows_moderate)?,
+        cows_moderately_severe: v(t.cows_moderately_severe)?,
+        cows_severe: v(t.cows_severe)?,
+    })
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl Purpose {
     /// paid, auditors audit and run operations, admins may state any.
     pub fn served_by(role: Role) -> &'static [Purpose] {
         match role {
-            Role::Intake | Role::Clinician => &[Purpose::Treatment],
+            Role::Intake | Role::Clinician | Role::MedicalDirector => &[Purpose::Treatment],
             Role::Billing => &[Purpose::Payment],
             Role::Auditor => &[Purpose::Operations, Purpose::Audit],
             Role::Admin => &Purpose::ALL,

@@ -6,7 +6,7 @@
 //! placement an admission at another relies on.
 
 use chrono::Utc;
-use iop_messaging::work::{Actor, Stream};
+use iop_messaging::work::{Access, Actor, Stream};
 use iop_proto::{
     admissions::{
         events::v1 as events,
@@ -18,6 +18,7 @@ use iop_proto::{
     common::v1::{self as common, LevelOfCare},
 };
 use iop_runtime::{
+    auth::Role,
     grpc::Call,
     ids::{AssessmentId, FacilityId, PatientId},
     wire,
@@ -183,19 +184,42 @@ impl AdmissionsApi {
                     what: format!("input of assessment {assessment_id}"),
                 }
             })?;
+        // The recommendation as it was made: the stored input under the
+        // thresholds it recorded.
+        let stored_recommendation =
+            common::PlacementRecommendation::decode(found.recommendation.as_slice()).ok();
+        let thresholds = (stored_recommendation.as_ref())
+            .and_then(|r| r.thresholds.as_ref())
+            .and_then(screening::thresholds_of)
+            .ok_or_else(|| AdmissionsError::Corrupt {
+                what: format!("recommendation of assessment {assessment_id}"),
+            })?;
         let input = screening::input(Some(&stored_input), placement::AgeGroup::Adult)?;
-        let recommended = placement::recommend(&input)?;
+        let recommended = placement::recommend_with(&input, &thresholds)?;
         let chosen = LevelOfCare::try_from(req.chosen)
             .map_err(|_| AdmissionsError::invalid("chosen", "is not a known level of care"))?;
         let reason = placement::OverrideReason::try_from(req.reason)
             .map_err(|_| AdmissionsError::invalid("reason", "is not a known override reason"))?;
-        let decided = placement::override_placement(
+        let medical_director = call.caller.has_any_role(&[Role::MedicalDirector]);
+        let decided = match placement::override_placement(
             &recommended,
             chosen,
             reason,
             &req.justification,
             call.caller.subject(),
-        )?;
+            medical_director,
+        ) {
+            Ok(decided) => decided,
+            Err(e @ placement::PlacementError::NeedsMedicalDirector { .. }) => {
+                // A refusal of the caller's authority: audited like any other.
+                let denied = Access::denied(Some(&found.patient_id), Some(&found.facility_id));
+                self.ledger
+                    .record_access(&Actor::of(call, "admissions.OverridePlacement"), &[denied])
+                    .await?;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let mut work = self
             .ledger
             .command(Actor::of(call, "admissions.OverridePlacement"))

@@ -875,7 +875,12 @@ async fn an_analyst_decodes_every_admissions_event_type() {
                     rec.level,
                     LevelOfCare::LevelOfCare21IntensiveOutpatient as i32
                 );
-                assert_eq!(rec.rules_version, "asam3-iop-v1");
+                assert_eq!(rec.rules_version, "asam3-iop-v2");
+                assert_eq!(
+                    rec.withdrawal_management,
+                    iop_proto::common::v1::WithdrawalManagement::None as i32
+                );
+                assert_eq!(rec.thresholds.unwrap().cows_moderate, 13);
                 assert!(!rec.reasons.is_empty());
             }
             "iop.admissions.events.v1.PatientAdmitted" => {
@@ -913,5 +918,131 @@ async fn an_analyst_decodes_every_admissions_event_type() {
         seen.insert(kind);
     }
     assert_eq!(seen.len(), 7, "{seen:?}");
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawal_is_managed_beside_the_level_and_only_the_medical_director_lowers_it() {
+    use iop_proto::{
+        admissions::v1::RecordAssessmentRequest,
+        common::v1::{OverrideReason, WithdrawalManagement},
+    };
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let intake = net.token(&[Role::Intake], &["oakland"]);
+    let clinician = net.token(&[Role::Clinician], &["oakland"]);
+    let director = net.token(&[Role::Clinician, Role::MedicalDirector], &["oakland"]);
+    let mut admissions = net.admissions().await;
+    let assess_with = |pid: &str, change: fn(&mut iop_proto::common::v1::AssessmentInput)| {
+        let mut input = iop_assessment();
+        change(&mut input);
+        RecordAssessmentRequest {
+            patient_id: pid.into(),
+            facility_id: "oakland".into(),
+            input: Some(input),
+        }
+    };
+
+    // Moderate opioid withdrawal: IOP with ambulatory WM (outpatient
+    // buprenorphine induction), not residential; the patient is admitted.
+    let opioids = patient(&mut admissions, &intake, "Lalo", "Vega", "oakland").await;
+    let placed = admissions
+        .record_assessment(authed(
+            assess_with(&opioids, |i| {
+                i.withdrawal = Some(iop_proto::common::v1::WithdrawalScores {
+                    cows: Some(16),
+                    ciwa_ar: None,
+                })
+            }),
+            &clinician,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap()
+        .recommendation
+        .unwrap();
+    assert_eq!(
+        (placed.level, placed.withdrawal_management),
+        (
+            LevelOfCare::LevelOfCare21IntensiveOutpatient as i32,
+            WithdrawalManagement::WithdrawalManagement2Wm as i32
+        )
+    );
+    let cows = placed.reasons.iter().find(|r| r.input == "withdrawal.cows");
+    assert!(cows.unwrap().explanation.contains("buprenorphine"));
+    admit(
+        &mut admissions,
+        &intake,
+        &opioids,
+        "oakland",
+        Program::IopDay,
+    )
+    .await
+    .unwrap();
+
+    // Withdrawal rated 3 sets 3.7 (and 3.7-WM): a clinician may not lower it.
+    let alcohol = patient(&mut admissions, &intake, "Memo", "Ruiz", "oakland").await;
+    let assessment = admissions
+        .record_assessment(authed(
+            assess_with(&alcohol, |i| {
+                i.dimensions.as_mut().unwrap().d1_withdrawal = 3;
+            }),
+            &clinician,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap();
+    let recommendation = assessment.recommendation.clone().unwrap();
+    assert_eq!(
+        (recommendation.level, recommendation.withdrawal_management),
+        (
+            LevelOfCare::LevelOfCare37Residential as i32,
+            WithdrawalManagement::WithdrawalManagement37Wm as i32
+        )
+    );
+    let lower = OverridePlacementRequest {
+        assessment_id: assessment.assessment_id.clone(),
+        chosen: LevelOfCare::LevelOfCare21IntensiveOutpatient as i32,
+        justification: "declines residential; daily nurse visits at home arranged".into(),
+        reason: OverrideReason::PatientPreference as i32,
+    };
+    let err = admissions
+        .override_placement(authed(lower.clone(), &clinician))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(
+        err.message().contains("medical director"),
+        "{}",
+        err.message()
+    );
+    let url = net.database_url("admissions");
+    let action = Some("admissions.OverridePlacement");
+    assert_eq!(audit_rows(url, &alcohol, action, "denied").await, 1);
+    let chosen = admissions
+        .override_placement(authed(lower, &director))
+        .await
+        .unwrap()
+        .into_inner()
+        .assessment
+        .unwrap()
+        .r#override
+        .unwrap();
+    assert_eq!(
+        chosen.chosen,
+        LevelOfCare::LevelOfCare21IntensiveOutpatient as i32
+    );
+    admit(
+        &mut admissions,
+        &intake,
+        &alcohol,
+        "oakland",
+        Program::IopDay,
+    )
+    .await
+    .unwrap();
     net.stop().await;
 }
