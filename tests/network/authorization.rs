@@ -36,10 +36,10 @@ use std::{collections::BTreeMap, time::Duration};
 use chrono::{Days, Utc};
 use iop_proto::{
     admissions::v1::{
-        AdmitPatientRequest, BreakGlassRequest, CheckDisclosureRequest, Demographics,
-        DischargePatientRequest, GetDemographicHistoryRequest, GetPatientRequest,
-        LinkPatientToFacilityRequest, ListConsentsRequest, ListFacilitiesRequest,
-        MergePatientsRequest, OverridePlacementRequest, PutFacilityRequest,
+        AdmitPatientRequest, BreakGlassRequest, CheckDisclosureRequest, DeclareDistinctRequest,
+        Demographics, DischargePatientRequest, FindDuplicatesRequest, GetDemographicHistoryRequest,
+        GetPatientRequest, LinkPatientToFacilityRequest, ListConsentsRequest,
+        ListFacilitiesRequest, MergePatientsRequest, OverridePlacementRequest, PutFacilityRequest,
         RecordConsentExpiryEventRequest, RecordConsentRequest, RecordCoverageRequest,
         RevokeConsentRequest, TransferPatientRequest, UpdateDemographicsRequest,
         admissions_service_client::AdmissionsServiceClient,
@@ -139,6 +139,8 @@ const RULES: &[Rule] = &[
     rule("admissions.AdmitPatient", Scope::Write, INTAKE),
     rule("admissions.TransferPatient", Scope::Write, CARE_TEAM),
     rule("admissions.MergePatients", Scope::Write, INTAKE),
+    rule("admissions.FindDuplicates", Scope::Write, INTAKE),
+    rule("admissions.DeclareDistinct", Scope::Write, INTAKE),
     rule("scheduling.EnrollInTrack", Scope::Write, CARE_TEAM),
     rule("scheduling.BookSession", Scope::Write, CARE_TEAM),
     rule("scheduling.BookIndividual", Scope::Write, CARE_TEAM),
@@ -872,6 +874,26 @@ async fn call(
                     survivor_id: pid(),
                     merged_away_id: duplicate,
                     reason: "same person registered twice".into(),
+                }
+            )
+        }
+        "admissions.FindDuplicates" => go!(
+            a,
+            find_duplicates,
+            FindDuplicatesRequest { patient_id: pid() }
+        ),
+        "admissions.DeclareDistinct" => {
+            // A fresh Fresno record each time, declared another person.
+            let fresno = net.token(&[Role::Intake], &["fresno"]);
+            let (other, _) = register(&mut a, &fresno, distinct("Other", "fresno")).await?;
+            go!(
+                a,
+                declare_distinct,
+                DeclareDistinctRequest {
+                    patient_id: pid(),
+                    other_patient_id: other,
+                    reason: "sister, confirmed by ID".into(),
+                    ..Default::default()
                 }
             )
         }

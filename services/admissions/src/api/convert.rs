@@ -58,6 +58,18 @@ pub fn emergency_contact_of(p: &patient::Model) -> common::EmergencyContact {
     }
 }
 
+/// A stored patient as duplicate detection compares it.
+pub fn matchable(p: &patient::Model) -> crate::matching::Demographics<'_> {
+    crate::matching::Demographics {
+        given: &p.given_name,
+        family: &p.family_name,
+        date_of_birth: p.date_of_birth,
+        sex: crate::matching::Sex::from_contract(p.sex),
+        phone: &p.phone,
+        ssn_last4: &p.ssn_last4,
+    }
+}
+
 /// A stored patient's demographics, as a version of their history keeps them.
 pub fn demographics_of(p: &patient::Model) -> Demographics {
     Demographics {

@@ -49,11 +49,20 @@ impl AdmissionsApi {
             &why,
         )
         .await?;
+        let person = convert::matchable(&updated);
+        let keys = crate::matching::index_keys(&person);
+        patients::index_for_matching(work.txn(), &updated.id, Some(keys)).await?;
         work.audit(Some(&updated.id), Some(&facility));
         work.commit().await?;
+        // Checked again once committed: new demographics may now resemble
+        // another record (a corrected birth date, a married name).
+        let candidates = self
+            .duplicate_candidates(call, &person, Some(&updated.id), &facility)
+            .await?;
         Ok(UpdateDemographicsResponse {
             patient: Some(self.patient_message(&updated).await?),
             consistency_token: self.token(&updated.id, sequence),
+            candidates,
         })
     }
 

@@ -41,9 +41,10 @@ impl AdmissionsApi {
     /// The patient a duplicate candidate's `reference` stands for, if it was
     /// issued to `facility` less than a day ago; any other reference is the
     /// same audited PERMISSION_DENIED.
-    async fn referenced(
+    pub(super) async fn referenced(
         &self,
         call: &Call,
+        action: &'static str,
         reference: &str,
         facility: &FacilityId,
     ) -> Result<PatientId, AdmissionsError> {
@@ -64,7 +65,7 @@ impl AdmissionsApi {
             _ => {
                 self.ledger
                     .record_access(
-                        &Actor::of(call, ACTION),
+                        &Actor::of(call, action),
                         &[Access::denied(None, Some(facility.as_str()))],
                     )
                     .await?;
@@ -92,7 +93,10 @@ impl AdmissionsApi {
         self.acting_at(call, &facility_id).await?;
         let patient_id = match (req.patient_id.as_str(), req.candidate_reference.as_str()) {
             (id, "") => PatientId::parse("patient_id", id)?,
-            ("", reference) => self.referenced(call, reference, &facility_id).await?,
+            ("", reference) => {
+                self.referenced(call, ACTION, reference, &facility_id)
+                    .await?
+            }
             _ => {
                 return Err(AdmissionsError::invalid(
                     "candidate_reference",

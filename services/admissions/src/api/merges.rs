@@ -70,6 +70,9 @@ impl AdmissionsApi {
         consents::move_all(work.txn(), from, to).await?;
         coverages::move_all(work.txn(), from, to).await?;
         patients::mark_merged(work.txn(), from, to).await?;
+        // The survivor is the candidate from now on; the merged-away record
+        // leaves the match index.
+        patients::index_for_matching(work.txn(), from, None).await?;
         let active = kept.active.as_ref().or(gone.active.as_ref());
         let event = events::PatientsMerged {
             survivor_id: to.to_owned(),

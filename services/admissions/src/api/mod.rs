@@ -8,6 +8,7 @@ mod consents;
 pub(crate) mod convert;
 mod coverage;
 mod demographics;
+mod duplicates;
 mod episodes;
 mod facilities;
 mod links;
@@ -40,7 +41,7 @@ use crate::{
     },
 };
 
-/// Registration, admission, demographics and merges: the front desk.
+/// Registration, admission, demographics, duplicates and merges: the front desk.
 const INTAKE: &[Role] = &[Role::Intake, Role::Admin];
 /// Transfers, discharges, screening and consents are recorded by intake or clinicians.
 const CARE_TEAM: &[Role] = &[Role::Intake, Role::Clinician, Role::Admin];
@@ -53,13 +54,7 @@ const COVERAGE_WRITERS: &[Role] = &[Role::Intake, Role::Billing, Role::Admin];
 /// Reads of patient records.
 const READERS: &[Role] = &[Role::Intake, Role::Clinician, Role::Billing, Role::Admin];
 /// The facility registry holds no patient data.
-const ANYONE: &[Role] = &[
-    Role::Intake,
-    Role::Clinician,
-    Role::Billing,
-    Role::Admin,
-    Role::Auditor,
-];
+const ANYONE: &[Role] = &Role::ALL;
 
 /// `iop.admissions.v1.AdmissionsService`.
 #[derive(Clone)]
@@ -92,6 +87,8 @@ iop_runtime::grpc_service! {
         update_demographics(api::UpdateDemographicsRequest) -> api::UpdateDemographicsResponse, INTAKE => update_demographics;
         get_demographic_history(api::GetDemographicHistoryRequest) -> api::GetDemographicHistoryResponse, INTAKE => demographic_history;
         merge_patients(api::MergePatientsRequest) -> api::MergePatientsResponse, INTAKE => merge;
+        find_duplicates(api::FindDuplicatesRequest) -> api::FindDuplicatesResponse, INTAKE => find_duplicates;
+        declare_distinct(api::DeclareDistinctRequest) -> api::DeclareDistinctResponse, INTAKE => declare_distinct;
         break_glass(api::BreakGlassRequest) -> api::BreakGlassResponse, EMERGENCY => break_glass;
         link_patient_to_facility(api::LinkPatientToFacilityRequest) -> api::LinkPatientToFacilityResponse, CARE_TEAM => link_patient;
         record_assessment(api::RecordAssessmentRequest) -> api::RecordAssessmentResponse, CARE_TEAM => record_assessment;

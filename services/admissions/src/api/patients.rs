@@ -1,43 +1,24 @@
 //! The master patient index over gRPC: registration with duplicate candidates
-//! (registers nobody until a person confirms) and look-up.
+//! (registers nobody until a person confirms; the search is `duplicates`) and
+//! look-up.
 
 use chrono::Utc;
 use iop_messaging::work::{Access, Actor, Stream};
 use iop_proto::admissions::v1::{
-    DuplicateCandidate, GetPatientRequest, GetPatientResponse, MatchBand, RegisterPatientRequest,
-    RegisterPatientResponse, RegistrationOutcome,
+    GetPatientRequest, GetPatientResponse, RegisterPatientRequest, RegisterPatientResponse,
+    RegistrationOutcome,
 };
 use iop_runtime::{
     grpc::Call,
     ids::{self, FacilityId, PatientId},
 };
 use rand::Rng;
-use sea_orm::{ActiveModelTrait, Set, SqlErr};
+use sea_orm::{Set, SqlErr};
 
 use super::{AdmissionsApi, convert};
-use crate::{
-    entity::{candidate_reference, patient},
-    error::AdmissionsError,
-    events,
-    matching::{self, MatchRules, MatchScore},
-    mrn,
-    registration::Registration,
-    store::patients,
-};
+use crate::{entity::patient, error::AdmissionsError, events, matching, mrn, store::patients};
 
 const REGISTER: &str = "admissions.RegisterPatient";
-/// The audited action of a duplicate check that found candidates (one row for
-/// the search, one per candidate shown).
-const CANDIDATES: &str = "admissions.RegisterPatient.duplicate_check";
-
-/// The band of a score: what a candidate known only elsewhere shows of it.
-fn band(score: u32) -> MatchBand {
-    match score {
-        0..70 => MatchBand::Possible,
-        70..85 => MatchBand::Probable,
-        _ => MatchBand::Strong,
-    }
-}
 
 /// Writes validated demographics onto a patient row.
 pub(super) fn apply(m: &mut patient::ActiveModel, v: &convert::Validated) {
@@ -62,51 +43,6 @@ pub(super) fn apply(m: &mut patient::ActiveModel, v: &convert::Validated) {
     m.emergency_phone = Set(v.emergency_contact.phone.clone());
 }
 
-/// RESOURCE_EXHAUSTED once the caller made `per_minute` candidate-producing
-/// registrations in the last minute (counted from the audit trail, so every
-/// replica sees the same count).
-async fn limit_searches<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    call: &Call,
-    per_minute: u32,
-) -> Result<(), AdmissionsError> {
-    use iop_runtime::audit::entity as audit;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    let now = Utc::now();
-    let since = now - chrono::Duration::seconds(60);
-    let recent = audit::Entity::find()
-        .filter(audit::Column::Action.eq(CANDIDATES))
-        .filter(audit::Column::Actor.eq(call.caller.subject()))
-        .filter(audit::Column::PatientId.is_null())
-        .filter(audit::Column::OccurredAt.gte(since))
-        .order_by_desc(audit::Column::OccurredAt)
-        .limit(u64::from(per_minute))
-        .all(db)
-        .await?;
-    let times: Vec<_> = recent.iter().map(|r| r.occurred_at).collect();
-    match retry_after(&times, per_minute, now) {
-        None => Ok(()),
-        Some(seconds) => Err(AdmissionsError::RateLimited {
-            retry_after_s: seconds,
-        }),
-    }
-}
-
-/// The per-caller limit as a pure rule: given the caller's searches of the
-/// last minute (newest first), the seconds to wait before another, if any.
-fn retry_after(
-    recent: &[chrono::DateTime<Utc>],
-    per_minute: u32,
-    now: chrono::DateTime<Utc>,
-) -> Option<u32> {
-    if recent.len() < per_minute as usize {
-        return None;
-    }
-    let oldest = recent.iter().min().copied().unwrap_or(now);
-    let wait = (oldest + chrono::Duration::seconds(60) - now).num_seconds();
-    Some(u32::try_from(wait.clamp(1, 60)).unwrap_or(60))
-}
-
 impl AdmissionsApi {
     pub(super) async fn register(
         &self,
@@ -124,8 +60,17 @@ impl AdmissionsApi {
             return Ok(existing);
         }
         if !req.confirm_new_patient {
+            let r = &v.registration;
+            let person = matching::Demographics {
+                given: r.legal_name.given.expose(),
+                family: r.legal_name.family.expose(),
+                date_of_birth: *r.date_of_birth.expose(),
+                sex: matching::Sex::from_contract(r.sex as i32),
+                phone: r.phone.expose(),
+                ssn_last4: r.ssn_last4.expose(),
+            };
             let candidates = self
-                .duplicate_candidates(call, &v.registration, &facility_id)
+                .duplicate_candidates(call, &person, None, facility_id.as_str())
                 .await?;
             if !candidates.is_empty() {
                 return Ok(RegisterPatientResponse {
@@ -188,6 +133,8 @@ impl AdmissionsApi {
             "registration",
         )
         .await?;
+        let keys = matching::index_keys(&convert::matchable(&inserted));
+        patients::index_for_matching(work.txn(), pid, Some(keys)).await?;
         work.audit(Some(pid), Some(facility_id.as_str()));
         work.commit().await?;
         tracing::info!(patient_id = %pid, "patient registered");
@@ -197,122 +144,6 @@ impl AdmissionsApi {
             outcome: RegistrationOutcome::Registered as i32,
             candidates: Vec::new(),
         })
-    }
-
-    /// Existing patients, at any facility, who may be the person in
-    /// `registration`, best first. The search is blocked on date of birth (as
-    /// given and with day and month swapped), phone and SSN-4: without one of
-    /// those no candidate can reach the threshold, so nothing is missed. Records
-    /// merged away are not candidates (their survivor is).
-    ///
-    /// Minimum necessary: a candidate known at a facility the caller acts for
-    /// is shown in full (id, MRN, score, what matched); one known only
-    /// elsewhere as an opaque reference and a band, judged without SSN-4 so no
-    /// answer confirms one. Each candidate shown is an audited access; the
-    /// search itself is audited too, and counted for the per-caller limit.
-    async fn duplicate_candidates(
-        &self,
-        call: &Call,
-        registration: &Registration,
-        facility_id: &FacilityId,
-    ) -> Result<Vec<DuplicateCandidate>, AdmissionsError> {
-        let rules = MatchRules::default();
-        let new = matching::Demographics {
-            given: registration.legal_name.given.expose(),
-            family: registration.legal_name.family.expose(),
-            date_of_birth: *registration.date_of_birth.expose(),
-            phone: registration.phone.expose(),
-            ssn_last4: registration.ssn_last4.expose(),
-        };
-        let keys = matching::blocking_keys(&new);
-        let db = self.ledger.conn();
-        let mut found: Vec<(MatchScore, bool, patient::Model)> = Vec::new();
-        for p in patients::sharing_a_key(db, keys).await? {
-            let existing = matching::Demographics {
-                given: &p.given_name,
-                family: &p.family_name,
-                date_of_birth: p.date_of_birth,
-                phone: &p.phone,
-                ssn_last4: &p.ssn_last4,
-            };
-            let known_here = patients::known_at(db, &p)
-                .await?
-                .iter()
-                .any(|f| call.caller.acts_for(f));
-            let scored = if known_here {
-                matching::score(&rules, &new, &existing)
-            } else {
-                let blind_new = matching::Demographics {
-                    ssn_last4: "",
-                    ..new
-                };
-                let blind_existing = matching::Demographics {
-                    ssn_last4: "",
-                    ..existing
-                };
-                matching::score(&rules, &blind_new, &blind_existing)
-            };
-            if let Some(m) = scored {
-                found.push((m, known_here, p));
-            }
-        }
-        found.sort_by(|a, b| b.0.score.cmp(&a.0.score).then_with(|| a.2.id.cmp(&b.2.id)));
-        found.truncate(self.settings.max_duplicate_candidates);
-        if found.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One unit of work: the caller's search count is read under a lock on
-        // the caller (so two replicas cannot both let the 21st through), and
-        // the references, the audit rows and the count commit together.
-        let mut work = self.ledger.command(Actor::of(call, CANDIDATES)).await?;
-        work.lock(Stream {
-            aggregate: "searcher",
-            id: call.caller.subject(),
-        })
-        .await?;
-        limit_searches(
-            work.txn(),
-            call,
-            self.settings.candidate_searches_per_minute,
-        )
-        .await?;
-        let now = Utc::now();
-        let mut candidates = Vec::with_capacity(found.len());
-        for (m, known_here, p) in found {
-            work.audit(Some(&p.id), Some(facility_id.as_str()));
-            let band = band(m.score) as i32;
-            if known_here {
-                candidates.push(DuplicateCandidate {
-                    patient_id: p.id,
-                    mrn: p.mrn,
-                    score: m.score,
-                    matched_fields: m.matched.iter().map(|f| f.as_str().to_owned()).collect(),
-                    registered_facility_id: p.registered_facility_id,
-                    band,
-                    ..Default::default()
-                });
-            } else {
-                let reference = uuid::Uuid::new_v4().simple().to_string();
-                candidate_reference::ActiveModel {
-                    reference: Set(reference.clone()),
-                    patient_id: Set(p.id),
-                    facility_id: Set(facility_id.to_string()),
-                    issued_by: Set(call.caller.subject().to_owned()),
-                    issued_at: Set(now),
-                }
-                .insert(work.txn())
-                .await?;
-                candidates.push(DuplicateCandidate {
-                    reference,
-                    band,
-                    ..Default::default()
-                });
-            }
-        }
-        // The search itself: the row the per-caller limit counts.
-        work.audit(None, Some(facility_id.as_str()));
-        work.commit().await?;
-        Ok(candidates)
     }
 
     /// The answer to a repeated registration: the patient first registered with
@@ -357,38 +188,5 @@ impl AdmissionsApi {
         Ok(GetPatientResponse {
             patient: Some(self.patient_message(&p).await?),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, reason = "tests")]
-
-    use chrono::TimeZone;
-
-    use super::*;
-
-    #[test]
-    fn bands_cut_at_70_and_85() {
-        assert_eq!(band(50), MatchBand::Possible);
-        assert_eq!(band(69), MatchBand::Possible);
-        assert_eq!(band(70), MatchBand::Probable);
-        assert_eq!(band(84), MatchBand::Probable);
-        assert_eq!(band(85), MatchBand::Strong);
-        assert_eq!(band(100), MatchBand::Strong);
-    }
-
-    #[test]
-    fn the_limit_waits_for_the_oldest_search_to_leave_the_minute() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
-        let ago = |s: i64| now - chrono::Duration::seconds(s);
-        let nineteen: Vec<_> = (0..19).map(ago).collect();
-        assert_eq!(retry_after(&nineteen, 20, now), None);
-        let mut twenty = nineteen.clone();
-        twenty.push(ago(45));
-        assert_eq!(retry_after(&twenty, 20, now), Some(15));
-        // Never "retry in 0 s", never more than the window.
-        let at_edge: Vec<_> = (0..20).map(|_| ago(60)).collect();
-        assert_eq!(retry_after(&at_edge, 20, now), Some(1));
     }
 }

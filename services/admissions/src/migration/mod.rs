@@ -12,6 +12,7 @@ mod m20261129_000200_candidate_references;
 mod m20261129_000300_break_glass;
 mod m20261130_000100_discharged_at;
 mod m20261130_000200_override_reason;
+mod m20261201_000100_match_keys;
 
 iop_messaging::migrator!(
     m20261128_000100_create_patients_and_episodes::Migration,
@@ -24,4 +25,5 @@ iop_messaging::migrator!(
     m20261129_000300_break_glass::Migration,
     m20261130_000100_discharged_at::Migration,
     m20261130_000200_override_reason::Migration,
+    m20261201_000100_match_keys::Migration,
 );

@@ -2,6 +2,8 @@
 //! survivor), the facilities where a patient is known, the duplicate search by
 //! blocking keys, demographic history, merges.
 
+use std::collections::BTreeSet;
+
 use chrono::Utc;
 use iop_proto::admissions::v1::Demographics;
 use iop_runtime::auth::Caller;
@@ -12,9 +14,8 @@ use sea_orm::{
 };
 
 use crate::{
-    entity::{demographic_version, episode, facility_link, patient},
+    entity::{demographic_version, distinct_pair, episode, facility_link, match_key, patient},
     error::AdmissionsError,
-    matching::BlockingKeys,
 };
 
 /// A patient row by id.
@@ -108,23 +109,111 @@ pub async fn known_at<C: ConnectionTrait>(
     Ok(facilities)
 }
 
-/// Patients not merged away who share a blocking key with a registration.
+/// Patients not merged away holding any of `keys` in the match index
+/// (`matching::search_keys`), by id.
 pub async fn sharing_a_key<C: ConnectionTrait>(
     db: &C,
-    keys: BlockingKeys,
+    keys: Vec<String>,
 ) -> Result<Vec<patient::Model>, DbErr> {
-    let mut block = Condition::any().add(patient::Column::DateOfBirth.is_in(keys.dates_of_birth));
-    if let Some(phone) = keys.phone_suffix {
-        block = block.add(patient::Column::Phone.ends_with(phone));
-    }
-    if let Some(ssn) = keys.ssn_last4 {
-        block = block.add(patient::Column::SsnLast4.eq(ssn));
+    let ids: BTreeSet<String> = match_key::Entity::find()
+        .filter(match_key::Column::Key.is_in(keys))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|k| k.patient_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
     patient::Entity::find()
-        .filter(block)
+        .filter(patient::Column::Id.is_in(ids))
         .filter(patient::Column::MergedInto.is_null())
+        .order_by_asc(patient::Column::Id)
         .all(db)
         .await
+}
+
+/// Replaces the patient's keys in the match index (`None`: removes them, for
+/// a record merged away).
+pub async fn index_for_matching<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    keys: Option<Vec<String>>,
+) -> Result<(), DbErr> {
+    match_key::Entity::delete_many()
+        .filter(match_key::Column::PatientId.eq(patient_id))
+        .exec(db)
+        .await?;
+    let rows: Vec<match_key::ActiveModel> = (keys.unwrap_or_default().into_iter())
+        .map(|key| match_key::ActiveModel {
+            key: Set(key),
+            patient_id: Set(patient_id.to_owned()),
+        })
+        .collect();
+    if !rows.is_empty() {
+        match_key::Entity::insert_many(rows).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// Ids of the records declared not the same person as `patient_id` or as a
+/// record merged into it, each resolved to its survivor.
+pub async fn declared_distinct<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<BTreeSet<String>, AdmissionsError> {
+    let mut records = vec![patient_id.to_owned()];
+    records.extend(merged_into(db, patient_id).await?.into_iter().map(|m| m.id));
+    let rows = distinct_pair::Entity::find()
+        .filter(
+            Condition::any()
+                .add(distinct_pair::Column::PatientLow.is_in(records.clone()))
+                .add(distinct_pair::Column::PatientHigh.is_in(records.clone())),
+        )
+        .all(db)
+        .await?;
+    let mut out = BTreeSet::new();
+    for row in rows {
+        let other = if records.contains(&row.patient_low) {
+            row.patient_high
+        } else {
+            row.patient_low
+        };
+        out.insert(resolve(db, &other).await?.id);
+    }
+    out.remove(patient_id);
+    Ok(out)
+}
+
+/// Records that `a` and `b` are not the same person; `false` when it was
+/// already recorded.
+pub async fn declare_distinct<C: ConnectionTrait>(
+    db: &C,
+    a: &str,
+    b: &str,
+    facility_id: &str,
+    reason: &str,
+    caller: &Caller,
+) -> Result<bool, DbErr> {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    if distinct_pair::Entity::find_by_id((low.to_owned(), high.to_owned()))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    distinct_pair::ActiveModel {
+        patient_low: Set(low.to_owned()),
+        patient_high: Set(high.to_owned()),
+        facility_id: Set(facility_id.to_owned()),
+        reason: Set(reason.to_owned()),
+        decided_by: Set(caller.subject().to_owned()),
+        decided_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(true)
 }
 
 /// Inserts a new patient row.

@@ -500,3 +500,219 @@ async fn the_duplicate_check_confirms_no_ssn_and_is_limited_per_caller() {
     assert_eq!(produced + 3, 20);
     net.stop().await;
 }
+
+/// Matching v2 through the API: the variations v1 missed are proposed, a twin
+/// is not, a demographic update is checked again, and a "not the same person"
+/// decision is kept for the whole network and published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_alikes_are_found_twins_are_not_and_a_distinct_decision_holds_everywhere() {
+    use iop_proto::{
+        admissions::{
+            events::v1 as events,
+            v1::{
+                DeclareDistinctRequest, Demographics, FindDuplicatesRequest,
+                UpdateDemographicsRequest,
+            },
+        },
+        common::v1::Sex,
+    };
+    use prost::Message as _;
+    use rdkafka::Message as _;
+
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let oakland = net.token(&[Role::Intake], &["oakland"]);
+    let mut admissions = net.admissions().await;
+    let with_sex = |r: RegisterPatientRequest, sex: Sex| RegisterPatientRequest {
+        sex: sex as i32,
+        ..r
+    };
+    let jesus = admissions
+        .register_patient(authed(
+            with_sex(
+                person("Jesús", "García López", (1984, 3, 17), "", "oakland"),
+                Sex::Male,
+            ),
+            &oakland,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .patient
+        .unwrap();
+
+    // Nickname, one surname of two, one digit off in the birth date, and no
+    // phone or SSN-4 at all: proposed, saying why.
+    let chuy = with_sex(
+        person("Chuy", "García", (1984, 3, 11), "", "oakland"),
+        Sex::Male,
+    );
+    let r = admissions
+        .register_patient(authed(chuy, &oakland))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.outcome, RegistrationOutcome::DuplicatesFound as i32);
+    let c = &r.candidates[0];
+    assert_eq!(c.patient_id, jesus.patient_id);
+    assert_eq!(c.rules_version, "match-v2");
+    for field in [
+        "given_name_nickname",
+        "family_name_part",
+        "date_of_birth_one_digit",
+        "sex",
+    ] {
+        assert!(
+            c.matched_fields.iter().any(|f| f == field),
+            "{field}: {c:?}"
+        );
+    }
+    // Family name first: found as swapped.
+    let swapped = with_sex(
+        person("García López", "Jesús", (1984, 3, 17), "", "oakland"),
+        Sex::Male,
+    );
+    let r = admissions
+        .register_patient(authed(swapped, &oakland))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        r.candidates[0]
+            .matched_fields
+            .iter()
+            .any(|f| f == "names_swapped")
+    );
+
+    // His twin sister: same family, birth date and phone-less record; another
+    // given name and sex. Registered at once, nobody proposed.
+    let twin = admissions
+        .register_patient(authed(
+            with_sex(
+                person("Itzel", "García López", (1984, 3, 17), "", "oakland"),
+                Sex::Female,
+            ),
+            &oakland,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(twin.outcome, RegistrationOutcome::Registered as i32);
+    let itzel = twin.patient.unwrap();
+
+    // A brother registered with another birth date; a corrected birth date
+    // makes him resemble Jesús, and the update says so.
+    let brother = admissions
+        .register_patient(authed(
+            with_sex(
+                person("Jesus", "Garcia", (1990, 8, 2), "", "oakland"),
+                Sex::Male,
+            ),
+            &oakland,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .patient
+        .unwrap();
+    let corrected = RegisterPatientRequest {
+        date_of_birth: Some(Date {
+            year: 1984,
+            month: 3,
+            day: 17,
+        }),
+        ..with_sex(registration("Jesus", "Garcia", "oakland"), Sex::Male)
+    };
+    let updated = admissions
+        .update_demographics(authed(
+            UpdateDemographicsRequest {
+                patient_id: brother.patient_id.clone(),
+                demographics: Some(Demographics {
+                    legal_name: corrected.legal_name,
+                    date_of_birth: corrected.date_of_birth,
+                    sex: corrected.sex,
+                    ..Default::default()
+                }),
+                reason: "birth date corrected from ID".into(),
+            },
+            &oakland,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let proposed: Vec<_> = updated.candidates.iter().map(|c| &c.patient_id).collect();
+    assert_eq!(
+        proposed,
+        [&jesus.patient_id],
+        "never itself, nor the twin sister"
+    );
+    let find = |id: &str| FindDuplicatesRequest {
+        patient_id: id.to_owned(),
+    };
+    let worklist = admissions
+        .find_duplicates(authed(find(&jesus.patient_id), &oakland))
+        .await
+        .unwrap()
+        .into_inner()
+        .candidates;
+    assert!(worklist.iter().any(|c| c.patient_id == brother.patient_id));
+    assert!(worklist.iter().all(|c| c.patient_id != itzel.patient_id));
+
+    // Staff check IDs: two brothers. Recorded once, honoured both ways.
+    let declared = DeclareDistinctRequest {
+        patient_id: brother.patient_id.clone(),
+        other_patient_id: jesus.patient_id.clone(),
+        reason: "brothers: different state IDs seen at the desk".into(),
+        ..Default::default()
+    };
+    admissions
+        .declare_distinct(authed(declared.clone(), &oakland))
+        .await
+        .unwrap();
+    admissions
+        .declare_distinct(authed(declared, &oakland))
+        .await
+        .expect("declaring again changes nothing");
+    for (id, other) in [
+        (&jesus.patient_id, &brother.patient_id),
+        (&brother.patient_id, &jesus.patient_id),
+    ] {
+        let left = admissions
+            .find_duplicates(authed(find(id), &oakland))
+            .await
+            .unwrap()
+            .into_inner()
+            .candidates;
+        assert!(left.iter().all(|c| &c.patient_id != other), "{left:?}");
+    }
+    let same_record = admissions
+        .declare_distinct(authed(
+            DeclareDistinctRequest {
+                patient_id: jesus.patient_id.clone(),
+                other_patient_id: jesus.patient_id.clone(),
+                reason: "oops".into(),
+                ..Default::default()
+            },
+            &oakland,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(same_record.code(), tonic::Code::InvalidArgument);
+    assert!(same_record.message().starts_with("other_patient_id"));
+
+    // Published once, with the two ids and no demographics: 7 facilities,
+    // 3 registrations, the update and the decision.
+    let mut seen = 0;
+    for r in &iop_testkit::read_topic(&net.bootstrap_servers(), "iop.admissions.v1", 12).await {
+        let kind = iop_testkit::header(r, "ce_type").unwrap_or_default();
+        if kind == "iop.admissions.events.v1.PatientsDeclaredDistinct" {
+            let e = events::PatientsDeclaredDistinct::decode(r.payload().unwrap()).unwrap();
+            assert_eq!(
+                (e.patient_id.as_str(), e.other_patient_id.as_str()),
+                (brother.patient_id.as_str(), jesus.patient_id.as_str())
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 1);
+    net.stop().await;
+}

@@ -21,7 +21,10 @@ family-name-first order), a new or missing phone, a missing or placeholder
 evidence a careful registrar would need: a name change or a date-of-birth
 change always leaves an exact phone or SSN-4 in agreement, and a name change
 together with a date change leaves both; name, date and phone never all change
-at once.  Combined discrepancies have kinds joined with ``+``.
+at once.  Combined discrepancies have kinds joined with ``+``.  A last group,
+``<kind>+name_dob_only``, has one discrepancy and no phone or SSN-4 on either
+side (a walk-in registered with the minimum): only name, birth date and sex
+can find those.
 
 ``different`` pairs are hard negatives: twins, siblings and spouses sharing a
 family name and phone, parent and child with the same name (Jr.), very common
@@ -619,6 +622,39 @@ SAME_PLAN = [
     (["accent_dropped", "missing_phone"], 1),
 ]
 
+# Same person, one discrepancy, and nothing else on file: the record at the
+# other site has no phone and no SSN-4 (a walk-in registered with the
+# minimum). Only name and birth date (and sex) can find these; a registrar
+# would still want each proposed. Kind gets the suffix `+name_dob_only`.
+SPARSE_PLAN = [
+    ("compound_surname_part", 4),
+    ("hyphenated_surname", 2),
+    ("nickname_es", 5),
+    ("nickname_en", 3),
+    ("dob_one_digit", 5),
+    ("dob_day_month_swapped", 3),
+    ("names_swapped", 3),
+    ("vietnamese_order", 3),
+    ("family_typo", 3),
+    ("accent_dropped", 3),
+]
+
+
+def make_same_sparse(kind):
+    for _ in range(500):
+        base = base_for([kind], force_ssn=False)
+        base["phone"], base["ssn4"] = "", ""
+        a, b = dict(base), dict(base)
+        if not apply_variation(kind, b) or record(a) == record(b):
+            continue
+        if not visible(a, b, [kind]):
+            continue
+        if rng.random() < 0.5:
+            a, b = b, a
+        return ("same", kind + "+name_dob_only", a, b)
+    raise RuntimeError("could not build %r" % (kind,))
+
+
 # --------------------------------------------------------------------------
 # Different pairs (hard negatives)
 # --------------------------------------------------------------------------
@@ -911,6 +947,10 @@ def main():
         for _ in range(n):
             label, kind, a, b = make_same(kinds)
             rows.append(check_row(label, kind, a, b))
+    for kind, n in SPARSE_PLAN:
+        for _ in range(n):
+            label, kind_name, a, b = make_same_sparse(kind)
+            rows.append(check_row(label, kind_name, a, b))
     for kind, fn, n in DIFF_PLAN:
         for _ in range(n):
             a, b = fn()
