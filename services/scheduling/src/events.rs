@@ -82,13 +82,17 @@ pub fn weekly_hours_evaluated(
         band_min_hours: w.band_min_hours(),
         band_below_hours: w.band_below_hours(),
         compliance: w.compliance as i32,
-        level_of_care: e.level_of_care,
+        level_of_care: w
+            .levels
+            .last()
+            .map_or(e.level_of_care, |(level, _)| *level as i32),
         full_days: w.full_days,
         min_days: w.day_rule.map_or(0, |r| r.days),
         min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
         episode_days: w.episode_days,
         required_minutes: w.required_minutes,
         occurred_at: Some(wire::timestamp(now)),
+        levels: crate::api::convert::level_days(w),
     }
 }
 
@@ -161,12 +165,19 @@ impl AdmissionsHandler {
         work.lock(Stream::patient(&e.patient_id)).await?;
         let moved_facility = found.facility_id != e.to_facility_id;
         let changed_program = found.program != e.program;
+        // The transfer acts from its effective day at the facility it leaves
+        // (today there when the event carries none).
+        let old_zone = store::time_zone(work.txn(), &found.facility_id).await?;
+        let now = Utc::now();
+        let effective = wire::naive_date(e.transferred_on.as_ref())
+            .unwrap_or_else(|| calendar::local(now, old_zone).date());
         enrollments::move_to(
             work.txn(),
             found,
             &e.to_facility_id,
             e.program,
             e.level_of_care,
+            effective,
         )
         .await?;
         if !moved_facility && !changed_program {
@@ -190,11 +201,22 @@ impl AdmissionsHandler {
         } else {
             format!("program changed to {}", program.as_str_name())
         };
-        for b in bookings::upcoming(work.txn(), &e.patient_id, Utc::now()).await? {
+        // Bookings from the effective day on: a backdated transfer also
+        // reaches sessions that already passed (cancelled, unless attendance
+        // was recorded for them, which stays for review); later ones move.
+        let from = calendar::instant(effective, chrono::NaiveTime::MIN, old_zone).min(now);
+        let since = from - chrono::Duration::seconds(1);
+        for b in bookings::upcoming(work.txn(), &e.patient_id, since).await? {
             let Some(old) = sessions::session(work.txn(), &b.session_id).await? else {
                 continue;
             };
             if crate::tracks::keeps_booking(moved_facility, old.track_id.as_deref(), &fitting_ids) {
+                continue;
+            }
+            if b.starts_at <= now {
+                if !attendance::recorded(work.txn(), &b.session_id, &e.patient_id).await? {
+                    bookings::cancel(work, b, &format!("{reason} from {effective}")).await?;
+                }
                 continue;
             }
             let candidates =
@@ -328,7 +350,9 @@ impl AdmissionsHandler {
         let Some(e) = all.iter().find(|e| e.active).or(all.first()).cloned() else {
             return Ok(());
         };
-        let (level, age) = crate::hours::level_and_age(&e)?;
+        let (_, age) = crate::hours::level_and_age(&e)?;
+        let changes = enrollments::levels_of(work.txn(), vec![e.episode_id.clone()]).await?;
+        let recorded = changes.get(&e.episode_id).map_or(&[][..], Vec::as_slice);
         let patients = [patient_id.to_owned()];
         let now = Utc::now();
         for (week, facility) in weeks {
@@ -336,10 +360,9 @@ impl AdmissionsHandler {
             let attended = attendance::attended_minutes(work.txn(), &patients, *week, last).await?;
             let none = std::collections::BTreeMap::new();
             let w = crate::hours::Week::judge(
-                level,
+                &crate::hours::days_of(&e, *week, recorded)?,
                 age,
-                self.settings.day_rule(level, age),
-                crate::hours::episode_days(*week, e.admitted_on, e.discharged_on),
+                |level| self.settings.day_rule(level, age),
                 attended.get(patient_id).unwrap_or(&none),
                 &none,
             );

@@ -112,5 +112,16 @@ pub fn weekly_hours(patient_id: &str, week_start: NaiveDate, w: &Week) -> Weekly
         min_minutes_per_day: w.day_rule.map_or(0, |r| r.minutes_per_day),
         episode_days: w.episode_days,
         required_minutes: w.required_minutes,
+        levels: level_days(w),
     }
+}
+
+/// The runs of days at one level of a judged week, as the contract states them.
+pub fn level_days(w: &Week) -> Vec<iop_proto::scheduling::v1::LevelDays> {
+    (w.levels.iter())
+        .map(|(level, days)| iop_proto::scheduling::v1::LevelDays {
+            level_of_care: *level as i32,
+            days: *days,
+        })
+        .collect()
 }

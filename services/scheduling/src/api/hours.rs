@@ -45,16 +45,18 @@ impl SchedulingApi {
             self.settings.is_clinical(t)
         })
         .await?;
+        let episodes = enrolled.iter().map(|e| e.episode_id.clone()).collect();
+        let changes = enrollments::levels_of(db, episodes).await?;
         enrolled
             .iter()
             .map(|e| {
-                let (level, age) = crate::hours::level_and_age(e)?;
+                let (_, age) = crate::hours::level_and_age(e)?;
                 let none = BTreeMap::new();
+                let recorded = changes.get(&e.episode_id).map_or(&[][..], Vec::as_slice);
                 Ok(Week::judge(
-                    level,
+                    &crate::hours::days_of(e, week, recorded)?,
                     age,
-                    self.settings.day_rule(level, age),
-                    crate::hours::episode_days(week, e.admitted_on, e.discharged_on),
+                    |level| self.settings.day_rule(level, age),
                     attended.get(&e.patient_id).unwrap_or(&none),
                     booked.get(&e.patient_id).unwrap_or(&none),
                 ))

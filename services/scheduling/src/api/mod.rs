@@ -5,7 +5,7 @@
 
 mod attendance;
 mod bookings;
-mod convert;
+pub(crate) mod convert;
 
 pub(crate) use convert::enrollment as enrollment_message;
 mod hours;

@@ -1,5 +1,6 @@
 //! Scheduling tables: `facilities` (time zones, copied from admissions' events),
-//! `enrollments` (one per episode, opened by PatientAdmitted), `tracks`,
+//! `enrollments` (one per episode, opened by PatientAdmitted),
+//! `enrollment_levels` (its level of care from each effective day), `tracks`,
 //! `sessions`, `track_members`, `bookings`, `attendance` and
 //! `weekly_evaluations`. The per-patient event sequence is the shared
 //! `event_streams` (unit of work); consents are the shared replica.
@@ -7,6 +8,7 @@
 pub mod attendance;
 pub mod booking;
 pub mod enrollment;
+pub mod enrollment_level;
 pub mod facility;
 pub mod session;
 pub mod track;

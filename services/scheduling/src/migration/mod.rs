@@ -4,6 +4,7 @@
 
 mod m20261128_000100_create_scheduling_tables;
 mod m20261128_000800_patient_streams_to_event_streams;
+mod m20261201_000100_enrollment_levels;
 
 iop_messaging::migrator!(
     m20261128_000100_create_scheduling_tables::Migration,
@@ -17,4 +18,5 @@ iop_messaging::migrator!(
              SELECT DISTINCT patient_id, facility_id FROM enrollments"
         ),
     },
+    m20261201_000100_enrollment_levels::Migration,
 );

@@ -1,5 +1,7 @@
 //! Enrollments (one per episode, from admissions' events) and track membership.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, Utc};
 use iop_proto::admissions::events::v1::PatientAdmitted;
 use sea_orm::{
@@ -7,7 +9,9 @@ use sea_orm::{
     Set, sea_query::Expr,
 };
 
-use crate::entity::{attendance, booking, enrollment, track_member, weekly_evaluation};
+use crate::entity::{
+    attendance, booking, enrollment, enrollment_level, track_member, weekly_evaluation,
+};
 
 /// The patient's active enrollment, if admitted.
 pub async fn active<C: ConnectionTrait>(
@@ -79,7 +83,7 @@ pub async fn open<C: ConnectionTrait>(
     e: &PatientAdmitted,
     admitted_on: NaiveDate,
 ) -> Result<enrollment::Model, DbErr> {
-    enrollment::ActiveModel {
+    let opened = enrollment::ActiveModel {
         episode_id: Set(e.episode_id.clone()),
         patient_id: Set(e.patient_id.clone()),
         facility_id: Set(e.facility_id.clone()),
@@ -92,23 +96,71 @@ pub async fn open<C: ConnectionTrait>(
         created_at: Set(Utc::now()),
     }
     .insert(db)
-    .await
+    .await?;
+    record_level(db, &e.episode_id, admitted_on, e.level_of_care).await?;
+    Ok(opened)
 }
 
-/// Moves an enrollment to another facility, program and level.
+/// Moves an enrollment to another facility, program and level, the level in
+/// force from `effective_on`.
 pub async fn move_to<C: ConnectionTrait>(
     db: &C,
     e: enrollment::Model,
     facility_id: &str,
     program: i32,
     level_of_care: i32,
+    effective_on: NaiveDate,
 ) -> Result<(), DbErr> {
+    record_level(db, &e.episode_id, effective_on, level_of_care).await?;
     let mut moved: enrollment::ActiveModel = e.into();
     moved.facility_id = Set(facility_id.to_owned());
     moved.program = Set(program);
     moved.level_of_care = Set(level_of_care);
     moved.update(db).await?;
     Ok(())
+}
+
+/// Records that `level_of_care` is in force for the episode from
+/// `effective_on`: the latest decision governs from its day on, so changes
+/// recorded for that day or later (a backdated transfer) are replaced.
+pub async fn record_level<C: ConnectionTrait>(
+    db: &C,
+    episode_id: &str,
+    effective_on: NaiveDate,
+    level_of_care: i32,
+) -> Result<(), DbErr> {
+    enrollment_level::Entity::delete_many()
+        .filter(enrollment_level::Column::EpisodeId.eq(episode_id))
+        .filter(enrollment_level::Column::EffectiveOn.gte(effective_on))
+        .exec(db)
+        .await?;
+    enrollment_level::ActiveModel {
+        episode_id: Set(episode_id.to_owned()),
+        effective_on: Set(effective_on),
+        level_of_care: Set(level_of_care),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The level changes of each of `episode_ids`, earliest first.
+pub async fn levels_of<C: ConnectionTrait>(
+    db: &C,
+    episode_ids: Vec<String>,
+) -> Result<HashMap<String, Vec<(NaiveDate, i32)>>, DbErr> {
+    let mut out: HashMap<String, Vec<(NaiveDate, i32)>> = HashMap::new();
+    for row in enrollment_level::Entity::find()
+        .filter(enrollment_level::Column::EpisodeId.is_in(episode_ids))
+        .order_by_asc(enrollment_level::Column::EffectiveOn)
+        .all(db)
+        .await?
+    {
+        out.entry(row.episode_id)
+            .or_default()
+            .push((row.effective_on, row.level_of_care));
+    }
+    Ok(out)
 }
 
 /// Closes an enrollment on `discharged_on`.

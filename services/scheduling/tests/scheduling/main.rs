@@ -1522,3 +1522,95 @@ async fn a_program_change_keeps_the_bookings_it_still_fits_and_moves_the_rest() 
     assert_eq!(booked_sessions(&evening_now), evening_ids);
     net.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_down_mid_week_is_judged_by_the_level_of_each_day() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Intake, Role::Clinician], &["fresno"]);
+    let s = net.scheduling().await;
+    let mut admissions = net.admissions().await;
+    let (pid, _) = register(
+        &mut admissions,
+        &staff,
+        registration("Step", "Down", "fresno"),
+    )
+    .await
+    .unwrap();
+    // Admitted to partial hospitalization last Monday; stepped down to IOP
+    // from last Thursday (a backdated program change, with a new placement).
+    let last_monday = monday_of(today()) - Days::new(7);
+    iop_testkit::admit_on(
+        &mut admissions,
+        &staff,
+        &pid,
+        "fresno",
+        Program::Php,
+        date(last_monday),
+    )
+    .await
+    .unwrap();
+    assess(&mut admissions, &staff, &pid, "fresno", iop_assessment())
+        .await
+        .unwrap();
+    admissions
+        .transfer_patient(authed(
+            TransferPatientRequest {
+                patient_id: pid.clone(),
+                to_facility_id: "fresno".into(),
+                program: Program::IopDay as i32,
+                transferred_on: date(last_monday + Days::new(3)),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    until("the step-down", || {
+        let (s, staff, pid) = (s.clone(), staff.clone(), pid.clone());
+        async move {
+            let e = enrollment(&s, &staff, &pid).await?;
+            (e.enrollment?.program == Program::IopDay as i32).then_some(())
+        }
+    })
+    .await;
+    let week = |week_of: NaiveDate| {
+        let mut c = s.clone();
+        let request = authed(
+            GetWeeklyHoursRequest {
+                patient_id: pid.clone(),
+                week_of: date(week_of),
+            },
+            &staff,
+        );
+        async move {
+            c.get_weekly_hours(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .hours
+                .unwrap()
+        }
+    };
+    let last = week(last_monday).await;
+    let levels: Vec<(i32, u32)> = last
+        .levels
+        .iter()
+        .map(|l| (l.level_of_care, l.days))
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            (LevelOfCare::LevelOfCare25PartialHospitalization as i32, 3),
+            (LevelOfCare::LevelOfCare21IntensiveOutpatient as i32, 4)
+        ]
+    );
+    // (3 x 20 h + 4 x 9 h) / 7 = 822 minutes; the band shown is IOP's, in
+    // force at the week's end.
+    assert_eq!(last.required_minutes, 822);
+    assert_eq!((last.band_min_hours, last.band_below_hours), (9, 20));
+    assert_eq!(last.compliance, Compliance::BelowBand as i32);
+    // This week is all IOP.
+    let this = week(today()).await;
+    assert_eq!(this.levels.len(), 1);
+    assert_eq!(this.required_minutes, 540);
+    net.stop().await;
+}
