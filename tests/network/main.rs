@@ -3,7 +3,7 @@
 //! path on the in-process network (SQLite and PostgreSQL), the audit trail as an
 //! auditor reads and verifies it, the access rule as another facility meets it, one trace from call
 //! to consumer, the `iop` binary (`iop dev` restarted on its data, `iop serve`
-//! refusing unknown settings), and separate `iop serve` processes with a real
+//! refusing unknown settings, `iop bench` end to end), and separate `iop serve` processes with a real
 //! Kafka-protocol broker (tansu). One test binary: librdkafka is linked once.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
@@ -11,6 +11,7 @@
 mod access;
 mod audit;
 mod authorization;
+mod bench;
 mod care_path;
 mod dev_mode;
 mod e2e_broker;

@@ -15,6 +15,9 @@
 //!   and names the first row that does not hold (exit status 1 then).
 //! - `iop outbox --service <name> parked|release`: the outbox rows the broker
 //!   will never accept, and releasing them for the relay to try again.
+//! - `iop bench`: throughput and latency of the network's operations, as
+//!   ratios to Health/Check measured in the same run (`bench.rs`), against a
+//!   running network or one started in this process.
 //!
 //! Services are never named here: every command loops over `iop_registry`.
 
@@ -25,6 +28,8 @@ use std::{
 };
 
 use clap::{Parser, Subcommand, ValueEnum, builder::PossibleValuesParser};
+
+pub mod bench;
 use iop_registry::SERVICES;
 use iop_runtime::{
     CancellationToken, Settings,
@@ -90,6 +95,45 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[command(subcommand)]
         action: OutboxAction,
+    },
+    /// Measure the network: throughput and latency per operation, as ratios
+    /// to Health/Check in the same run.
+    Bench {
+        /// A running network, e.g. `http://127.0.0.1:50051`; without it, the
+        /// whole network starts in this process as `iop dev` would, in a
+        /// fresh data directory.
+        #[arg(long)]
+        target: Option<String>,
+        /// Bearer token (admin, every facility) for `--target`; default: one
+        /// minted with the configured key (or the dev key of `--data-dir`).
+        #[arg(long)]
+        token: Option<String>,
+        /// Calls in flight at once.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Seconds each operation runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Calls per operation instead of a duration.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Patients registered before measuring.
+        #[arg(long, default_value_t = 1000)]
+        patients: u64,
+        /// Writes per second of the propagation operations (0: unpaced).
+        #[arg(long, default_value_t = 200)]
+        propagation_rate: u32,
+        /// Operations to measure (repeatable); default: all.
+        #[arg(long = "op", value_enum)]
+        ops: Vec<bench::Op>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Data directory of the in-process network (default: a new
+        /// temporary one, removed afterwards), or whose dev key signs the
+        /// token for `--target`.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Print a bearer token signed with the configured key (or the dev key).
     Token {
@@ -177,6 +221,41 @@ pub fn main() -> ExitCode {
             data_dir,
             action,
         } => outbox(cli.config.as_deref(), &service, data_dir, action),
+        Command::Bench {
+            target,
+            token,
+            clients,
+            seconds,
+            count,
+            patients,
+            propagation_rate,
+            ops,
+            json,
+            data_dir,
+        } => {
+            let plan = bench::Plan {
+                clients,
+                limit: match count {
+                    Some(n) => bench::Limit::Count(n),
+                    None => bench::Limit::Duration(std::time::Duration::from_secs(seconds)),
+                },
+                preload: patients,
+                propagation_rate,
+                ops: if ops.is_empty() {
+                    bench::Op::ALL.to_vec()
+                } else {
+                    ops
+                },
+                progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            run_bench(cli.config.as_deref(), target, token, data_dir, &plan).map(|report| {
+                if json {
+                    println!("{}", report.json());
+                } else {
+                    print!("{}", report.table());
+                }
+            })
+        }
         Command::Token {
             subject,
             roles,
@@ -259,11 +338,22 @@ fn list_services() {
     }
 }
 
-fn dev(
+/// The one-machine network before it serves: settings pointed at the
+/// embedded broker and the data directory, with dev keys where settings name
+/// none, and an admin token for it.
+struct Embedded {
+    settings: Settings,
+    data_dir: PathBuf,
+    /// Held, not read: the embedded broker lives as long as the network.
+    _broker: rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    token: String,
+}
+
+fn embedded(
     config: Option<&Path>,
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
-) -> Result<(), BoxError> {
+) -> Result<Embedded, BoxError> {
     let mut settings = load(config)?;
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
     iop_runtime::db::private_dir(&data_dir)?;
@@ -273,7 +363,6 @@ fn dev(
     if settings.audit.chain_key.is_empty() {
         settings.audit.chain_key = Secret::new(dev_secret(&data_dir, DEV_AUDIT_KEY)?);
     }
-    // The embedded broker lives as long as this stack frame, i.e. the whole run.
     let broker = rdkafka::mocking::MockCluster::new(1)?;
     settings.kafka.bootstrap_servers = broker.bootstrap_servers();
     settings.kafka.topic_replication = 1;
@@ -287,40 +376,64 @@ fn dev(
     if let Some(listen) = listen {
         settings.grpc.listen = listen;
     }
+    let token =
+        TokenIssuer::new(&settings.auth)?.issue("dev-admin", &[Role::Admin], &["*"], 12 * 3600)?;
+    Ok(Embedded {
+        settings,
+        data_dir,
+        _broker: broker,
+        token,
+    })
+}
+
+/// Starts every service of `e` on one host, listening; returns the host to
+/// serve and its address.
+async fn start_embedded(
+    e: &Embedded,
+    shutdown: CancellationToken,
+) -> Result<(Host, tokio::net::TcpListener, SocketAddr), BoxError> {
+    let listener = server::bind(e.settings.grpc.listen).await?;
+    let address = listener.local_addr()?;
+    let base = e.settings.database.clone();
+    let grpc = service::grpc_names(SERVICES);
+    let mut host = Host::new(e.settings.clone(), shutdown, &grpc).await?;
+    for s in SERVICES {
+        (s.start)(&mut host, sqlite(&e.data_dir, s.name, &base)).await?;
+    }
+    Ok((host, listener, address))
+}
+
+fn dev(
+    config: Option<&Path>,
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+) -> Result<(), BoxError> {
+    // The embedded broker lives as long as this stack frame, i.e. the whole run.
+    let e = embedded(config, data_dir, listen)?;
     // The OTLP exporter spawns onto the runtime, so the runtime comes first and
     // the telemetry guard is dropped (flushed) before it ends.
     let runtime = runtime()?;
     let telemetry = {
         let _entered = runtime.enter();
-        telemetry::init(&settings.telemetry, "iop-dev")?
+        telemetry::init(&e.settings.telemetry, "iop-dev")?
     };
-    let token =
-        TokenIssuer::new(&settings.auth)?.issue("dev-admin", &[Role::Admin], &["*"], 12 * 3600)?;
-
-    let result = runtime.block_on(async move {
+    let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         server::cancel_on_signals(shutdown.clone());
-        let listener = server::bind(settings.grpc.listen).await?;
-        let address = listener.local_addr()?;
-        let base = settings.database.clone();
-        let grpc = service::grpc_names(SERVICES);
-        let mut host = Host::new(settings, shutdown, &grpc).await?;
-        for s in SERVICES {
-            (s.start)(&mut host, sqlite(&data_dir, s.name, &base)).await?;
-        }
-        tokio::spawn(seed(address, token.clone()));
+        let (host, listener, address) = start_embedded(&e, shutdown).await?;
+        tokio::spawn(seed(address, e.token.clone()));
         // Written, not println!: a closed stdout must not stop the network.
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "IOP Network (dev): every service in one process");
             let _ = writeln!(out, "grpc: {address}");
-            let _ = writeln!(out, "data: {}", data_dir.display());
+            let _ = writeln!(out, "data: {}", e.data_dir.display());
             let _ = writeln!(
                 out,
                 "try:  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" {address} list"
             );
-            let _ = writeln!(out, "token: {token}");
+            let _ = writeln!(out, "token: {}", e.token);
             let _ = out.flush();
         }
         host.serve(listener).await?;
@@ -329,8 +442,62 @@ fn dev(
     drop(telemetry);
     finish(runtime);
     // Only now: every client of the embedded broker has closed.
-    drop(broker);
+    drop(e);
     result
+}
+
+/// Runs the bench against `target`, or against a network started here.
+fn run_bench(
+    config: Option<&Path>,
+    target: Option<String>,
+    token: Option<String>,
+    data_dir: Option<PathBuf>,
+    plan: &bench::Plan,
+) -> Result<bench::Report, BoxError> {
+    let runtime = runtime()?;
+    if let Some(target) = target {
+        let token = match token {
+            Some(t) => t,
+            None => {
+                let mut settings = load(config)?;
+                if settings.auth.hs256_secret.is_empty() {
+                    let dir = data_dir.unwrap_or_else(|| PathBuf::from(&settings.dev.data_dir));
+                    settings.auth.hs256_secret = Secret::new(dev_secret(&dir, DEV_SIGNING_KEY)?);
+                }
+                TokenIssuer::new(&settings.auth)?.issue("bench", &[Role::Admin], &["*"], 3600)?
+            }
+        };
+        let report = runtime.block_on(bench::run(&target, &token, plan));
+        finish(runtime);
+        return report;
+    }
+    let (dir, temporary) = match data_dir {
+        Some(d) => (d, false),
+        None => (
+            std::env::temp_dir().join(format!("iop-bench-{}", std::process::id())),
+            true,
+        ),
+    };
+    let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let e = embedded(config, Some(dir.clone()), Some(listen))?;
+    let report = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let (host, listener, address) = start_embedded(&e, shutdown.clone()).await?;
+        let serving = tokio::spawn(host.serve(listener));
+        let report = bench::run(&format!("http://{address}"), &e.token, plan).await;
+        shutdown.cancel();
+        let _ = serving.await;
+        report.map(|mut r| {
+            r.target = format!("iop dev in this process ({address})");
+            r
+        })
+    });
+    finish(runtime);
+    drop(e);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    report
 }
 
 /// Gives each service its demo data through its own API once the network

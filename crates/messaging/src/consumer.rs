@@ -321,6 +321,12 @@ impl<H: EventHandler> EventConsumer<H> {
                 "max.poll.interval.ms",
                 self.settings.max_poll_interval_ms.to_string(),
             );
+        if !self.kafka.properties.contains_key("fetch.wait.max.ms") {
+            config.set(
+                "fetch.wait.max.ms",
+                self.kafka.fetch_wait_max_ms.to_string(),
+            );
+        }
         if heals == 0 && !self.settings.instance_id.is_empty() {
             config.set("group.instance.id", &self.settings.instance_id);
         }

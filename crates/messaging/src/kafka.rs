@@ -42,7 +42,7 @@ pub fn producer_config(settings: &KafkaSettings, client_id: &str) -> ClientConfi
             "message.timeout.ms",
             settings.message_timeout_ms.to_string(),
         ),
-        ("linger.ms", "5".to_owned()),
+        ("linger.ms", settings.linger_ms.to_string()),
     ] {
         if !settings.properties.contains_key(key) {
             config.set(key, value);

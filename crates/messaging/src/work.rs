@@ -18,10 +18,18 @@
 //!    sequences reached, from which the RPC forms its consistency token.
 //!
 //! Reads that must be audited but change nothing write their rows through
-//! [`Ledger::record_access`]. Nothing else in the code base writes the outbox
-//! or the audit trail.
+//! [`Ledger::record_access`], a group commit: the rows of every read queued
+//! meanwhile go into one transaction, and each read answers once its row is
+//! durable. Nothing else in the code base writes the outbox or the audit
+//! trail.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use iop_runtime::{
     audit::{AuditChain, AuditEntry, Outcome, Purpose},
@@ -34,7 +42,7 @@ use sea_orm::{
     sea_query::{Expr, OnConflict, Query},
 };
 use sea_orm_migration::prelude::*;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::outbox::{NewEvent, Outbox};
 
@@ -126,6 +134,7 @@ pub struct Ledger {
     outbox: Outbox,
     applied: Arc<Notify>,
     chain: AuditChain,
+    audits: AuditWriter,
 }
 
 impl Ledger {
@@ -136,6 +145,7 @@ impl Ledger {
             outbox: Outbox::new(),
             applied: Arc::new(Notify::new()),
             chain,
+            audits: AuditWriter::default(),
         }
     }
 
@@ -157,6 +167,12 @@ impl Ledger {
     /// The outbox the relay publishes.
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
+    }
+
+    /// Transactions the audit group commit has run so far (each holds the
+    /// rows of every read queued while the one before ran).
+    pub fn audit_commits(&self) -> u64 {
+        self.audits.commits.load(Ordering::Relaxed)
     }
 
     /// Woken after every commit: what readers waiting for a write wait on.
@@ -189,15 +205,15 @@ impl Ledger {
         })
     }
 
-    /// Records accesses that change nothing else (reads, denials) in their own
-    /// transaction, before the caller sees the answer.
+    /// Records accesses that change nothing else (reads, denials), durably,
+    /// before the caller sees the answer: through the group commit
+    /// ([`AuditWriter`]), so concurrent reads share one write transaction.
     pub async fn record_access(&self, actor: &Actor, accesses: &[Access]) -> Result<(), DbErr> {
         if accesses.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin_write().await?;
-        write_audit(&*txn, &self.chain, actor, accesses).await?;
-        txn.commit().await
+        let rows = audit_rows(actor, accesses);
+        self.audits.write(&self.db, &self.chain, rows).await
     }
 }
 
@@ -219,29 +235,115 @@ impl iop_runtime::grpc::RecordRefusal for Ledger {
     }
 }
 
+/// The audit rows of `accesses` by `actor`, not chained yet.
+fn audit_rows(actor: &Actor, accesses: &[Access]) -> Vec<iop_runtime::audit::entity::Model> {
+    accesses
+        .iter()
+        .map(|a| {
+            AuditChain::row(AuditEntry {
+                caller: &actor.caller,
+                action: actor.action,
+                patient_id: a.patient_id.as_deref(),
+                facility_id: a.facility_id.as_deref(),
+                purpose: actor.purpose,
+                outcome: a.outcome,
+                consent_id: a.consent_id.as_deref(),
+            })
+        })
+        .collect()
+}
+
 async fn write_audit<C: ConnectionTrait>(
     db: &C,
     chain: &AuditChain,
     actor: &Actor,
     accesses: &[Access],
 ) -> Result<(), DbErr> {
-    for a in accesses {
-        chain
-            .append(
-                db,
-                AuditEntry {
-                    caller: &actor.caller,
-                    action: actor.action,
-                    patient_id: a.patient_id.as_deref(),
-                    facility_id: a.facility_id.as_deref(),
-                    purpose: actor.purpose,
-                    outcome: a.outcome,
-                    consent_id: a.consent_id.as_deref(),
-                },
-            )
-            .await?;
+    chain.append_rows(db, audit_rows(actor, accesses)).await
+}
+
+/// Rows of one [`Ledger::record_access`] waiting for the group commit, and
+/// who to tell once they are durable.
+struct PendingAudit {
+    rows: Vec<iop_runtime::audit::entity::Model>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// Most rows one group commit writes.
+const GROUP_COMMIT_ROWS: usize = 512;
+
+/// Group commit of the audit rows of reads and refusals: one task takes
+/// every request queued while the previous transaction ran, chains and
+/// writes all their rows in one transaction, and answers each request only
+/// once it committed. Audited reads therefore share write transactions
+/// instead of queueing for the writer one by one, and still never answer
+/// before their row is durable.
+#[derive(Clone, Default)]
+struct AuditWriter {
+    queue: Arc<OnceLock<mpsc::UnboundedSender<PendingAudit>>>,
+    commits: Arc<AtomicU64>,
+}
+
+impl AuditWriter {
+    /// Queues `rows` (starting the writer task on first use, inside the
+    /// runtime that serves the calls) and waits until they are committed.
+    async fn write(
+        &self,
+        db: &Database,
+        chain: &AuditChain,
+        rows: Vec<iop_runtime::audit::entity::Model>,
+    ) -> Result<(), DbErr> {
+        let queue = self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(group_commit(
+                db.clone(),
+                chain.clone(),
+                rx,
+                self.commits.clone(),
+            ));
+            tx
+        });
+        let (done, committed) = oneshot::channel();
+        queue
+            .send(PendingAudit { rows, done })
+            .map_err(|_| DbErr::Custom("the audit writer has stopped".into()))?;
+        match committed.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(DbErr::Custom(e)),
+            Err(_) => Err(DbErr::Custom("the audit writer has stopped".into())),
+        }
     }
-    Ok(())
+}
+
+async fn group_commit(
+    db: Database,
+    chain: AuditChain,
+    mut queue: mpsc::UnboundedReceiver<PendingAudit>,
+    commits: Arc<AtomicU64>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        let mut rows = std::mem::take(&mut batch[0].rows);
+        while rows.len() < GROUP_COMMIT_ROWS {
+            let Ok(mut next) = queue.try_recv() else {
+                break;
+            };
+            rows.append(&mut next.rows);
+            batch.push(next);
+        }
+        let written = async {
+            let txn = db.begin_write().await?;
+            chain.append_rows(&*txn, rows).await?;
+            txn.commit().await
+        }
+        .await
+        .map_err(|e| e.to_string());
+        commits.fetch_add(1, Ordering::Relaxed);
+        for pending in batch {
+            // A caller that went away needs no answer.
+            let _ = pending.done.send(written.clone());
+        }
+    }
 }
 
 /// One transaction of state, events and audit; see the module documentation.

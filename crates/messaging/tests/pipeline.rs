@@ -525,6 +525,65 @@ async fn a_unit_of_work_sequences_streams_and_commits_state_events_and_audit_tog
     work.commit().await.unwrap();
 }
 
+/// Audited reads share write transactions (group commit) and each answers
+/// only once its row is in a chain that verifies.
+#[tokio::test]
+async fn concurrent_audited_reads_share_one_commit_and_keep_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(&dir).await;
+    let ledger = ledger_of(db.clone());
+    let reads = (0..200).map(|i| {
+        let ledger = ledger.clone();
+        async move {
+            let patient = format!("p-{i}");
+            let accesses = [
+                iop_messaging::work::Access::allowed(Some(&patient), Some("oakland")),
+                iop_messaging::work::Access::denied(Some(&patient), None),
+            ];
+            ledger
+                .record_access(&actor("test.Read"), &accesses)
+                .await
+                .unwrap();
+            // Answered: the row is already durable.
+            count_rows(&ledger, &patient).await
+        }
+    });
+    let seen = futures::future::join_all(reads).await;
+    assert!(seen.iter().all(|n| *n == 2), "{seen:?}");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM audit_log").await, 400);
+    // All 200 were queued before the writer ran: one transaction for them.
+    assert_eq!(ledger.audit_commits(), 1);
+    // A command's rows chain after them.
+    let mut work = ledger.command(actor("test.Write")).await.unwrap();
+    work.audit(Some("p-0"), Some("oakland"));
+    work.commit().await.unwrap();
+    let verified = ledger.chain().verify(db.conn()).await.unwrap();
+    assert_eq!((verified.rows, verified.broken), (401, None));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT MAX(sequence) - MIN(sequence) + 1 FROM audit_log"
+        )
+        .await,
+        401,
+        "contiguous"
+    );
+}
+
+async fn count_rows(ledger: &Ledger, patient: &str) -> i64 {
+    let row = ledger
+        .conn()
+        .query_one(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT COUNT(*) FROM audit_log WHERE patient_id = ?",
+            [patient.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
 #[derive(Default)]
 struct Years {
     seen: Mutex<Vec<i32>>,

@@ -219,6 +219,16 @@ pub struct KafkaSettings {
     pub message_timeout_ms: u64,
     /// Consumer group session timeout.
     pub session_timeout_ms: u64,
+    /// How long the producer waits to batch records (`linger.ms`): each event
+    /// waits at most this long before it is sent. 1 ms keeps freshness and
+    /// still batches a burst.
+    pub linger_ms: u64,
+    /// How long a consumer's fetch waits at the broker for new records
+    /// (`fetch.wait.max.ms`): the longest an event waits to be delivered
+    /// once written. librdkafka's 500 ms made every view trail writes by
+    /// half a second; 10 ms costs an idle fetch per partition leader every
+    /// 10 ms, which a broker serves from memory.
+    pub fetch_wait_max_ms: u64,
     /// Create missing topics at start-up through the admin API. `iop dev` turns
     /// this off: its embedded broker has no admin API and creates them itself.
     pub create_topics: bool,

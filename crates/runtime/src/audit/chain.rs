@@ -128,7 +128,14 @@ impl AuditChain {
         db: &C,
         entry: AuditEntry<'_>,
     ) -> Result<(), DbErr> {
-        let row = entity::Model {
+        self.append_rows(db, vec![Self::row(entry)]).await
+    }
+
+    /// The row `entry` becomes, stamped now and with the current trace, not
+    /// chained yet: [`Self::append_rows`] chains it wherever it is written
+    /// (a group commit writes it from another task).
+    pub fn row(entry: AuditEntry<'_>) -> entity::Model {
+        entity::Model {
             id: uuid::Uuid::now_v7().to_string(),
             // Microseconds: what PostgreSQL keeps, so the hash survives the round trip.
             occurred_at: Utc::now().trunc_subsecs(6),
@@ -144,31 +151,50 @@ impl AuditChain {
             hash: None,
             consent_id: entry.consent_id.map(str::to_owned),
             trace_id: current_trace_id(),
-        };
-        self.link(db, row, true).await
+        }
     }
 
-    /// Claims the head, hashes `row` after it, moves the head and writes the
-    /// row (inserted, or for a row from before the chain, updated).
-    async fn link<C: ConnectionTrait>(
+    /// Chains `rows` after the head, in order, and writes them: one claim of
+    /// the head for all of them, one move of it, one insert. In `db`'s
+    /// transaction, so they commit with it.
+    pub async fn append_rows<C: ConnectionTrait>(
         &self,
         db: &C,
-        mut row: entity::Model,
-        insert: bool,
+        rows: Vec<entity::Model>,
     ) -> Result<(), DbErr> {
+        let Ok(count) = i64::try_from(rows.len()) else {
+            return Err(DbErr::Custom("audit_chain: too many rows at once".into()));
+        };
+        if count == 0 {
+            return Ok(());
+        }
+        let (last, mut prev) = claim_heads(db, count).await?;
+        let mut chained = Vec::with_capacity(rows.len());
+        for (sequence, mut row) in (last - count + 1..).zip(rows) {
+            let hash = self.digest(&row, sequence, &prev);
+            row.sequence = Some(sequence);
+            row.prev_hash = Some(std::mem::replace(&mut prev, hash.clone()));
+            row.hash = Some(hash);
+            chained.push(entity::ActiveModel::from(row));
+        }
+        set_head_hash(db, &prev).await?;
+        entity::Entity::insert_many(chained).exec(db).await?;
+        Ok(())
+    }
+
+    /// Chains one row written before the chain existed, in place.
+    async fn link<C: ConnectionTrait>(&self, db: &C, mut row: entity::Model) -> Result<(), DbErr> {
+        use sea_orm::ActiveModelTrait;
         let (sequence, prev) = claim_head(db).await?;
         let hash = self.digest(&row, sequence, &prev);
         set_head_hash(db, &hash).await?;
         row.sequence = Some(sequence);
         row.prev_hash = Some(prev);
         row.hash = Some(hash);
-        let active: entity::ActiveModel = row.into();
-        if insert {
-            entity::Entity::insert(active).exec(db).await?;
-        } else {
-            use sea_orm::ActiveModelTrait;
-            active.reset_all().update(db).await?;
-        }
+        entity::ActiveModel::from(row)
+            .reset_all()
+            .update(db)
+            .await?;
         Ok(())
     }
 
@@ -188,7 +214,7 @@ impl AuditChain {
                 return Ok(sealed);
             }
             for row in rows {
-                self.link(db, row, false).await?;
+                self.link(db, row).await?;
                 sealed += 1;
             }
         }
@@ -283,9 +309,15 @@ fn current_trace_id() -> Option<String> {
 /// Moves the head one on and returns the sequence claimed and the previous
 /// hash; the `UPDATE` takes the head's row lock until the transaction ends.
 async fn claim_head<C: ConnectionTrait>(db: &C) -> Result<(i64, String), DbErr> {
+    claim_heads(db, 1).await
+}
+
+/// Moves the head's sequence on by `count` (locking it until the transaction
+/// ends) and returns the new sequence and the hash it had.
+async fn claim_heads<C: ConnectionTrait>(db: &C, count: i64) -> Result<(i64, String), DbErr> {
     let statement = Query::update()
         .table(Head::Table)
-        .value(Head::Sequence, Expr::col(Head::Sequence).add(1))
+        .value(Head::Sequence, Expr::col(Head::Sequence).add(count))
         .and_where(Expr::col(Head::Id).eq(1))
         .returning(Query::returning().columns([Head::Sequence, Head::Hash]))
         .to_owned();
