@@ -1,5 +1,6 @@
 //! `iop bench` runs end to end, so it cannot rot: every operation on a small
-//! count against the network it starts in-process, as JSON. Timings are never
+//! count against the network it starts in-process, as JSON, and the view
+//! rebuilt from the topics. Timings are never
 //! asserted (shared machines are noisy); the counts, the absence of errors
 //! and the shape of the report are.
 
@@ -18,6 +19,7 @@ fn the_bench_measures_every_operation_against_a_network_it_starts() {
             "24",
             "--propagation-rate",
             "100",
+            "--rebuild",
             "--json",
         ])
         .env("NO_COLOR", "1")
@@ -59,4 +61,11 @@ fn the_bench_measures_every_operation_against_a_network_it_starts() {
         assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{name}: {op}");
     }
     assert_eq!(ops[0]["ratio_to_health_check"], 1.0);
+    // The view rebuilt from every record the topics held.
+    let rebuilt = &report["view_rebuild"];
+    assert!(rebuilt["records"].as_u64().unwrap() > 100, "{rebuilt}");
+    assert_eq!(rebuilt["applied"], rebuilt["records"], "{rebuilt}");
+    for rate in ["raw_per_second", "rebuild_per_second", "ratio_to_raw"] {
+        assert!(rebuilt[rate].as_f64().unwrap() > 0.0, "{rebuilt}");
+    }
 }

@@ -119,6 +119,8 @@ pub struct Plan {
     pub ops: Vec<Op>,
     /// Print progress on standard error.
     pub progress: bool,
+    /// Also measure rebuilding the patient view from the topics.
+    pub rebuild: bool,
 }
 
 /// One operation's figures.
@@ -155,6 +157,8 @@ pub struct Report {
     pub preloaded: u64,
     /// Per operation, Health first.
     pub measured: Vec<Measured>,
+    /// The view rebuilt from the topics, when asked for.
+    pub rebuild: Option<Rebuild>,
 }
 
 impl Report {
@@ -195,6 +199,16 @@ impl Report {
                 out.push_str(&format!("  first error of {}: {e}\n", m.op.name()));
             }
         }
+        if let Some(r) = &self.rebuild {
+            out.push_str(&format!(
+                "view rebuild: {} of {} records applied, {:.0}/s; raw consume {:.0}/s; rebuild at {:.1}% of raw\n",
+                r.applied,
+                r.records,
+                r.rebuild_per_second,
+                r.raw_per_second,
+                100.0 * r.ratio()
+            ));
+        }
         out
     }
 
@@ -216,11 +230,21 @@ impl Report {
                 })
             })
             .collect();
+        let rebuild = self.rebuild.as_ref().map(|r| {
+            serde_json::json!({
+                "records": r.records,
+                "applied": r.applied,
+                "raw_per_second": r.raw_per_second,
+                "rebuild_per_second": r.rebuild_per_second,
+                "ratio_to_raw": r.ratio(),
+            })
+        });
         serde_json::json!({
             "target": self.target,
             "clients": self.clients,
             "preloaded_patients": self.preloaded,
             "operations": ops,
+            "view_rebuild": rebuild,
         })
         .to_string()
     }
@@ -402,6 +426,7 @@ pub async fn run(target: &str, token: &str, plan: &Plan) -> Result<Report, BoxEr
         clients: plan.clients,
         preloaded,
         measured,
+        rebuild: None,
     })
 }
 
@@ -644,7 +669,11 @@ impl Setup {
                 family: FAMILIES[(n % 16) as usize].to_owned(),
             }),
             date_of_birth: Some(iop_runtime::wire::date(day)),
-            sex: if n.is_multiple_of(2) { Sex::Female } else { Sex::Male } as i32,
+            sex: if n.is_multiple_of(2) {
+                Sex::Female
+            } else {
+                Sex::Male
+            } as i32,
             phone: format!("{:010}", 2_000_000_000 + n),
             facility_id: self.facilities[at].clone(),
             confirm_new_patient: confirm,
@@ -916,4 +945,164 @@ fn iop_screening() -> AssessmentInput {
         }),
         ..Default::default()
     }
+}
+
+/// The second mode: how fast the patient view rebuilds from the topics,
+/// against a raw consume of the same records.
+#[derive(Debug, Clone)]
+pub struct Rebuild {
+    /// Records on the view's topics when it started.
+    pub records: u64,
+    /// Records a plain consumer read per second.
+    pub raw_per_second: f64,
+    /// Events a fresh view (new database, new group) applied per second.
+    pub rebuild_per_second: f64,
+    /// Events the fresh view applied (below `records` only if some were
+    /// dead-lettered or it ran out of time).
+    pub applied: u64,
+}
+
+impl Rebuild {
+    /// The rebuild's rate as a share of the raw consume's.
+    pub fn ratio(&self) -> f64 {
+        if self.raw_per_second > 0.0 {
+            self.rebuild_per_second / self.raw_per_second
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Reads every record of the patient view's topics with a plain consumer,
+/// then rebuilds the view from them into a new database under `dir` with a
+/// consumer group of its own, timing both.
+pub async fn rebuild(
+    settings: &iop_runtime::Settings,
+    dir: &std::path::Path,
+) -> Result<Rebuild, BoxError> {
+    use rdkafka::{
+        ClientConfig,
+        consumer::{BaseConsumer, Consumer, StreamConsumer},
+    };
+    let topics: Vec<String> = (iop_patient_view::SERVICE.consumes.iter())
+        .map(|t| (*t).to_owned())
+        .collect();
+    let config = || {
+        let mut c: ClientConfig = iop_messaging::kafka::client_config(&settings.kafka);
+        c.set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set(
+                "fetch.wait.max.ms",
+                settings.kafka.fetch_wait_max_ms.to_string(),
+            );
+        c
+    };
+    // The records there are now.
+    let probe: BaseConsumer = config().set("group.id", "iop-bench-probe").create()?;
+    let metadata = probe.fetch_metadata(None, Duration::from_secs(10))?;
+    let mut records = 0u64;
+    for t in metadata
+        .topics()
+        .iter()
+        .filter(|t| topics.iter().any(|x| x == t.name()))
+    {
+        for p in t.partitions() {
+            let (low, high) = probe.fetch_watermarks(t.name(), p.id(), Duration::from_secs(10))?;
+            records += u64::try_from(high - low).unwrap_or(0);
+        }
+    }
+    drop(probe);
+
+    // A plain consumer reading all of them.
+    let raw: StreamConsumer = config()
+        .set(
+            "group.id",
+            format!("iop-bench-raw-{}", uuid::Uuid::new_v4()),
+        )
+        .create()?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    raw.subscribe(&names)?;
+    // Timed from the first record: joining the group is not reading.
+    let mut read = 0u64;
+    let mut began = Instant::now();
+    while read < records {
+        match tokio::time::timeout(Duration::from_secs(30), raw.recv()).await {
+            Ok(Ok(_)) => {
+                if read == 0 {
+                    began = Instant::now();
+                }
+                read += 1;
+            }
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => break,
+        }
+    }
+    let raw_per_second = read.saturating_sub(1) as f64 / began.elapsed().as_secs_f64().max(1e-9);
+    drop(raw);
+
+    // A fresh view from the same records.
+    let database = settings
+        .database
+        .with_url(format!("sqlite://{}/rebuilt-view.db", dir.display()));
+    let db = iop_runtime::db::Database::connect(&database).await?;
+    db.migrate::<iop_patient_view::migration::Migrator>()
+        .await?;
+    let key = iop_runtime::secret::Secret::new(iop_runtime::auth::generate_secret());
+    let ledger =
+        iop_messaging::work::Ledger::new(db.clone(), iop_runtime::audit::AuditChain::new(&key)?);
+    let group = format!("iop-bench-rebuild-{}", uuid::Uuid::new_v4().simple());
+    let consumer = iop_messaging::consumer::EventConsumer::new(
+        group.clone(),
+        topics,
+        ledger,
+        &settings.kafka,
+        &settings.consumer,
+        iop_patient_view::ViewHandler::new(),
+    );
+    let shutdown = iop_runtime::CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { consumer.run(shutdown).await }
+    });
+    let applied = |db: iop_runtime::db::Database, group: String| async move {
+        use sea_orm::{ConnectionTrait, Statement};
+        let row = db
+            .conn()
+            .query_one(Statement::from_sql_and_values(
+                db.conn().get_database_backend(),
+                "SELECT COUNT(*) AS n FROM inbox WHERE consumer = ?",
+                [group.into()],
+            ))
+            .await
+            .ok()
+            .flatten();
+        row.and_then(|r| r.try_get_by_index::<i64>(0).ok())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    // Timed, like the raw read, from the first event applied.
+    let (mut done, mut first) = (0, None);
+    while Instant::now() < deadline {
+        done = u64::try_from(applied(db.clone(), group.clone()).await).unwrap_or(0);
+        if done > 0 && first.is_none() {
+            first = Some((Instant::now(), done));
+        }
+        if done >= records {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let rebuild_per_second = match first {
+        Some((at, n)) => (done - n) as f64 / at.elapsed().as_secs_f64().max(1e-9),
+        None => 0.0,
+    };
+    shutdown.cancel();
+    let _ = running.await;
+    db.conn().clone().close().await?;
+    Ok(Rebuild {
+        records,
+        raw_per_second,
+        rebuild_per_second,
+        applied: done,
+    })
 }

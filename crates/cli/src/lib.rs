@@ -129,6 +129,14 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also rebuild the patient view from the topics into a new database
+        /// and compare its rate with a raw consume of the same records (needs
+        /// the broker: the in-process one, or `--kafka` with `--target`).
+        #[arg(long)]
+        rebuild: bool,
+        /// The broker of `--target`, for `--rebuild` (`host:port`).
+        #[arg(long)]
+        kafka: Option<String>,
         /// Data directory of the in-process network (default: a new
         /// temporary one, removed afterwards), or whose dev key signs the
         /// token for `--target`.
@@ -231,6 +239,8 @@ pub fn main() -> ExitCode {
             propagation_rate,
             ops,
             json,
+            rebuild,
+            kafka,
             data_dir,
         } => {
             let plan = bench::Plan {
@@ -247,8 +257,10 @@ pub fn main() -> ExitCode {
                     ops
                 },
                 progress: !json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                rebuild,
             };
-            run_bench(cli.config.as_deref(), target, token, data_dir, &plan).map(|report| {
+            let targeted = target.map(|t| (t, kafka));
+            run_bench(cli.config.as_deref(), targeted, token, data_dir, &plan).map(|report| {
                 if json {
                     println!("{}", report.json());
                 } else {
@@ -449,13 +461,13 @@ fn dev(
 /// Runs the bench against `target`, or against a network started here.
 fn run_bench(
     config: Option<&Path>,
-    target: Option<String>,
+    target: Option<(String, Option<String>)>,
     token: Option<String>,
     data_dir: Option<PathBuf>,
     plan: &bench::Plan,
 ) -> Result<bench::Report, BoxError> {
     let runtime = runtime()?;
-    if let Some(target) = target {
+    if let Some((target, kafka)) = target {
         let token = match token {
             Some(t) => t,
             None => {
@@ -467,7 +479,18 @@ fn run_bench(
                 TokenIssuer::new(&settings.auth)?.issue("bench", &[Role::Admin], &["*"], 3600)?
             }
         };
-        let report = runtime.block_on(bench::run(&target, &token, plan));
+        let report = runtime.block_on(async {
+            let mut report = bench::run(&target, &token, plan).await?;
+            if let (true, Some(bootstrap)) = (plan.rebuild, kafka) {
+                let mut settings = load(config)?;
+                settings.kafka.bootstrap_servers = bootstrap;
+                let dir = std::env::temp_dir().join(format!("iop-rebuild-{}", std::process::id()));
+                iop_runtime::db::private_dir(&dir)?;
+                report.rebuild = Some(bench::rebuild(&settings, &dir).await?);
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            Ok::<_, BoxError>(report)
+        });
         finish(runtime);
         return report;
     }
@@ -484,7 +507,13 @@ fn run_bench(
         let shutdown = CancellationToken::new();
         let (host, listener, address) = start_embedded(&e, shutdown.clone()).await?;
         let serving = tokio::spawn(host.serve(listener));
-        let report = bench::run(&format!("http://{address}"), &e.token, plan).await;
+        let mut report = bench::run(&format!("http://{address}"), &e.token, plan).await;
+        if let (true, Ok(r)) = (plan.rebuild, &mut report) {
+            match bench::rebuild(&e.settings, &e.data_dir).await {
+                Ok(rebuilt) => r.rebuild = Some(rebuilt),
+                Err(err) => report = Err(err),
+            }
+        }
         shutdown.cancel();
         let _ = serving.await;
         report.map(|mut r| {
