@@ -301,6 +301,9 @@ pub async fn run(target: &str, token: &str, plan: &Plan) -> Result<Report, BoxEr
         setup.settle_reads(plan).await?;
     }
     for op in ops {
+        // Each operation starts on a network that has applied everything
+        // before it, so one's backlog is not measured as the next one's cost.
+        setup.settle(plan).await;
         let m = match op {
             Op::Health => {
                 let c = c.clone();
@@ -624,6 +627,32 @@ impl Setup {
         all[(i % all.len() as u64) as usize].clone()
     }
 
+    /// Waits (at most a minute) until every consumer of the network reports
+    /// no lag (`OperationsService.ListConsumers`).
+    async fn settle(&self, plan: &Plan) {
+        use iop_proto::ops::v1::{
+            ConsumerState, ListConsumersRequest, operations_service_client::OperationsServiceClient,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut ops = OperationsServiceClient::new(self.c.channel.clone());
+        while Instant::now() < deadline {
+            let request = self.c.request(ListConsumersRequest {});
+            let Ok(r) = ops.list_consumers(request).await else {
+                return;
+            };
+            let busy = (r.get_ref().consumers.iter())
+                .filter(|c| c.total_lag > 0 || c.state == ConsumerState::Starting as i32)
+                .count();
+            if busy == 0 {
+                return;
+            }
+            if plan.progress {
+                eprint!("\rwaiting for {busy} consumer(s) to catch up");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Registers up to [`READ_SAMPLE`] patients to read and waits, by each
     /// one's consistency token, until the view holds them: reads then never
     /// race the view's consumer.
@@ -656,15 +685,29 @@ impl Setup {
         }
     }
 
+    /// A given name of its own for person `n`: seven letters from a hash of
+    /// the run and `n`, so no two people of a run look like a typo of each
+    /// other (and the duplicate search proposes nobody).
+    fn given_name(&self, n: u64) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.run_id.as_ref(), n).hash(&mut h);
+        let mut name = letters(h.finish() % 26u64.pow(7) + 26u64.pow(6));
+        name[..1].make_ascii_uppercase();
+        name
+    }
+
     /// Registers person `n` of this run (distinct name, birth date and
     /// phone) at facility `n` mod [`FACILITIES`]; returns the id and the
     /// consistency token.
     async fn register(&self, n: u64, confirm: bool) -> Result<(String, String), Status> {
         let at = (n % FACILITIES as u64) as usize;
-        let day = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default() + Days::new(n % 20_000);
+        // Birth dates spread over 55 years.
+        let day = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap_or_default()
+            + Days::new(n.wrapping_mul(7919) % 20_000);
         let request = self.c.request(RegisterPatientRequest {
             legal_name: Some(PersonName {
-                given: format!("Bench{}{}", self.run_id, letters(n)),
+                given: self.given_name(n),
                 middle: String::new(),
                 family: FAMILIES[(n % 16) as usize].to_owned(),
             }),
@@ -830,8 +873,8 @@ impl Setup {
                         minute: 30,
                     }),
                     capacity: 12,
-                    room: format!("bench-room-{g}"),
-                    facilitator_id: format!("bench-clinician-{g}"),
+                    room: format!("bench-{}-room-{g}", self.run_id),
+                    facilitator_id: format!("bench-{}-clinician-{g}", self.run_id),
                     ..Default::default()
                 };
                 let created = self

@@ -121,23 +121,25 @@ impl AdmissionsApi {
                 continue;
             }
             let candidate = convert::matchable(&p);
+            let full = matching::score(&rules, person, &candidate);
+            let blind_person = matching::Demographics {
+                ssn_last4: "",
+                ..*person
+            };
+            let blind_candidate = matching::Demographics {
+                ssn_last4: "",
+                ..candidate
+            };
+            let blind = matching::score(&rules, &blind_person, &blind_candidate);
+            if full.is_none() && blind.is_none() {
+                // Most keys' holders: no need to ask where they are known.
+                continue;
+            }
             let known_here = patients::known_at(db, &p)
                 .await?
                 .iter()
                 .any(|f| call.caller.acts_for(f));
-            let scored = if known_here {
-                matching::score(&rules, person, &candidate)
-            } else {
-                let blind_person = matching::Demographics {
-                    ssn_last4: "",
-                    ..*person
-                };
-                let blind_candidate = matching::Demographics {
-                    ssn_last4: "",
-                    ..candidate
-                };
-                matching::score(&rules, &blind_person, &blind_candidate)
-            };
+            let scored = if known_here { full } else { blind };
             if let Some(m) = scored {
                 found.push((m, known_here, p));
             }

@@ -565,9 +565,12 @@ const COMMON_SURNAMES: &[&str] = &[
     "dela cruz",
 ];
 
+/// [`COMMON_SURNAMES`], normalised once.
+static COMMON: std::sync::LazyLock<std::collections::HashSet<String>> =
+    std::sync::LazyLock::new(|| COMMON_SURNAMES.iter().map(|c| normalise(c)).collect());
+
 fn is_common_surname(name: &str) -> bool {
-    let n = normalise(name);
-    COMMON_SURNAMES.iter().any(|c| normalise(c) == n)
+    COMMON.contains(&normalise(name))
 }
 
 /// Keys stored for a patient so that a search finds every candidate that can
@@ -719,20 +722,29 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("william", &["bill", "will", "billy", "liam"]),
 ];
 
+/// [`NICKNAMES`], normalised once: each group's names, formal first.
+static GROUPS: std::sync::LazyLock<Vec<Vec<String>>> = std::sync::LazyLock::new(|| {
+    (NICKNAMES.iter())
+        .map(|(formal, short)| {
+            std::iter::once(normalise(formal))
+                .chain(short.iter().map(|s| normalise(s)))
+                .collect()
+        })
+        .collect()
+});
+
 fn are_nicknames(a: &str, b: &str) -> bool {
     a != b
-        && NICKNAMES.iter().any(|(formal, short)| {
-            let is = |x: &str| x == *formal || short.iter().any(|s| normalise(s) == x);
-            is(a) && is(b)
-        })
+        && GROUPS
+            .iter()
+            .any(|g| g.iter().any(|x| x == a) && g.iter().any(|x| x == b))
 }
 
 /// The formal name a nickname stands for (the first, when several).
 fn formal_name(word: &str) -> Option<String> {
-    NICKNAMES
-        .iter()
-        .find(|(_, short)| short.iter().any(|s| normalise(s) == word))
-        .map(|(formal, _)| (*formal).to_owned())
+    (GROUPS.iter())
+        .find(|g| g[1..].iter().any(|x| x == word))
+        .map(|g| g[0].clone())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod m20261128_000200_merges_and_consents;
 mod m20261128_000300_attendance;
 mod m20261128_000700_consents_to_replica;
 mod m20261129_000100_emergency_grants;
+mod m20261201_000100_merged_into_index;
 
 iop_messaging::migrator!(
     m20261128_000100_create_view_tables::Migration,
@@ -23,4 +24,5 @@ iop_messaging::migrator!(
                SELECT grant_id, patient_id, facility_id, granted_to, expires_at FROM emergency_grants",
         from: "emergency_grants",
     },
+    m20261201_000100_merged_into_index::Migration,
 );
