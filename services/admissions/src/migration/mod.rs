@@ -13,6 +13,7 @@ mod m20261129_000300_break_glass;
 mod m20261130_000100_discharged_at;
 mod m20261130_000200_override_reason;
 mod m20261201_000100_match_keys;
+mod m20261201_000200_audit_search_index;
 
 iop_messaging::migrator!(
     m20261128_000100_create_patients_and_episodes::Migration,
@@ -26,4 +27,5 @@ iop_messaging::migrator!(
     m20261130_000100_discharged_at::Migration,
     m20261130_000200_override_reason::Migration,
     m20261201_000100_match_keys::Migration,
+    m20261201_000200_audit_search_index::Migration,
 );
