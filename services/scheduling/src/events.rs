@@ -210,14 +210,19 @@ impl AdmissionsHandler {
             let Some(old) = sessions::session(work.txn(), &b.session_id).await? else {
                 continue;
             };
-            if crate::tracks::keeps_booking(moved_facility, old.track_id.as_deref(), &fitting_ids) {
-                continue;
-            }
-            if b.starts_at <= now {
-                if !attendance::recorded(work.txn(), &b.session_id, &e.patient_id).await? {
+            use crate::tracks::{OnTransfer, keeps_booking, on_transfer};
+            let keeps = keeps_booking(moved_facility, old.track_id.as_deref(), &fitting_ids);
+            let in_past = b.starts_at <= now;
+            let attended = in_past
+                && !keeps
+                && attendance::recorded(work.txn(), &b.session_id, &e.patient_id).await?;
+            match on_transfer(keeps, in_past, attended) {
+                OnTransfer::Keep | OnTransfer::KeepAttended => continue,
+                OnTransfer::Cancel => {
                     bookings::cancel(work, b, &format!("{reason} from {effective}")).await?;
+                    continue;
                 }
-                continue;
+                OnTransfer::Move => {}
             }
             let candidates =
                 sessions::of_tracks_on(work.txn(), fitting_ids.clone(), old.local_date).await?;

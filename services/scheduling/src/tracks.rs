@@ -171,6 +171,33 @@ pub fn keeps_booking(moved_facility: bool, track: Option<&str>, fitting: &[Strin
     !moved_facility && track.is_none_or(|t| fitting.iter().any(|f| f == t))
 }
 
+/// What a transfer or program change does to one booking from its effective
+/// day on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTransfer {
+    /// It fits the new place and program: it stays.
+    Keep,
+    /// It no longer fits and already took place without attendance recorded:
+    /// cancelled (nothing to move it to in the past).
+    Cancel,
+    /// It no longer fits and lies ahead: moved ([`replacement`]), or
+    /// cancelled saying why when nothing fits.
+    Move,
+    /// Attendance was recorded for it: it stays, for review.
+    KeepAttended,
+}
+
+/// [`OnTransfer`] of a booking that [`keeps_booking`] decided on (`keeps`),
+/// whose session starts `in_past` or not, with attendance `attended`.
+pub fn on_transfer(keeps: bool, in_past: bool, attended: bool) -> OnTransfer {
+    match (keeps, in_past, attended) {
+        (true, _, _) => OnTransfer::Keep,
+        (false, true, true) => OnTransfer::KeepAttended,
+        (false, true, false) => OnTransfer::Cancel,
+        (false, false, _) => OnTransfer::Move,
+    }
+}
+
 /// Of `candidates` (session id, local start minute, free places), the one a
 /// moved booking goes to: a free one at the same time of day as the old
 /// session if there is one, else the free one closest in time (earlier on a
@@ -191,6 +218,25 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
+
+    #[test]
+    fn a_transfer_keeps_what_fits_cancels_the_past_and_moves_the_rest() {
+        use OnTransfer::*;
+        for (keeps, in_past, attended, expected) in [
+            (true, true, false, Keep),
+            (true, false, false, Keep),
+            (false, true, false, Cancel),
+            (false, true, true, KeepAttended),
+            (false, false, false, Move),
+            (false, false, true, Move),
+        ] {
+            assert_eq!(
+                on_transfer(keeps, in_past, attended),
+                expected,
+                "{keeps} {in_past} {attended}"
+            );
+        }
+    }
 
     #[test]
     fn a_moved_booking_keeps_its_time_of_day_where_it_can() {

@@ -125,8 +125,6 @@ fn reason_path(dimension: usize) -> &'static str {
 #[test]
 fn relapse_potential_4_depends_on_the_recovery_environment() {
     for (d6, level) in [(0, L25), (1, L25), (2, L35), (3, L35), (4, L35)] {
-        let rec = recommend(&with(|i| i.dimensions.d5_relapse = 4)).unwrap();
-        assert_eq!(rec.level, L25);
         let mut input = with(|i| i.dimensions.d5_relapse = 4);
         input.dimensions.d6_recovery_environment = d6;
         let rec = recommend(&input).unwrap();

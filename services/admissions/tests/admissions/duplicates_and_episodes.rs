@@ -526,32 +526,34 @@ async fn look_alikes_are_found_twins_are_not_and_a_distinct_decision_holds_every
         sex: sex as i32,
         ..r
     };
-    let jesus = admissions
-        .register_patient(authed(
-            with_sex(
-                person("Jesús", "García López", (1984, 3, 17), "", "oakland"),
-                Sex::Male,
-            ),
-            &oakland,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .patient
-        .unwrap();
+    // Someone presenting at Oakland with nothing but a name, a birth date and a sex.
+    let at_oakland = |given: &str, family: &str, born: (i32, i32, i32), sex: Sex| {
+        with_sex(person(given, family, born, "", "oakland"), sex)
+    };
+    let submit = |request: RegisterPatientRequest| {
+        let (mut a, token) = (admissions.clone(), oakland.clone());
+        async move {
+            a.register_patient(authed(request, &token))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let jesus = submit(at_oakland(
+        "Jesús",
+        "García López",
+        (1984, 3, 17),
+        Sex::Male,
+    ))
+    .await
+    .patient
+    .unwrap();
 
     // Nickname, one surname of two, one digit off in the birth date, and no
     // phone or SSN-4 at all: proposed, saying why.
-    let chuy = with_sex(
-        person("Chuy", "García", (1984, 3, 11), "", "oakland"),
-        Sex::Male,
-    );
-    let r = admissions
-        .register_patient(authed(chuy, &oakland))
-        .await
-        .unwrap()
-        .into_inner();
+    let r = submit(at_oakland("Chuy", "García", (1984, 3, 11), Sex::Male)).await;
     assert_eq!(r.outcome, RegistrationOutcome::DuplicatesFound as i32);
+    assert!(r.patient.is_none());
     let c = &r.candidates[0];
     assert_eq!(c.patient_id, jesus.patient_id);
     assert_eq!(c.rules_version, "match-v2");
@@ -567,15 +569,14 @@ async fn look_alikes_are_found_twins_are_not_and_a_distinct_decision_holds_every
         );
     }
     // Family name first: found as swapped.
-    let swapped = with_sex(
-        person("García López", "Jesús", (1984, 3, 17), "", "oakland"),
+    let r = submit(at_oakland(
+        "García López",
+        "Jesús",
+        (1984, 3, 17),
         Sex::Male,
-    );
-    let r = admissions
-        .register_patient(authed(swapped, &oakland))
-        .await
-        .unwrap()
-        .into_inner();
+    ))
+    .await;
+    assert_eq!(r.candidates[0].patient_id, jesus.patient_id);
     assert!(
         r.candidates[0]
             .matched_fields
@@ -583,35 +584,22 @@ async fn look_alikes_are_found_twins_are_not_and_a_distinct_decision_holds_every
             .any(|f| f == "names_swapped")
     );
 
-    // His twin sister: same family, birth date and phone-less record; another
-    // given name and sex. Registered at once, nobody proposed.
-    let twin = admissions
-        .register_patient(authed(
-            with_sex(
-                person("Itzel", "García López", (1984, 3, 17), "", "oakland"),
-                Sex::Female,
-            ),
-            &oakland,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    // His twin sister: same family name and birth date; another given name
+    // and sex. Registered at once, nobody proposed.
+    let twin = submit(at_oakland(
+        "Itzel",
+        "García López",
+        (1984, 3, 17),
+        Sex::Female,
+    ))
+    .await;
     assert_eq!(twin.outcome, RegistrationOutcome::Registered as i32);
     let itzel = twin.patient.unwrap();
 
     // A brother registered with another birth date; a corrected birth date
     // makes him resemble Jesús, and the update says so.
-    let brother = admissions
-        .register_patient(authed(
-            with_sex(
-                person("Jesus", "Garcia", (1990, 8, 2), "", "oakland"),
-                Sex::Male,
-            ),
-            &oakland,
-        ))
+    let brother = submit(at_oakland("Jesus", "Garcia", (1990, 8, 2), Sex::Male))
         .await
-        .unwrap()
-        .into_inner()
         .patient
         .unwrap();
     let corrected = RegisterPatientRequest {
