@@ -111,6 +111,26 @@ impl Database {
         &self.conn
     }
 
+    /// A read-only transaction whose reads all see one state of the
+    /// database, for a decision made from several reads that a concurrent
+    /// write must not split (an access rule read beside the record it
+    /// shows). SQLite: a deferred transaction, whose WAL snapshot starts at
+    /// its first read and takes no writer lock; PostgreSQL: REPEATABLE READ,
+    /// READ ONLY. Dropped or committed when done.
+    pub async fn snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
+        if self.writer.is_some() {
+            self.conn.begin().await
+        } else {
+            use sea_orm::{AccessMode, IsolationLevel};
+            self.conn
+                .begin_with_config(
+                    Some(IsolationLevel::RepeatableRead),
+                    Some(AccessMode::ReadOnly),
+                )
+                .await
+        }
+    }
+
     /// Which backend this is.
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()

@@ -121,7 +121,11 @@ impl PatientViewApi {
     /// shared access rule over the view's rows and the consent replica). A
     /// merged-away record reads as its survivor.
     async fn decide(&self, call: &Call, patient_id: &str) -> Result<Decision, ViewError> {
-        let db = self.ledger.conn();
+        // One snapshot for the row, its timeline and the access rule's
+        // inputs: an event applied between two of these reads would show a
+        // timeline older than the grant or consent that allowed the read.
+        let snapshot = self.ledger.db().snapshot().await?;
+        let db = &snapshot;
         let Some(mut v) = store::view(db, patient_id).await? else {
             return Ok(Decision::Absent);
         };
