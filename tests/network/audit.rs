@@ -224,10 +224,8 @@ async fn auditors_read_the_trail_account_disclosures_and_find_tampering(#[case] 
         })
         .map(|e| e.service.as_str())
         .collect();
-    assert_eq!(
-        refusals,
-        BTreeSet::from(["admissions", "patient-view", "scheduling"])
-    );
+    let every_service: BTreeSet<&str> = iop_registry::names().into_iter().collect();
+    assert_eq!(refusals, every_service);
     let audit_reads: Vec<_> = paged
         .iter()
         .filter(|e| {
@@ -236,7 +234,7 @@ async fn auditors_read_the_trail_account_disclosures_and_find_tampering(#[case] 
         .collect();
     assert_eq!(
         audit_reads.len(),
-        3,
+        iop_registry::SERVICES.len(),
         "one row per trail read: {audit_reads:?}"
     );
     assert!(
@@ -262,7 +260,7 @@ async fn auditors_read_the_trail_account_disclosures_and_find_tampering(#[case] 
         .unwrap()
         .into_inner()
         .trails;
-    assert_eq!(verified.len(), 3);
+    assert_eq!(verified.len(), iop_registry::SERVICES.len());
     assert!(
         verified.iter().all(|t| t.intact && t.rows > 0),
         "{verified:?}"

@@ -48,6 +48,16 @@ use iop_proto::{
         AccountDisclosuresRequest, ListAuditEntriesRequest, VerifyAuditChainRequest,
         audit_service_client::AuditServiceClient,
     },
+    clinical::v1::{
+        AddAddendumRequest, CompleteTaskRequest, DecideReviewRequest, Decision,
+        GetDocumentationRequest, GetNoteRequest, GetTreatmentPlanRequest, Goal, Instrument,
+        Intervention, ItemResponse, ListLateNotesRequest, ListMedicationsRequest, ListNotesRequest,
+        ListOverduePlansRequest, ListReviewsRequest, ListScreeningsRequest, ListTasksRequest,
+        MedicationClass, Modality, NoteKind, Objective, Problem, RecordMedicationRequest,
+        RecordScreeningRequest, SignNoteRequest, SignTreatmentPlanRequest, Signer,
+        StopMedicationRequest, UpdateNoteRequest, WriteGroupNoteRequest, WriteNoteRequest,
+        WriteTreatmentPlanRequest, clinical_service_client::ClinicalServiceClient,
+    },
     common::v1::{
         ConsentInformation, ConsentPurpose, Coverage, Date, DischargeReason, DisclosurePurpose,
         LevelOfCare, LinkReason, Program, SubscriberRelationship,
@@ -79,6 +89,9 @@ enum Scope {
     /// own id: decided on the patient it belongs to now, so a merged-away
     /// record's consent is the survivor's.
     WriteOwned,
+    /// Reads a thing of a patient's (a note) named by its own id: decided on
+    /// the patient it belongs to now, as a read.
+    ReadOwned,
     /// Reaches a patient the facility may not know yet (link, break-glass):
     /// allowed for any patient that exists.
     Reach,
@@ -104,6 +117,8 @@ const COVERAGE: &[Role] = &[Role::Intake, Role::Billing, Role::Admin];
 const EMERGENCY: &[Role] = &[Role::Clinician, Role::Admin];
 const CLINICIANS: &[Role] = &[Role::Clinician];
 const ADMIN: &[Role] = &[Role::Admin];
+const CHART: &[Role] = &[Role::Clinician, Role::Intake];
+const DOCUMENTED: &[Role] = &[Role::Clinician, Role::Billing];
 const AUDITORS: &[Role] = &[Role::Auditor, Role::Admin];
 const EVERYONE: &[Role] = &Role::ALL;
 
@@ -145,6 +160,23 @@ const RULES: &[Rule] = &[
     rule("scheduling.BookSession", Scope::Write, CARE_TEAM),
     rule("scheduling.BookIndividual", Scope::Write, CARE_TEAM),
     rule("admissions.DischargePatient", Scope::Write, CARE_TEAM),
+    rule("clinical.ListScreenings", Scope::Read, CHART),
+    rule("clinical.GetTreatmentPlan", Scope::Read, CHART),
+    rule("clinical.ListNotes", Scope::Read, CHART),
+    rule("clinical.ListMedications", Scope::Read, CHART),
+    rule("clinical.GetDocumentation", Scope::Read, DOCUMENTED),
+    rule("clinical.GetNote", Scope::ReadOwned, CHART),
+    rule("clinical.RecordScreening", Scope::Write, CHART),
+    rule("clinical.WriteNote", Scope::Write, CLINICIANS),
+    rule("clinical.RecordMedication", Scope::Write, CLINICIANS),
+    rule("clinical.WriteTreatmentPlan", Scope::Write, CLINICIANS),
+    rule("clinical.SignNote", Scope::WriteOwned, CLINICIANS),
+    rule("clinical.UpdateNote", Scope::WriteOwned, CLINICIANS),
+    rule("clinical.AddAddendum", Scope::WriteOwned, CLINICIANS),
+    rule("clinical.SignTreatmentPlan", Scope::WriteOwned, CLINICIANS),
+    rule("clinical.StopMedication", Scope::WriteOwned, CLINICIANS),
+    rule("clinical.CompleteTask", Scope::WriteOwned, CHART),
+    rule("clinical.DecideReview", Scope::WriteOwned, CLINICIANS),
     rule("admissions.RegisterPatient", Scope::Facility, INTAKE),
     rule("admissions.PutFacility", Scope::Facility, ADMIN),
     rule("scheduling.CreateTrack", Scope::Facility, CARE_TEAM),
@@ -154,6 +186,11 @@ const RULES: &[Rule] = &[
     rule("scheduling.RecordAttendance", Scope::Facility, CARE_TEAM),
     rule("scheduling.ListAtRisk", Scope::Facility, READERS),
     rule("scheduling.CloseWeek", Scope::Facility, CARE_TEAM),
+    rule("clinical.WriteGroupNote", Scope::Facility, CLINICIANS),
+    rule("clinical.ListOverduePlans", Scope::Facility, CLINICIANS),
+    rule("clinical.ListLateNotes", Scope::Facility, CLINICIANS),
+    rule("clinical.ListTasks", Scope::Facility, CHART),
+    rule("clinical.ListReviews", Scope::Facility, CLINICIANS),
     rule("admissions.ListFacilities", Scope::Network, EVERYONE),
     rule("audit.ListAuditEntries", Scope::Network, AUDITORS),
     rule("audit.AccountDisclosures", Scope::Network, AUDITORS),
@@ -195,7 +232,9 @@ const PATIENT_CELLS: [Cell; 8] = [
 
 fn cells(scope: Scope) -> &'static [Cell] {
     match scope {
-        Scope::Read | Scope::Write | Scope::WriteOwned | Scope::Reach => &PATIENT_CELLS,
+        Scope::Read | Scope::ReadOwned | Scope::Write | Scope::WriteOwned | Scope::Reach => {
+            &PATIENT_CELLS
+        }
         Scope::Facility => &[Cell::OwnFacility, Cell::OtherFacility],
         Scope::Network => &[Cell::Network],
     }
@@ -229,12 +268,16 @@ fn expected(rule: &Rule, role: Role, cell: Cell) -> Outcome {
         (Scope::Network, _) | (Scope::Facility, Cell::OwnFacility) => Outcome::Allowed,
         (Scope::Facility, _) => Outcome::Denied,
         (Scope::Write | Scope::Reach, Cell::MergedAway) => Outcome::Merged,
-        (Scope::WriteOwned, Cell::MergedAway) => Outcome::Allowed,
+        (Scope::WriteOwned | Scope::ReadOwned, Cell::MergedAway) => Outcome::Allowed,
         (Scope::Reach, Cell::Nobody) => Outcome::Denied,
         (Scope::Reach, _) => Outcome::Allowed,
         (_, _) if known => Outcome::Allowed,
-        (Scope::Read, Cell::ConsentTreatment) if treats(role) => Outcome::Allowed,
-        (Scope::Read, Cell::ConsentPayment) if role == Role::Billing => Outcome::Allowed,
+        (Scope::Read | Scope::ReadOwned, Cell::ConsentTreatment) if treats(role) => {
+            Outcome::Allowed
+        }
+        (Scope::Read | Scope::ReadOwned, Cell::ConsentPayment) if role == Role::Billing => {
+            Outcome::Allowed
+        }
         _ => Outcome::Denied,
     }
 }
@@ -252,6 +295,18 @@ struct Subject {
     consent_id: String,
     /// An assessment of theirs.
     assessment_id: String,
+    /// Clinical records of theirs (the survivor's, for a merged-away id).
+    chart: Chart,
+}
+
+/// One of each clinical record a patient can have, by id.
+#[derive(Debug, Clone, Default)]
+struct Chart {
+    note_id: String,
+    plan_id: String,
+    medication_id: String,
+    task_id: String,
+    review_id: String,
 }
 
 /// What facility-scoped RPCs act on, at Fresno and at Oakland.
@@ -577,6 +632,7 @@ async fn world(net: &TestNetwork) -> World {
             token_names: Some(survivor),
             consent_id,
             assessment_id,
+            chart: Chart::default(),
         },
     );
     let nobody = || uuid::Uuid::now_v7().to_string();
@@ -586,6 +642,13 @@ async fn world(net: &TestNetwork) -> World {
             patient_id: nobody(),
             consent_id: nobody(),
             assessment_id: nobody(),
+            chart: Chart {
+                note_id: nobody(),
+                plan_id: nobody(),
+                medication_id: nobody(),
+                task_id: nobody(),
+                review_id: nobody(),
+            },
             ..Default::default()
         },
     );
@@ -601,13 +664,210 @@ async fn world(net: &TestNetwork) -> World {
         .unwrap();
     book(net, &admin, &mut other, &there).await;
 
-    let world = World {
+    let mut world = World {
         subjects,
         own,
         other,
     };
     settle(net, &world).await;
+    charts(net, &mut world).await;
     world
+}
+
+/// Where each patient cell's records are written: where the patient is known.
+fn home(cell: Cell) -> &'static str {
+    match cell {
+        Cell::Registered | Cell::Linked | Cell::Episode | Cell::MergedAway => "fresno",
+        _ => "oakland",
+    }
+}
+
+/// Gives every patient cell an episode (where it is known, so the relation
+/// to Fresno stays the one the cell is named for) and one clinical record of
+/// each kind, and waits until clinical has learnt every relation and the
+/// merge.
+async fn charts(net: &TestNetwork, world: &mut World) {
+    let everyone = net.token(&[Role::Clinician, Role::Intake], &["*"]);
+    let admin = net.token(&[Role::Admin], &["*"]);
+    let mut a = net.admissions().await;
+    let c = ClinicalServiceClient::new(net.channel().await);
+    let today = Utc::now().date_naive();
+    for (cell, s) in world.subjects.iter_mut() {
+        if *cell == Cell::Nobody {
+            continue;
+        }
+        let owner = s
+            .token_names
+            .clone()
+            .unwrap_or_else(|| s.patient_id.clone());
+        let at = home(*cell);
+        if *cell != Cell::Episode {
+            admit(&mut a, &admin, &owner, at, Program::IopDay)
+                .await
+                .unwrap_or_else(|e| panic!("{cell:?}: {e}"));
+        }
+        let phq9 = |values: [u32; 9]| RecordScreeningRequest {
+            patient_id: owner.clone(),
+            facility_id: at.into(),
+            instrument: Instrument::Phq9 as i32,
+            responses: (1..)
+                .zip(values)
+                .map(|(item, value)| ItemResponse { item, value })
+                .collect(),
+            administered_at: None,
+        };
+        // The first write waits for clinical to learn the patient and the episode.
+        s.chart.task_id = until(&format!("clinical to learn the {cell:?} patient"), || {
+            let mut c = c.clone();
+            let r = authed(phq9([0, 0, 0, 0, 0, 0, 0, 0, 1]), &everyone);
+            async move {
+                Some(
+                    c.record_screening(r)
+                        .await
+                        .ok()?
+                        .into_inner()
+                        .follow_up_task_id,
+                )
+            }
+        })
+        .await;
+        s.chart.plan_id = until(&format!("the {cell:?} episode in clinical"), || {
+            let mut c = c.clone();
+            let r = authed(
+                WriteTreatmentPlanRequest {
+                    patient_id: owner.clone(),
+                    problems: vec![problem(today)],
+                },
+                &everyone,
+            );
+            async move {
+                Some(
+                    c.write_treatment_plan(r)
+                        .await
+                        .ok()?
+                        .into_inner()
+                        .plan?
+                        .plan_id,
+                )
+            }
+        })
+        .await;
+        c.clone()
+            .record_screening(authed(phq9([2, 2, 2, 2, 2, 2, 0, 0, 0]), &everyone))
+            .await
+            .unwrap();
+        s.chart.review_id = c
+            .clone()
+            .list_reviews(authed(
+                ListReviewsRequest {
+                    facility_id: at.into(),
+                    include_decided: false,
+                },
+                &everyone,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .reviews
+            .into_iter()
+            .find(|r| r.patient_id == owner)
+            .map(|r| r.review_id)
+            .unwrap_or_else(|| panic!("{cell:?}: no review opened"));
+        s.chart.note_id = c
+            .clone()
+            .write_note(authed(
+                WriteNoteRequest {
+                    patient_id: owner.clone(),
+                    facility_id: at.into(),
+                    kind: NoteKind::Individual as i32,
+                    service_date: day(today - Days::new(1)),
+                    text: "Reviewed coping plan.".into(),
+                    ..Default::default()
+                },
+                &everyone,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .note
+            .unwrap()
+            .note_id;
+        s.chart.medication_id = c
+            .clone()
+            .record_medication(authed(medication(&owner, at, today), &everyone))
+            .await
+            .unwrap()
+            .into_inner()
+            .medication
+            .unwrap()
+            .medication_id;
+    }
+    // Clinical learns each relation to Fresno and the merge from the events.
+    for (cell, role) in [
+        (Cell::Registered, Role::Clinician),
+        (Cell::Linked, Role::Clinician),
+        (Cell::Episode, Role::Clinician),
+        (Cell::ConsentTreatment, Role::Clinician),
+        (Cell::ConsentPayment, Role::Billing),
+    ] {
+        let token = net.token(&[role], &["fresno"]);
+        let pid = world.subjects[&cell].patient_id.clone();
+        until(&format!("clinical to learn the {cell:?} relation"), || {
+            let mut c = c.clone();
+            let r = authed(
+                GetDocumentationRequest {
+                    patient_id: pid.clone(),
+                    service_date: day(today),
+                },
+                &token,
+            );
+            async move { c.get_documentation(r).await.ok().map(drop) }
+        })
+        .await;
+    }
+    let merged = world.subjects[&Cell::MergedAway].patient_id.clone();
+    until("clinical to learn the merge", || {
+        let mut c = c.clone();
+        let r = authed(medication(&merged, "fresno", today), &everyone);
+        async move {
+            match c.record_medication(r).await {
+                Err(s) if s.message().contains("merged") => Some(()),
+                _ => None,
+            }
+        }
+    })
+    .await;
+}
+
+fn problem(today: chrono::NaiveDate) -> Problem {
+    Problem {
+        description: "Alcohol use disorder".into(),
+        icd10: "F10.20".into(),
+        goals: vec![Goal {
+            description: "Abstinence".into(),
+            objectives: vec![Objective {
+                description: "Attends 9 hours a week".into(),
+                target_date: day(today + Days::new(30)),
+                met: false,
+            }],
+        }],
+        interventions: vec![Intervention {
+            modality: Modality::Cbt as i32,
+            frequency: "weekly".into(),
+            responsible_clinician: "dr-fresno".into(),
+        }],
+    }
+}
+
+fn medication(pid: &str, at: &str, today: chrono::NaiveDate) -> RecordMedicationRequest {
+    RecordMedicationRequest {
+        patient_id: pid.into(),
+        facility_id: at.into(),
+        name: "naltrexone 50 mg daily".into(),
+        class: MedicationClass::Naltrexone as i32,
+        prescriber: "dr-fresno".into(),
+        started_on: day(today),
+    }
 }
 
 /// Waits until the view and scheduling have applied every setup write, so
@@ -688,7 +948,9 @@ async fn call(
     let channel = net.channel().await;
     let mut a = AdmissionsServiceClient::new(channel.clone());
     let mut s = net.scheduling().await;
+    let mut k = ClinicalServiceClient::new(channel.clone());
     let subject = world.subjects.get(&cell).cloned().unwrap_or_default();
+    let chart = subject.chart.clone();
     let place = match cell {
         Cell::OtherFacility => world.other.clone(),
         _ => world.own.clone(),
@@ -1008,6 +1270,180 @@ async fn call(
                 week_of: day(today - Days::new(7))
             }
         ),
+        "clinical.ListScreenings" => go!(
+            k,
+            list_screenings,
+            ListScreeningsRequest {
+                patient_id: pid(),
+                instrument: 0
+            }
+        ),
+        "clinical.GetTreatmentPlan" => go!(
+            k,
+            get_treatment_plan,
+            GetTreatmentPlanRequest { patient_id: pid() }
+        ),
+        "clinical.ListNotes" => go!(k, list_notes, ListNotesRequest { patient_id: pid() }),
+        "clinical.ListMedications" => go!(
+            k,
+            list_medications,
+            ListMedicationsRequest { patient_id: pid() }
+        ),
+        "clinical.GetDocumentation" => go!(
+            k,
+            get_documentation,
+            GetDocumentationRequest {
+                patient_id: pid(),
+                service_date: day(today)
+            }
+        ),
+        "clinical.GetNote" => go!(
+            k,
+            get_note,
+            GetNoteRequest {
+                note_id: chart.note_id.clone()
+            }
+        ),
+        "clinical.RecordScreening" => go!(
+            k,
+            record_screening,
+            RecordScreeningRequest {
+                patient_id: pid(),
+                facility_id: "fresno".into(),
+                instrument: Instrument::AuditC as i32,
+                responses: (1..=3)
+                    .map(|item| ItemResponse { item, value: 1 })
+                    .collect(),
+                administered_at: None,
+            }
+        ),
+        "clinical.WriteNote" => go!(
+            k,
+            write_note,
+            WriteNoteRequest {
+                patient_id: pid(),
+                facility_id: "fresno".into(),
+                kind: NoteKind::Individual as i32,
+                service_date: day(today - Days::new(1)),
+                text: "Matrix note.".into(),
+                ..Default::default()
+            }
+        ),
+        "clinical.RecordMedication" => go!(
+            k,
+            record_medication,
+            medication(&pid(), "fresno", today - Days::new(1))
+        ),
+        "clinical.WriteTreatmentPlan" => go!(
+            k,
+            write_treatment_plan,
+            WriteTreatmentPlanRequest {
+                patient_id: pid(),
+                problems: vec![problem(today)],
+            }
+        ),
+        "clinical.SignNote" => go!(
+            k,
+            sign_note,
+            SignNoteRequest {
+                note_id: chart.note_id.clone()
+            }
+        ),
+        "clinical.UpdateNote" => go!(
+            k,
+            update_note,
+            UpdateNoteRequest {
+                note_id: chart.note_id.clone(),
+                text: "Edited.".into()
+            }
+        ),
+        "clinical.AddAddendum" => go!(
+            k,
+            add_addendum,
+            AddAddendumRequest {
+                note_id: chart.note_id.clone(),
+                text: "Addendum.".into()
+            }
+        ),
+        "clinical.SignTreatmentPlan" => go!(
+            k,
+            sign_treatment_plan,
+            SignTreatmentPlanRequest {
+                plan_id: chart.plan_id.clone(),
+                signer: Signer::Practitioner as i32
+            }
+        ),
+        "clinical.StopMedication" => go!(
+            k,
+            stop_medication,
+            StopMedicationRequest {
+                medication_id: chart.medication_id.clone(),
+                stopped_on: day(today)
+            }
+        ),
+        "clinical.CompleteTask" => go!(
+            k,
+            complete_task,
+            CompleteTaskRequest {
+                task_id: chart.task_id.clone(),
+                outcome: "called; safe".into()
+            }
+        ),
+        "clinical.DecideReview" => go!(
+            k,
+            decide_review,
+            DecideReviewRequest {
+                review_id: chart.review_id.clone(),
+                decision: Decision::Continue as i32,
+                to_level: 0,
+                justification: "scores improving".into()
+            }
+        ),
+        "clinical.WriteGroupNote" => go!(
+            k,
+            write_group_note,
+            WriteGroupNoteRequest {
+                session_id: place.session_id.clone(),
+                facility_id: facility(),
+                shared_summary: "Matrix group.".into(),
+                parts: vec![iop_proto::clinical::v1::AttendeePart {
+                    patient_id: place.patient_id.clone(),
+                    text: "Present.".into()
+                }],
+            }
+        ),
+        "clinical.ListOverduePlans" => go!(
+            k,
+            list_overdue_plans,
+            ListOverduePlansRequest {
+                facility_id: facility(),
+                as_of: None
+            }
+        ),
+        "clinical.ListLateNotes" => go!(
+            k,
+            list_late_notes,
+            ListLateNotesRequest {
+                facility_id: facility(),
+                as_of: None
+            }
+        ),
+        "clinical.ListTasks" => go!(
+            k,
+            list_tasks,
+            ListTasksRequest {
+                facility_id: facility(),
+                assignee: String::new()
+            }
+        ),
+        "clinical.ListReviews" => go!(
+            k,
+            list_reviews,
+            ListReviewsRequest {
+                facility_id: facility(),
+                include_decided: false
+            }
+        ),
         "admissions.ListFacilities" => go!(a, list_facilities, ListFacilitiesRequest {}),
         "audit.ListAuditEntries" => go!(
             AuditServiceClient::new(channel.clone()),
@@ -1095,6 +1531,7 @@ async fn every_rpc_every_role_every_relation_follows_the_rule() {
         let service = match rule.rpc.split('.').next() {
             Some("patientview") => "patient-view",
             Some("scheduling") => "scheduling",
+            Some("clinical") => "clinical",
             _ => "admissions",
         };
         let url = net.database_url(service).to_owned();

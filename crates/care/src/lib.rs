@@ -5,6 +5,9 @@
 //! H0015 counts IOP). Admissions states the band in a placement; scheduling
 //! measures attendance against both; billing will count billable days with it.
 
+pub mod calendar;
+pub mod names;
+
 use iop_proto::common::v1::LevelOfCare;
 
 /// Weekly clinical hours of a level: `at_least <= hours < below`. The table's

@@ -6,7 +6,8 @@
 //! a local copy from the events ([`replica`], with [`wire`] converting; where
 //! each patient is known and emergency grants in [`known`]) and decide with
 //! the same rules, including which facility may read or change a patient's
-//! record ([`access`]).
+//! record ([`access`]), the facilities' time zones ([`facilities`]), and the rule applied at a
+//! service's door ([`gate`]).
 //!
 //! Rules encoded here: every required element must be present (patient, who may
 //! disclose, what information, recipient or class of recipients, purpose, the
@@ -19,6 +20,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub mod access;
+pub mod facilities;
+pub mod gate;
 pub mod known;
 pub mod replica;
 pub mod wire;

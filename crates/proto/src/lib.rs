@@ -38,6 +38,23 @@ pub mod iop {
             }
         }
     }
+    pub mod clinical {
+        pub mod v1 {
+            tonic::include_proto!("iop.clinical.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("iop.clinical.events.v1");
+            }
+        }
+    }
+    pub mod lab {
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("iop.lab.events.v1");
+            }
+        }
+    }
     pub mod patientview {
         pub mod v1 {
             tonic::include_proto!("iop.patientview.v1");
@@ -55,7 +72,7 @@ pub mod iop {
     }
 }
 
-pub use iop::{admissions, audit, common, ops, patientview, scheduling};
+pub use iop::{admissions, audit, clinical, common, lab, ops, patientview, scheduling};
 
 /// Full gRPC service names, as registered with health and reflection.
 pub mod service_names {
@@ -69,7 +86,7 @@ pub mod service_names {
     pub const OPERATIONS: &str = "iop.ops.v1.OperationsService";
     /// `iop.audit.v1.AuditService`: the audit trails a process keeps.
     pub const AUDIT: &str = "iop.audit.v1.AuditService";
-    /// Reserved for the clinical context.
+    /// `iop.clinical.v1.ClinicalService`.
     pub const CLINICAL: &str = "iop.clinical.v1.ClinicalService";
     /// Reserved for the testing-lab context.
     pub const TESTING_LAB: &str = "iop.lab.v1.TestingLabService";
@@ -95,6 +112,10 @@ pub mod contexts {
     pub const ADMISSIONS: &str = "admissions";
     /// Scheduling.
     pub const SCHEDULING: &str = "scheduling";
+    /// Clinical.
+    pub const CLINICAL: &str = "clinical";
+    /// Testing-lab (reserved: its events are defined, its service is not built).
+    pub const LAB: &str = "lab";
 }
 
 /// Topic names: one per bounded context (`iop.<context>.v1`, keyed by patient
@@ -104,6 +125,15 @@ pub mod topics {
     pub const ADMISSIONS: &str = "iop.admissions.v1";
     /// Scheduling's events.
     pub const SCHEDULING: &str = "iop.scheduling.v1";
+    /// Clinical's events.
+    pub const CLINICAL: &str = "iop.clinical.v1";
+    /// Testing-lab's events (reserved: clinical consumes them; the lab service
+    /// that will publish them is not built yet).
+    pub const LAB: &str = "iop.lab.v1";
+    /// Dead letters of admissions' consumer (`iop.admissions`).
+    pub const ADMISSIONS_DLQ: &str = "iop.admissions.dlq";
+    /// Dead letters of clinical's consumer (`iop.clinical`).
+    pub const CLINICAL_DLQ: &str = "iop.clinical.dlq";
     /// Dead letters of the patient view's consumer (`iop.patientview`).
     pub const PATIENT_VIEW_DLQ: &str = "iop.patientview.dlq";
     /// Dead letters of scheduling's consumer (`iop.scheduling`).
@@ -117,6 +147,8 @@ mod tests {
         for (context, topic) in [
             (super::contexts::ADMISSIONS, super::topics::ADMISSIONS),
             (super::contexts::SCHEDULING, super::topics::SCHEDULING),
+            (super::contexts::CLINICAL, super::topics::CLINICAL),
+            (super::contexts::LAB, super::topics::LAB),
         ] {
             assert_eq!(format!("iop.{context}.v1"), topic);
         }

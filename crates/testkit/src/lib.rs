@@ -235,11 +235,16 @@ pub async fn seed(channel: Channel, token: &str) {
     }
 }
 
-/// A token signed with `settings`' key, valid for an hour.
+/// A token signed with `settings`' key, valid for an hour, for `test-user`.
 pub fn token(settings: &Settings, roles: &[Role], facilities: &[&str]) -> String {
+    token_of(settings, "test-user", roles, facilities)
+}
+
+/// [`token`] for another person (`subject`): authorship rules tell callers apart.
+pub fn token_of(settings: &Settings, subject: &str, roles: &[Role], facilities: &[&str]) -> String {
     TokenIssuer::new(&settings.auth)
         .expect("issuer")
-        .issue("test-user", roles, facilities, 3600)
+        .issue(subject, roles, facilities, 3600)
         .expect("token")
 }
 

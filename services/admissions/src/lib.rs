@@ -3,7 +3,8 @@
 //! record number and duplicate candidates, merges, demographics with their
 //! history, screening and level-of-care placement, Part 2 consent, coverage,
 //! admission, transfer and discharge — each write publishing its facts on
-//! `iop.admissions.v1`.
+//! `iop.admissions.v1`; and it discharges an episode when a clinician's
+//! level-of-care decision leaves the network's levels ([`decisions`]).
 //!
 //! Layout (the shape of every service): this file is the registry entry
 //! ([`SERVICE`]), start-up and demo data; [`settings`] its section; `api/` the
@@ -16,6 +17,7 @@
 pub(crate) mod api;
 pub mod contact;
 pub mod coverage;
+pub mod decisions;
 mod entity;
 pub mod episode;
 pub mod error;
@@ -53,14 +55,17 @@ pub use api::AdmissionsApi;
 /// Part 2 consent rules, shared with every context.
 pub use iop_consent as consent;
 
+/// Consumer group of clinical's decisions; dead letters go to `iop.admissions.dlq`.
+pub const CONSUMER: &str = "iop.admissions";
+
 /// Admissions in the registry.
 pub const SERVICE: ServiceDef = ServiceDef {
     name: "admissions",
     summary: "facility registry, one patient identity across sites, placement, Part 2 consent, coverage and episodes of care",
     grpc: &[service_names::ADMISSIONS],
     publishes: &[topics::ADMISSIONS],
-    consumes: &[],
-    dead_letters: &[],
+    consumes: &[topics::CLINICAL],
+    dead_letters: &[topics::ADMISSIONS_DLQ],
     settings: Some(settings::SECTION),
     migrations: migration::Migrator::migrations,
     start,
@@ -77,8 +82,8 @@ pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Resul
         let api = AdmissionsApi::new(ledger.clone(), own, tokens);
         iop_runtime::mount!(host, AdmissionsServiceServer::new(api));
         mount::relay(host, &ledger, topics::ADMISSIONS, contexts::ADMISSIONS);
-        let topics = SERVICE.topics().map(str::to_owned).collect();
-        mount::serving_when_topics(host, SERVICE.grpc, topics);
+        let handler = decisions::DecisionHandler::default();
+        mount::consume(host, &SERVICE, CONSUMER, ledger, handler);
         Ok(())
     })
 }

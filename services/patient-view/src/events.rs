@@ -18,10 +18,15 @@ use iop_proto::{
         PatientDemographicsUpdated, PatientDischarged, PatientLinkedToFacility, PatientRegistered,
         PatientTransferred, PatientsMerged,
     },
+    clinical::events::v1::{
+        LevelOfCareDecided, LevelOfCareReviewOpened, ScreeningScored, TaskCompleted, TaskOpened,
+        TreatmentPlanChanged,
+    },
     scheduling::events::v1::AttendanceRecorded,
 };
 
 use crate::{
+    clinical::Fact,
     fold::{self, ViewEvent},
     store,
 };
@@ -68,8 +73,26 @@ impl ViewHandler {
             .on::<PatientLinkedToFacility>(|h, w, e, m| {
                 Box::pin(h.fold(w, ViewEvent::Linked(e), m))
             })
-            .on::<AttendanceRecorded>(|h, w, e, m| Box::pin(h.fold(w, ViewEvent::Attended(e), m)));
+            .on::<AttendanceRecorded>(|h, w, e, m| Box::pin(h.fold(w, ViewEvent::Attended(e), m)))
+            .on::<ScreeningScored>(|h, w, e, m| Box::pin(h.clinical(w, Fact::Scored(e), m)))
+            .on::<TaskOpened>(|h, w, e, m| Box::pin(h.clinical(w, Fact::TaskOpened(e), m)))
+            .on::<TaskCompleted>(|h, w, e, m| Box::pin(h.clinical(w, Fact::TaskCompleted(e), m)))
+            .on::<TreatmentPlanChanged>(|h, w, e, m| Box::pin(h.clinical(w, Fact::Plan(e), m)))
+            .on::<LevelOfCareReviewOpened>(|h, w, e, m| {
+                Box::pin(h.clinical(w, Fact::ReviewOpened(e), m))
+            })
+            .on::<LevelOfCareDecided>(|h, w, e, m| Box::pin(h.clinical(w, Fact::Decided(e), m)));
         Self { router }
+    }
+
+    /// Applies one of clinical's events (see [`crate::clinical`]).
+    async fn clinical(
+        &self,
+        work: &mut UnitOfWork,
+        fact: Fact,
+        event: &InboundEvent,
+    ) -> Result<(), ApplyError> {
+        self.fold(work, ViewEvent::Clinical(fact), event).await
     }
 
     /// Applies one folded event (see the module documentation).
@@ -133,6 +156,7 @@ impl ViewHandler {
                     })?;
                 store::count_attendance(txn, &owner, week, a).await?;
             }
+            ViewEvent::Clinical(f) => store::apply_clinical(txn, &owner, f.change()).await?,
             _ => {}
         }
         let previous = existing.map(store::state_of).transpose()?;

@@ -82,6 +82,9 @@ pub enum ViewEvent {
     BreakGlass(BreakGlassAccessGranted),
     /// `iop.scheduling.events.v1.AttendanceRecorded`.
     Attended(AttendanceRecorded),
+    /// One of clinical's events the view keeps (`crate::clinical`): it
+    /// changes no field of the row, only the clinical items and the timeline.
+    Clinical(crate::clinical::Fact),
 }
 
 impl ViewEvent {
@@ -102,6 +105,7 @@ impl ViewEvent {
             ViewEvent::Linked(e) => &e.patient_id,
             ViewEvent::BreakGlass(e) => &e.patient_id,
             ViewEvent::Attended(e) => &e.patient_id,
+            ViewEvent::Clinical(f) => f.patient_id(),
         }
     }
 
@@ -115,6 +119,7 @@ impl ViewEvent {
             ViewEvent::Merged(e) => e.active_episode.as_ref().map_or("", |a| &a.facility_id),
             ViewEvent::Attended(e) => &e.facility_id,
             ViewEvent::Linked(e) => &e.facility_id,
+            ViewEvent::Clinical(f) => f.facility_id(),
             ViewEvent::DemographicsUpdated(_)
             | ViewEvent::BreakGlass(_)
             | ViewEvent::ConsentRecorded(_)
@@ -214,14 +219,15 @@ pub fn apply(state: Option<PatientState>, event: &ViewEvent) -> PatientState {
                 );
             }
         }
-        // Consents and weekly attendance are kept beside the view row, not in
-        // it; a link is a timeline entry at its facility.
+        // Consents, weekly attendance and clinical facts are kept beside the
+        // view row, not in it; a link is a timeline entry at its facility.
         ViewEvent::ConsentRecorded(_)
         | ViewEvent::ConsentRevoked(_)
         | ViewEvent::ConsentExpired(_)
         | ViewEvent::Linked(_)
         | ViewEvent::BreakGlass(_)
-        | ViewEvent::Attended(_) => {}
+        | ViewEvent::Attended(_)
+        | ViewEvent::Clinical(_) => {}
     }
     s
 }

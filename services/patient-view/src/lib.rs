@@ -1,17 +1,18 @@
 //! The patient view owns every site's up-to-date picture of each patient. It
-//! consumes the admissions and scheduling topics (and, as they arrive, the
-//! other contexts'), folds each patient's events into one row plus a timeline,
+//! consumes the admissions, scheduling and clinical topics (and, as they
+//! arrive, the other contexts'), folds each patient's events into one row plus a timeline,
 //! and serves `GetPatientView`, which honours consistency tokens so a facility
 //! reads its own write from any site.
 //!
 //! Layout (the shape of every service): this file is the registry entry
 //! ([`SERVICE`]) and start-up; [`settings`] its section; `api/` the gRPC face;
-//! [`fold`] and [`access`] the pure rules; `store/` queries and writes; `events`
+//! [`fold`], [`clinical`] and [`access`] the pure rules; `store/` queries and writes; `events`
 //! the typed handlers on the shared router; `entity/` and [`migration`] the
 //! storage; [`error`] the error type and its statuses.
 
 pub mod access;
 mod api;
+pub mod clinical;
 mod entity;
 pub mod error;
 mod events;
@@ -44,7 +45,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     summary: "every site's folded, read-your-writes picture of each patient",
     grpc: &[service_names::PATIENT_VIEW],
     publishes: &[],
-    consumes: &[topics::ADMISSIONS, topics::SCHEDULING],
+    consumes: &[topics::ADMISSIONS, topics::SCHEDULING, topics::CLINICAL],
     dead_letters: &[topics::PATIENT_VIEW_DLQ],
     settings: Some(settings::SECTION),
     migrations: migration::Migrator::migrations,

@@ -20,7 +20,7 @@ use iop_messaging::{
 };
 use iop_proto::{
     admissions::events::v1::{
-        FacilityRecorded, PatientAdmitted, PatientDischarged, PatientTransferred, PatientsMerged,
+        PatientAdmitted, PatientDischarged, PatientTransferred, PatientsMerged,
     },
     scheduling::events::v1 as events,
 };
@@ -122,15 +122,14 @@ impl AdmissionsHandler {
     /// The handler with its routes.
     pub fn new(settings: SchedulingSettings) -> Self {
         let router = Router::<Self>::new()
-            .on::<FacilityRecorded>(|_, w, e, _| {
-                Box::pin(async move { Ok(store::record_facility(w.txn(), e).await?) })
-            })
             .on::<PatientAdmitted>(|h, w, e, _| Box::pin(h.admitted(w, e)))
             .on::<PatientTransferred>(|h, w, e, _| Box::pin(h.transferred(w, e)))
             .on::<PatientDischarged>(|h, w, e, _| Box::pin(h.discharged(w, e)))
             .on::<PatientsMerged>(|h, w, e, _| Box::pin(h.merged(w, e)));
         Self {
-            router: iop_consent::known::route(iop_consent::replica::route(router)),
+            router: iop_consent::facilities::route(iop_consent::known::route(
+                iop_consent::replica::route(router),
+            )),
             settings,
         }
     }

@@ -16,7 +16,6 @@
 mod api;
 pub mod attendance;
 pub mod booking;
-pub mod calendar;
 mod entity;
 pub mod error;
 mod events;
@@ -40,6 +39,8 @@ use iop_runtime::{
 use sea_orm_migration::MigratorTrait;
 
 pub use api::SchedulingApi;
+/// Facility-local days and instants (shared with every context).
+pub use iop_care::calendar;
 
 /// Consumer group of admissions' events; dead letters go to `iop.scheduling.dlq`.
 pub const CONSUMER: &str = "iop.scheduling";

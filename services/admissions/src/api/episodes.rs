@@ -2,7 +2,7 @@
 //! transfer between facilities within the episode, and discharge.
 
 use chrono::Utc;
-use iop_messaging::work::{Access, Actor, Stream};
+use iop_messaging::work::{Access, Actor, Stream, UnitOfWork};
 use iop_proto::{
     admissions::{
         events::v1 as events,
@@ -267,23 +267,7 @@ impl AdmissionsApi {
         let today = super::today_at(work.txn(), &active.facility_id).await?;
         let d = rules::discharge(active_of(active)?, req.reason, on, today)?;
         let facility_id = active.facility_id.clone();
-        let mut closed: episode::ActiveModel = active.clone().into();
-        closed.status = Set(EpisodeStatus::Discharged);
-        closed.discharge_reason = Set(Some(d.reason as i32));
-        closed.discharged_on = Set(Some(d.discharged_on));
-        closed.discharged_at = Set(Some(Utc::now()));
-        let closed = episodes::update(work.txn(), closed).await?;
-        let event = events::PatientDischarged {
-            patient_id: patient_id.to_string(),
-            episode_id: closed.id.clone(),
-            facility_id: facility_id.clone(),
-            reason: d.reason as i32,
-            discharged_on: Some(wire::date(d.discharged_on)),
-            occurred_at: Some(wire::timestamp(Utc::now())),
-        };
-        let sequence = work
-            .emit(Stream::patient(patient_id.as_str()), &event)
-            .await?;
+        let (closed, sequence) = close(&mut work, active, d).await?;
         work.audit(Some(patient_id.as_str()), Some(&facility_id));
         work.commit().await?;
         Ok(DischargePatientResponse {
@@ -291,4 +275,40 @@ impl AdmissionsApi {
             consistency_token: self.token(patient_id.as_str(), sequence),
         })
     }
+}
+
+/// Ends `active` as `d` says and publishes `PatientDischarged`: the one way
+/// an episode closes, whether a caller discharges or a clinician's
+/// level-of-care decision does ([`crate::decisions`]). Returns the closed
+/// episode and the event's sequence.
+pub(crate) async fn close(
+    work: &mut UnitOfWork,
+    active: &episode::Model,
+    d: rules::Discharge,
+) -> Result<(episode::Model, i64), AdmissionsError> {
+    let mut closed: episode::ActiveModel = active.clone().into();
+    closed.status = Set(EpisodeStatus::Discharged);
+    closed.discharge_reason = Set(Some(d.reason as i32));
+    closed.discharged_on = Set(Some(d.discharged_on));
+    closed.discharged_at = Set(Some(Utc::now()));
+    let closed = episodes::update(work.txn(), closed).await?;
+    let event = events::PatientDischarged {
+        patient_id: closed.patient_id.clone(),
+        episode_id: closed.id.clone(),
+        facility_id: closed.facility_id.clone(),
+        reason: d.reason as i32,
+        discharged_on: Some(wire::date(d.discharged_on)),
+        occurred_at: Some(wire::timestamp(Utc::now())),
+    };
+    let sequence = work
+        .emit(Stream::patient(&closed.patient_id), &event)
+        .await?;
+    Ok((closed, sequence))
+}
+
+/// The episode a change applies to, in the rules' terms (for event handlers).
+pub(crate) fn active_episode(
+    e: &episode::Model,
+) -> Result<rules::ActiveEpisode<'_>, AdmissionsError> {
+    active_of(e)
 }

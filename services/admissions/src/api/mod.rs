@@ -9,7 +9,7 @@ pub(crate) mod convert;
 mod coverage;
 mod demographics;
 mod duplicates;
-mod episodes;
+pub(crate) mod episodes;
 mod facilities;
 mod links;
 mod merges;

@@ -6,7 +6,7 @@ use iop_proto::{
 };
 use iop_runtime::wire;
 
-use crate::entity::{timeline, view};
+use crate::entity::{clinical_item, timeline, view};
 
 /// A view row, its timeline and its merged records as the contract's `PatientView`.
 pub fn patient_view(
@@ -15,7 +15,13 @@ pub fn patient_view(
     merged: Vec<view::Model>,
     attended_minutes_this_week: u32,
     week_start: Option<iop_proto::common::v1::Date>,
+    clinical: Vec<clinical_item::Model>,
 ) -> PatientView {
+    let clinical = crate::clinical::summary(
+        clinical
+            .iter()
+            .map(|i| (i.kind.as_str(), i.body.as_slice())),
+    );
     PatientView {
         patient_id: v.patient_id,
         mrn: v.mrn,
@@ -50,5 +56,6 @@ pub fn patient_view(
         merged_patient_ids: merged.into_iter().map(|m| m.patient_id).collect(),
         attended_minutes_this_week,
         week_start,
+        clinical: Some(clinical),
     }
 }

@@ -33,6 +33,7 @@ enum Decision {
         view: Box<crate::entity::view::Model>,
         timeline: Vec<crate::entity::timeline::Model>,
         merged: Vec<crate::entity::view::Model>,
+        clinical: Vec<crate::entity::clinical_item::Model>,
         basis: iop_consent::access::Basis,
     },
 }
@@ -79,13 +80,14 @@ impl PatientViewApi {
             self.wait_for(token, budget).await?;
         }
         let decided = self.decide(call, patient_id.as_str()).await?;
-        let (v, entries, merged, basis) = match decided {
+        let (v, entries, merged, clinical, basis) = match decided {
             Decision::Allowed {
                 view,
                 timeline,
                 merged,
+                clinical,
                 basis,
-            } => (view, timeline, merged, basis),
+            } => (view, timeline, merged, clinical, basis),
             Decision::Absent if call.caller.acts_for(iop_runtime::auth::ALL_FACILITIES) => {
                 return Err(ViewError::PatientNotFound {
                     patient_id: patient_id.to_string(),
@@ -103,7 +105,7 @@ impl PatientViewApi {
         let (minutes, week_start) = self.this_week(&id).await?;
         Ok(GetPatientViewResponse {
             view: Some(convert::patient_view(
-                v, entries, merged, minutes, week_start,
+                v, entries, merged, minutes, week_start, clinical,
             )),
         })
     }
@@ -162,6 +164,7 @@ impl PatientViewApi {
                 view: Box::new(v),
                 timeline: entries,
                 merged,
+                clinical: store::clinical_items(db, &id).await?,
                 basis,
             },
             None => Decision::Denied,

@@ -8,6 +8,7 @@ mod m20261128_000300_attendance;
 mod m20261128_000700_consents_to_replica;
 mod m20261129_000100_emergency_grants;
 mod m20261201_000100_merged_into_index;
+mod m20261205_000100_clinical_items;
 
 iop_messaging::migrator!(
     m20261128_000100_create_view_tables::Migration,
@@ -25,4 +26,5 @@ iop_messaging::migrator!(
         from: "emergency_grants",
     },
     m20261201_000100_merged_into_index::Migration,
+    m20261205_000100_clinical_items::Migration,
 );

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::{
-    entity::{attendance, position, timeline, view},
+    entity::{attendance, clinical_item, position, timeline, view},
     fold::{EpisodeState, PatientState},
 };
 
@@ -197,7 +197,89 @@ pub async fn merge<C: ConnectionTrait>(
         .filter(timeline::Column::PatientId.eq(merged_away))
         .exec(db)
         .await?;
-    merge_weeks(db, survivor, merged_away).await
+    merge_weeks(db, survivor, merged_away).await?;
+    merge_clinical(db, survivor, merged_away).await
+}
+
+/// The merged-away record's clinical items join the survivor's; where both
+/// have one (the same instrument, the plan), the survivor's stays.
+async fn merge_clinical<C: ConnectionTrait>(
+    db: &C,
+    survivor: &str,
+    merged_away: &str,
+) -> Result<(), DbErr> {
+    let ours = clinical_items(db, survivor).await?;
+    for item in clinical_items(db, merged_away).await? {
+        let taken = ours
+            .iter()
+            .any(|o| o.kind == item.kind && o.item_key == item.item_key);
+        clinical_item::Entity::delete_by_id((
+            item.patient_id.clone(),
+            item.kind.clone(),
+            item.item_key.clone(),
+        ))
+        .exec(db)
+        .await?;
+        if !taken {
+            clinical_item::ActiveModel {
+                patient_id: Set(survivor.to_owned()),
+                kind: Set(item.kind),
+                item_key: Set(item.item_key),
+                body: Set(item.body),
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The patient's clinical items, by kind and key.
+pub async fn clinical_items<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<Vec<clinical_item::Model>, DbErr> {
+    clinical_item::Entity::find()
+        .filter(clinical_item::Column::PatientId.eq(patient_id))
+        .order_by_asc(clinical_item::Column::Kind)
+        .order_by_asc(clinical_item::Column::ItemKey)
+        .all(db)
+        .await
+}
+
+/// Applies a clinical fact's change to `owner`'s items.
+pub async fn apply_clinical<C: ConnectionTrait>(
+    db: &C,
+    owner: &str,
+    change: crate::clinical::Change,
+) -> Result<(), DbErr> {
+    use crate::clinical::Change;
+    match change {
+        Change::Put { kind, key, body } => {
+            let id = (owner.to_owned(), kind.to_owned(), key);
+            let found = clinical_item::Entity::find_by_id(id.clone())
+                .one(db)
+                .await?;
+            let row = clinical_item::ActiveModel {
+                patient_id: Set(id.0),
+                kind: Set(id.1),
+                item_key: Set(id.2),
+                body: Set(body),
+            };
+            if found.is_some() {
+                row.update(db).await?;
+            } else {
+                row.insert(db).await?;
+            }
+        }
+        Change::Remove { kind, key } => {
+            clinical_item::Entity::delete_by_id((owner.to_owned(), kind.to_owned(), key))
+                .exec(db)
+                .await?;
+        }
+        Change::None => {}
+    }
+    Ok(())
 }
 
 /// The merged-away record's week joins the survivor's: the same week sums

@@ -1,4 +1,5 @@
-//! Scheduling tables: `facilities` (time zones, copied from admissions' events),
+//! Scheduling tables (`facilities`, time zones from admissions' events, is
+//! `iop_consent::facilities`):
 //! `enrollments` (one per episode, opened by PatientAdmitted),
 //! `enrollment_levels` (its level of care from each effective day), `tracks`,
 //! `sessions`, `track_members`, `bookings`, `attendance` and
@@ -9,7 +10,6 @@ pub mod attendance;
 pub mod booking;
 pub mod enrollment;
 pub mod enrollment_level;
-pub mod facility;
 pub mod session;
 pub mod track;
 pub mod track_member;

@@ -1,7 +1,8 @@
 //! Wall-clock time at a facility: recurring sessions keep their local start
 //! (18:00 stays 18:00 across daylight-saving changes, so the UTC instant moves),
-//! and weeks run Monday to Sunday in the facility's time zone. Pure functions
-//! over chrono and chrono-tz.
+//! and weeks run Monday to Sunday in the facility's time zone; business days
+//! skip weekends and the facility calendar's holidays (documentation
+//! deadlines). Pure functions over chrono and chrono-tz.
 
 use chrono::{
     DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone,
@@ -51,6 +52,30 @@ pub fn occurrences(from: NaiveDate, to: NaiveDate, weekdays: &[Weekday]) -> Vec<
         .take_while(|d| *d <= to)
         .filter(|d| weekdays.contains(&d.weekday()))
         .collect()
+}
+
+/// Whether `date` is a business day: Monday to Friday and not in `holidays`.
+pub fn is_business_day(date: NaiveDate, holidays: &[NaiveDate]) -> bool {
+    !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&date)
+}
+
+/// The `n`th business day after `date` (`date` itself never counts; `n` = 0
+/// is `date`).
+pub fn business_days_after(date: NaiveDate, n: u32, holidays: &[NaiveDate]) -> NaiveDate {
+    let mut day = date;
+    let mut left = n;
+    while left > 0 {
+        day = day.succ_opt().unwrap_or(day);
+        if is_business_day(day, holidays) {
+            left -= 1;
+        }
+    }
+    day
+}
+
+/// The first instant after `date` ends in `tz` (the next day's midnight).
+pub fn end_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    instant(date.succ_opt().unwrap_or(date), NaiveTime::MIN, tz)
 }
 
 #[cfg(test)]
@@ -111,6 +136,37 @@ mod tests {
         assert_eq!(
             days,
             [day(2026, 11, 23), day(2026, 11, 25), day(2026, 11, 27)]
+        );
+    }
+
+    #[test]
+    fn business_days_skip_weekends_and_holidays() {
+        // Friday 27 November 2026 + 3 business days = Wednesday 2 December.
+        assert_eq!(
+            business_days_after(day(2026, 11, 27), 3, &[]),
+            day(2026, 12, 2)
+        );
+        // Thursday + 1 with Friday a holiday: Monday.
+        let friday = [day(2026, 11, 27)];
+        assert_eq!(
+            business_days_after(day(2026, 11, 26), 1, &friday),
+            day(2026, 11, 30)
+        );
+        // A Saturday service: Monday is the first business day after it.
+        assert_eq!(
+            business_days_after(day(2026, 11, 28), 1, &[]),
+            day(2026, 11, 30)
+        );
+        assert_eq!(
+            business_days_after(day(2026, 11, 28), 0, &[]),
+            day(2026, 11, 28)
+        );
+        assert!(!is_business_day(day(2026, 11, 29), &[]));
+        // The day ends at local midnight: 08:00 UTC in winter.
+        assert_eq!(end_of_day(day(2026, 12, 2), LA).hour(), 8);
+        assert_eq!(
+            local(end_of_day(day(2026, 12, 2), LA), LA).date(),
+            day(2026, 12, 3)
         );
     }
 }

@@ -1,0 +1,499 @@
+//! Clinical's tables and indexes, identifiers frozen here.
+
+use iop_runtime::schema::{
+    blob, create_tables, day, drop_tables, flag, index, instant, int, key, optional_day,
+    optional_instant, optional_text, text,
+};
+use sea_orm_migration::prelude::*;
+
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Patients {
+    Table,
+    PatientId,
+    Mrn,
+    Given,
+    Middle,
+    Family,
+    Preferred,
+    Sex,
+}
+
+#[derive(DeriveIden)]
+enum Episodes {
+    Table,
+    EpisodeId,
+    PatientId,
+    FacilityId,
+    LevelOfCare,
+    AdmittedOn,
+    Active,
+    DischargedOn,
+    LevelChangedOn,
+}
+
+#[derive(DeriveIden)]
+enum Attendance {
+    Table,
+    SessionId,
+    PatientId,
+    FacilityId,
+    SessionType,
+    Status,
+    Minutes,
+    ServiceDate,
+}
+
+#[derive(DeriveIden)]
+enum Weeks {
+    Table,
+    PatientId,
+    WeekStart,
+    FacilityId,
+    Compliance,
+    AttendedMinutes,
+    RequiredMinutes,
+    LevelOfCare,
+}
+
+#[derive(DeriveIden)]
+enum Screenings {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    Instrument,
+    Responses,
+    Total,
+    Band,
+    Positive,
+    SuicideRisk,
+    AdministeredAt,
+    AdministeredOn,
+    RescreenDueOn,
+    RecordedBy,
+}
+
+#[derive(DeriveIden)]
+enum Tasks {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    Kind,
+    Reason,
+    Assignee,
+    DueAt,
+    DueOn,
+    Done,
+    SourceId,
+    OpenedAt,
+    CompletedAt,
+    CompletedBy,
+    Outcome,
+}
+
+#[derive(DeriveIden)]
+enum Plans {
+    Table,
+    Id,
+    PatientId,
+    EpisodeId,
+    FacilityId,
+    Version,
+    Content,
+    WrittenBy,
+    WrittenAt,
+    PractitionerSignedBy,
+    PractitionerSignedAt,
+    PatientSignedAt,
+    PatientAttestedBy,
+    ActivatedOn,
+    Superseded,
+}
+
+#[derive(DeriveIden)]
+enum Notes {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    Kind,
+    SessionId,
+    ServiceDate,
+    SharedSummary,
+    Body,
+    Author,
+    WrittenAt,
+    DueAt,
+    SignedAt,
+    SignedBy,
+}
+
+#[derive(DeriveIden)]
+enum Addenda {
+    Table,
+    Id,
+    NoteId,
+    Body,
+    Author,
+    WrittenAt,
+}
+
+#[derive(DeriveIden)]
+enum Medications {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    Name,
+    Class,
+    Prescriber,
+    StartedOn,
+    StoppedOn,
+    RecordedBy,
+}
+
+#[derive(DeriveIden)]
+enum LabResults {
+    Table,
+    ResultId,
+    PatientId,
+    FacilityId,
+    CollectedOn,
+    Interpretation,
+    Classes,
+    Definitive,
+}
+
+#[derive(DeriveIden)]
+enum Reviews {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    EpisodeId,
+    Direction,
+    Reasons,
+    FromLevel,
+    OpenedAt,
+    Open,
+    Decision,
+    ToLevel,
+    Justification,
+    DecidedBy,
+    DecidedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let tables = vec![
+            Table::create()
+                .table(Patients::Table)
+                .col(key(Patients::PatientId))
+                .col(text(Patients::Mrn))
+                .col(text(Patients::Given))
+                .col(text(Patients::Middle))
+                .col(text(Patients::Family))
+                .col(text(Patients::Preferred))
+                .col(int(Patients::Sex))
+                .to_owned(),
+            Table::create()
+                .table(Episodes::Table)
+                .col(key(Episodes::EpisodeId))
+                .col(text(Episodes::PatientId))
+                .col(text(Episodes::FacilityId))
+                .col(int(Episodes::LevelOfCare))
+                .col(day(Episodes::AdmittedOn))
+                .col(flag(Episodes::Active))
+                .col(optional_day(Episodes::DischargedOn))
+                .col(optional_day(Episodes::LevelChangedOn))
+                .to_owned(),
+            Table::create()
+                .table(Attendance::Table)
+                .col(text(Attendance::SessionId))
+                .col(text(Attendance::PatientId))
+                .col(text(Attendance::FacilityId))
+                .col(int(Attendance::SessionType))
+                .col(int(Attendance::Status))
+                .col(int(Attendance::Minutes))
+                .col(day(Attendance::ServiceDate))
+                .primary_key(
+                    Index::create()
+                        .col(Attendance::SessionId)
+                        .col(Attendance::PatientId),
+                )
+                .to_owned(),
+            Table::create()
+                .table(Weeks::Table)
+                .col(text(Weeks::PatientId))
+                .col(day(Weeks::WeekStart))
+                .col(text(Weeks::FacilityId))
+                .col(int(Weeks::Compliance))
+                .col(int(Weeks::AttendedMinutes))
+                .col(int(Weeks::RequiredMinutes))
+                .col(int(Weeks::LevelOfCare))
+                .primary_key(Index::create().col(Weeks::PatientId).col(Weeks::WeekStart))
+                .to_owned(),
+            Table::create()
+                .table(Screenings::Table)
+                .col(key(Screenings::Id))
+                .col(text(Screenings::PatientId))
+                .col(text(Screenings::FacilityId))
+                .col(int(Screenings::Instrument))
+                .col(text(Screenings::Responses))
+                .col(int(Screenings::Total))
+                .col(text(Screenings::Band))
+                .col(flag(Screenings::Positive))
+                .col(flag(Screenings::SuicideRisk))
+                .col(instant(Screenings::AdministeredAt))
+                .col(day(Screenings::AdministeredOn))
+                .col(day(Screenings::RescreenDueOn))
+                .col(text(Screenings::RecordedBy))
+                .to_owned(),
+            Table::create()
+                .table(Tasks::Table)
+                .col(key(Tasks::Id))
+                .col(text(Tasks::PatientId))
+                .col(text(Tasks::FacilityId))
+                .col(int(Tasks::Kind))
+                .col(text(Tasks::Reason))
+                .col(text(Tasks::Assignee))
+                .col(instant(Tasks::DueAt))
+                .col(day(Tasks::DueOn))
+                .col(flag(Tasks::Done))
+                .col(text(Tasks::SourceId))
+                .col(instant(Tasks::OpenedAt))
+                .col(optional_instant(Tasks::CompletedAt))
+                .col(optional_text(Tasks::CompletedBy))
+                .col(optional_text(Tasks::Outcome))
+                .to_owned(),
+            Table::create()
+                .table(Plans::Table)
+                .col(key(Plans::Id))
+                .col(text(Plans::PatientId))
+                .col(text(Plans::EpisodeId))
+                .col(text(Plans::FacilityId))
+                .col(int(Plans::Version))
+                .col(blob(Plans::Content))
+                .col(text(Plans::WrittenBy))
+                .col(instant(Plans::WrittenAt))
+                .col(optional_text(Plans::PractitionerSignedBy))
+                .col(optional_instant(Plans::PractitionerSignedAt))
+                .col(optional_instant(Plans::PatientSignedAt))
+                .col(optional_text(Plans::PatientAttestedBy))
+                .col(optional_day(Plans::ActivatedOn))
+                .col(flag(Plans::Superseded))
+                .to_owned(),
+            Table::create()
+                .table(Notes::Table)
+                .col(key(Notes::Id))
+                .col(text(Notes::PatientId))
+                .col(text(Notes::FacilityId))
+                .col(int(Notes::Kind))
+                .col(text(Notes::SessionId))
+                .col(day(Notes::ServiceDate))
+                .col(text(Notes::SharedSummary))
+                .col(text(Notes::Body))
+                .col(text(Notes::Author))
+                .col(instant(Notes::WrittenAt))
+                .col(instant(Notes::DueAt))
+                .col(optional_instant(Notes::SignedAt))
+                .col(optional_text(Notes::SignedBy))
+                .to_owned(),
+            Table::create()
+                .table(Addenda::Table)
+                .col(key(Addenda::Id))
+                .col(text(Addenda::NoteId))
+                .col(text(Addenda::Body))
+                .col(text(Addenda::Author))
+                .col(instant(Addenda::WrittenAt))
+                .to_owned(),
+            Table::create()
+                .table(Medications::Table)
+                .col(key(Medications::Id))
+                .col(text(Medications::PatientId))
+                .col(text(Medications::FacilityId))
+                .col(text(Medications::Name))
+                .col(int(Medications::Class))
+                .col(text(Medications::Prescriber))
+                .col(day(Medications::StartedOn))
+                .col(optional_day(Medications::StoppedOn))
+                .col(text(Medications::RecordedBy))
+                .to_owned(),
+            Table::create()
+                .table(LabResults::Table)
+                .col(key(LabResults::ResultId))
+                .col(text(LabResults::PatientId))
+                .col(text(LabResults::FacilityId))
+                .col(day(LabResults::CollectedOn))
+                .col(int(LabResults::Interpretation))
+                .col(text(LabResults::Classes))
+                .col(flag(LabResults::Definitive))
+                .to_owned(),
+            Table::create()
+                .table(Reviews::Table)
+                .col(key(Reviews::Id))
+                .col(text(Reviews::PatientId))
+                .col(text(Reviews::FacilityId))
+                .col(text(Reviews::EpisodeId))
+                .col(int(Reviews::Direction))
+                .col(blob(Reviews::Reasons))
+                .col(int(Reviews::FromLevel))
+                .col(instant(Reviews::OpenedAt))
+                .col(flag(Reviews::Open))
+                .col(int(Reviews::Decision))
+                .col(int(Reviews::ToLevel))
+                .col(text(Reviews::Justification))
+                .col(text(Reviews::DecidedBy))
+                .col(optional_instant(Reviews::DecidedAt))
+                .to_owned(),
+        ];
+        create_tables(manager, tables).await?;
+        let indexes: [(&str, DynIden, Vec<DynIden>, bool); 16] = [
+            (
+                "ix_episodes_patient",
+                Episodes::Table.into_iden(),
+                vec![Episodes::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_episodes_facility_active",
+                Episodes::Table.into_iden(),
+                vec![
+                    Episodes::FacilityId.into_iden(),
+                    Episodes::Active.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ix_attendance_patient",
+                Attendance::Table.into_iden(),
+                vec![Attendance::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_screenings_patient",
+                Screenings::Table.into_iden(),
+                vec![
+                    Screenings::PatientId.into_iden(),
+                    Screenings::Instrument.into_iden(),
+                    Screenings::AdministeredAt.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ix_tasks_facility_open",
+                Tasks::Table.into_iden(),
+                vec![
+                    Tasks::FacilityId.into_iden(),
+                    Tasks::Done.into_iden(),
+                    Tasks::DueAt.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ix_tasks_patient",
+                Tasks::Table.into_iden(),
+                vec![Tasks::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ux_plans_episode_version",
+                Plans::Table.into_iden(),
+                vec![Plans::EpisodeId.into_iden(), Plans::Version.into_iden()],
+                true,
+            ),
+            (
+                "ix_plans_patient",
+                Plans::Table.into_iden(),
+                vec![Plans::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_notes_patient_day",
+                Notes::Table.into_iden(),
+                vec![Notes::PatientId.into_iden(), Notes::ServiceDate.into_iden()],
+                false,
+            ),
+            (
+                "ix_notes_facility_unsigned",
+                Notes::Table.into_iden(),
+                vec![
+                    Notes::FacilityId.into_iden(),
+                    Notes::SignedAt.into_iden(),
+                    Notes::DueAt.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ix_notes_session",
+                Notes::Table.into_iden(),
+                vec![Notes::SessionId.into_iden(), Notes::Kind.into_iden()],
+                false,
+            ),
+            (
+                "ix_addenda_note",
+                Addenda::Table.into_iden(),
+                vec![Addenda::NoteId.into_iden()],
+                false,
+            ),
+            (
+                "ix_medications_patient",
+                Medications::Table.into_iden(),
+                vec![Medications::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_lab_results_patient_day",
+                LabResults::Table.into_iden(),
+                vec![
+                    LabResults::PatientId.into_iden(),
+                    LabResults::CollectedOn.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ix_reviews_facility_open",
+                Reviews::Table.into_iden(),
+                vec![Reviews::FacilityId.into_iden(), Reviews::Open.into_iden()],
+                false,
+            ),
+            (
+                "ix_reviews_patient",
+                Reviews::Table.into_iden(),
+                vec![Reviews::PatientId.into_iden(), Reviews::Open.into_iden()],
+                false,
+            ),
+        ];
+        for (name, table, columns, unique) in indexes {
+            index(manager, name, table, columns, unique).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_tables(
+            manager,
+            vec![
+                Reviews::Table.into_iden(),
+                LabResults::Table.into_iden(),
+                Medications::Table.into_iden(),
+                Addenda::Table.into_iden(),
+                Notes::Table.into_iden(),
+                Plans::Table.into_iden(),
+                Tasks::Table.into_iden(),
+                Screenings::Table.into_iden(),
+                Weeks::Table.into_iden(),
+                Attendance::Table.into_iden(),
+                Episodes::Table.into_iden(),
+                Patients::Table.into_iden(),
+            ],
+        )
+        .await
+    }
+}
