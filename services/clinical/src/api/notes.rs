@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
 use iop_consent::gate::Intent;
-use iop_messaging::work::{Actor, Stream};
+use iop_messaging::work::{Actor, Stream, UnitOfWork};
 use iop_proto::{
     clinical::{
         events::v1 as events,
@@ -155,26 +155,35 @@ impl ClinicalApi {
         Ok(found)
     }
 
+    /// The unsigned note `id` to change, read again under its patient's lock
+    /// in the unit of work `action` commits in; a signed one is locked.
+    async fn unsigned_note(
+        &self,
+        call: &Call,
+        action: &'static str,
+        id: &str,
+    ) -> Result<(UnitOfWork, note::Model)> {
+        let found = self.owned_note(call, action, id, true).await?;
+        let mut work = self.ledger.command(Actor::of(call, action)).await?;
+        work.lock(Stream::patient(&found.patient_id)).await?;
+        let row = notes::note(work.txn(), &found.id)
+            .await?
+            .ok_or(Denied::UNKNOWN_REFERENCE)?;
+        if row.signed_at.is_some() {
+            return Err(ClinicalError::NoteLocked { note_id: row.id });
+        }
+        Ok((work, row))
+    }
+
     pub(super) async fn update_note(
         &self,
         call: &Call,
         req: api::UpdateNoteRequest,
     ) -> Result<api::UpdateNoteResponse> {
         let body = text("text", &req.text, MAX_TEXT)?;
-        let found = self
-            .owned_note(call, "clinical.UpdateNote", &req.note_id, true)
+        let (mut work, mut row) = self
+            .unsigned_note(call, "clinical.UpdateNote", &req.note_id)
             .await?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "clinical.UpdateNote"))
-            .await?;
-        work.lock(Stream::patient(&found.patient_id)).await?;
-        let mut row = notes::note(work.txn(), &found.id)
-            .await?
-            .ok_or(Denied::UNKNOWN_REFERENCE)?;
-        if row.signed_at.is_some() {
-            return Err(ClinicalError::NoteLocked { note_id: row.id });
-        }
         if row.kind == NoteKind::Group as i32 {
             check_group_part(work.txn(), &row, &body).await?;
         }
@@ -318,20 +327,9 @@ impl ClinicalApi {
         call: &Call,
         req: api::SignNoteRequest,
     ) -> Result<api::SignNoteResponse> {
-        let found = self
-            .owned_note(call, "clinical.SignNote", &req.note_id, true)
+        let (mut work, mut row) = self
+            .unsigned_note(call, "clinical.SignNote", &req.note_id)
             .await?;
-        let mut work = self
-            .ledger
-            .command(Actor::of(call, "clinical.SignNote"))
-            .await?;
-        work.lock(Stream::patient(&found.patient_id)).await?;
-        let mut row = notes::note(work.txn(), &found.id)
-            .await?
-            .ok_or(Denied::UNKNOWN_REFERENCE)?;
-        if row.signed_at.is_some() {
-            return Err(ClinicalError::NoteLocked { note_id: row.id });
-        }
         if row.author != call.caller.subject() {
             return Err(ClinicalError::NotAuthor { note_id: row.id });
         }

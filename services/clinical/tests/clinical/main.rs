@@ -70,6 +70,26 @@ async fn clinical(net: &TestNetwork) -> Clinical {
     ClinicalServiceClient::new(net.channel().await)
 }
 
+/// Oakland's open tasks (of `assignee` and unassigned ones, when not empty).
+async fn open_tasks(
+    c: &Clinical,
+    token: &str,
+    assignee: &str,
+) -> Vec<iop_proto::clinical::v1::Task> {
+    c.clone()
+        .list_tasks(authed(
+            ListTasksRequest {
+                facility_id: "oakland".into(),
+                assignee: assignee.into(),
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks
+}
+
 /// Registers `given family` (look-alikes allowed), screens and admits at
 /// `facility` on `since`, in IOP.
 async fn admitted(
@@ -205,38 +225,14 @@ async fn screening_scores_opens_a_same_day_follow_up_and_a_review_when_worse(
     assert_eq!(score.rescreen_due_on, date(today() + Days::new(30)));
     assert!(score.change.is_none(), "the first score has no change");
     assert!(!recorded.follow_up_task_id.is_empty());
-    let tasks = c
-        .clone()
-        .list_tasks(authed(
-            ListTasksRequest {
-                facility_id: "oakland".into(),
-                assignee: String::new(),
-            },
-            &staff,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks;
+    let tasks = open_tasks(&c, &staff, "").await;
     let follow_up = tasks
         .iter()
         .find(|t| t.task_id == recorded.follow_up_task_id)
         .unwrap();
     assert_eq!(follow_up.kind, TaskKind::SuicideRiskFollowUp as i32);
     assert_eq!(follow_up.assignee, "test-user", "the screener follows up");
-    let someone_elses = c
-        .clone()
-        .list_tasks(authed(
-            ListTasksRequest {
-                facility_id: "oakland".into(),
-                assignee: "dr-other".into(),
-            },
-            &staff,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks;
+    let someone_elses = open_tasks(&c, &staff, "dr-other").await;
     assert!(someone_elses.iter().all(|t| t.task_id != follow_up.task_id));
     assert_eq!(follow_up.patient_id, pid);
     assert_eq!(follow_up.due_on, date(today()), "same day, facility time");
@@ -817,19 +813,7 @@ async fn a_group_note_files_one_note_per_attendee_naming_no_other(#[case] backen
         .into_inner()
         .note
         .unwrap();
-    let mine = c
-        .clone()
-        .list_tasks(authed(
-            ListTasksRequest {
-                facility_id: "oakland".into(),
-                assignee: "test-user".into(),
-            },
-            &staff,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks;
+    let mine = open_tasks(&c, &staff, "test-user").await;
     let late_task = mine.iter().find(|t| t.source_id == old.note_id).unwrap();
     assert_eq!(late_task.kind, TaskKind::NoteLate as i32);
     assert!(
@@ -1136,18 +1120,8 @@ async fn plans_fall_due_reviews_open_and_a_step_down_discharges(#[case] backend:
     );
     // The facility's task list carries it too, until a plan is active.
     let plan_due = |c: Clinical, staff: String, pid: String| async move {
-        c.clone()
-            .list_tasks(authed(
-                ListTasksRequest {
-                    facility_id: "oakland".into(),
-                    assignee: String::new(),
-                },
-                &staff,
-            ))
+        open_tasks(&c, &staff, "")
             .await
-            .unwrap()
-            .into_inner()
-            .tasks
             .into_iter()
             .any(|t| t.patient_id == pid && t.kind == TaskKind::PlanDue as i32)
     };
@@ -1261,19 +1235,7 @@ async fn plans_fall_due_reviews_open_and_a_step_down_discharges(#[case] backend:
     let listed = overdue(today()).await;
     let entry = listed.iter().find(|p| p.patient_id == pid).unwrap();
     assert_eq!(entry.due_on, date(today()));
-    let tasks = c
-        .clone()
-        .list_tasks(authed(
-            ListTasksRequest {
-                facility_id: "oakland".into(),
-                assignee: String::new(),
-            },
-            &staff,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks;
+    let tasks = open_tasks(&c, &staff, "").await;
     assert!(
         tasks
             .iter()
@@ -1325,19 +1287,7 @@ async fn plans_fall_due_reviews_open_and_a_step_down_discharges(#[case] backend:
         review.from_level,
         LevelOfCare::LevelOfCare25PartialHospitalization as i32
     );
-    let tasks = c
-        .clone()
-        .list_tasks(authed(
-            ListTasksRequest {
-                facility_id: "oakland".into(),
-                assignee: String::new(),
-            },
-            &staff,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .tasks;
+    let tasks = open_tasks(&c, &staff, "").await;
     assert!(
         tasks.iter().any(
             |t| t.source_id == review.review_id && t.kind == TaskKind::LevelOfCareReview as i32

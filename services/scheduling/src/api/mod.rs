@@ -11,9 +11,11 @@ pub(crate) use convert::enrollment as enrollment_message;
 mod hours;
 mod tracks;
 
-use chrono::Utc;
-use iop_consent::known::PatientAccess;
-use iop_messaging::work::{Access, Actor, Ledger};
+use iop_consent::{
+    gate::{self, Intent, Refused},
+    known::PatientAccess,
+};
+use iop_messaging::work::Ledger;
 use iop_proto::scheduling::v1::{self as api, scheduling_service_server::SchedulingService};
 use iop_runtime::{
     auth::Role,
@@ -91,12 +93,9 @@ impl SchedulingApi {
 
     /// The access rule over `patient_id`'s schedule, decided before anything
     /// about the patient is read or said (not even that no enrollment
-    /// exists): a read needs the caller's facility to see the patient (known
-    /// there, a consent naming it for the call's purpose, or the caller's own
-    /// emergency grant), a write needs the patient known at `facility`, which
-    /// the caller acts for. Allowed reads and every refusal are audited here;
-    /// a write audits in its unit of work. A merged-away id reads as its
-    /// survivor and refuses writes.
+    /// exists): the network's door ([`iop_consent::gate`]), on one snapshot
+    /// of the replicas, auditing allowed reads and every refusal. A
+    /// merged-away id reads as its survivor and refuses writes.
     async fn authorize(
         &self,
         call: &Call,
@@ -104,32 +103,14 @@ impl SchedulingApi {
         patient_id: &PatientId,
         intent: Intent<'_>,
     ) -> Result<PatientAccess> {
-        let db = self.ledger.conn();
-        let access = PatientAccess::load(db, patient_id.as_str()).await?;
-        let actor = Actor::of(call, action);
-        let decided = match intent {
-            Intent::Read => access
-                .read_basis(call, Utc::now())
-                .map(|b| b.access(patient_id.as_str())),
-            Intent::Write { facility } => access
-                .writer(call, Some(facility))
-                .map(|f| Access::allowed(Some(patient_id.as_str()), Some(&f))),
-        };
-        let Some(allowed) = decided else {
-            let denied = Access::denied(Some(patient_id.as_str()), None);
-            self.ledger.record_access(&actor, &[denied]).await?;
-            return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
-        };
-        match intent {
-            Intent::Read => self.ledger.record_access(&actor, &[allowed]).await?,
-            Intent::Write { .. } if access.merged_away => {
-                return Err(SchedulingError::Merged {
-                    patient_id: patient_id.to_string(),
-                });
-            }
-            Intent::Write { .. } => {}
-        }
-        Ok(access)
+        gate::authorize(&self.ledger, call, action, patient_id, intent)
+            .await
+            .map(|allowed| allowed.access)
+            .map_err(|refused| match refused {
+                Refused::Denied(d) => d.into(),
+                Refused::Merged { patient_id } => SchedulingError::Merged { patient_id },
+                Refused::Storage(e) => e.into(),
+            })
     }
 
     /// The patient's enrollment to read, once [`Self::authorize`] allows it:
@@ -154,16 +135,4 @@ impl SchedulingApi {
                 id: patient_id.into_string(),
             })
     }
-}
-
-/// What a caller wants of a patient's schedule.
-#[derive(Debug, Clone, Copy)]
-enum Intent<'a> {
-    /// To read it.
-    Read,
-    /// To change it at a facility.
-    Write {
-        /// Where the change is made.
-        facility: &'a str,
-    },
 }
