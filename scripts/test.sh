@@ -69,7 +69,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --workspace --locked
 
-# 5. The README's walk-through with grpcurl 1.8 against `iop dev`.
+# 5. What users' own tools make of what we produce: HL7 v2 samples read by
+#    hl7apy (PyPI), strictly validated against 2.5.1.
+say "HL7 v2 samples checked with hl7apy"
+python3 scripts/check-hl7.py
+
+# 6. The README's walk-through with grpcurl 1.8 against `iop dev`.
 say "grpcurl smoke test against iop dev"
 cargo build --locked --bin iop
 bash scripts/smoke-grpcurl.sh target/debug/iop
