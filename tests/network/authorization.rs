@@ -62,6 +62,11 @@ use iop_proto::{
         ConsentInformation, ConsentPurpose, Coverage, Date, DischargeReason, DisclosurePurpose,
         LevelOfCare, LinkReason, Program, SubscriberRelationship,
     },
+    lab::v1::{
+        Analyte, AnalyteResult, DrugClass, ListResultsRequest, ListWorkQueueRequest, OrderReason,
+        PlaceOrderRequest, RecordResultRequest, ResultKind, ScreenMethod, SpecimenType,
+        SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
+    },
     ops::v1::{ListConsumersRequest, operations_service_client::OperationsServiceClient},
     patientview::v1::GetPatientViewRequest,
     scheduling::v1::{
@@ -166,6 +171,9 @@ const RULES: &[Rule] = &[
     rule("clinical.ListMedications", Scope::Read, CHART),
     rule("clinical.GetDocumentation", Scope::Read, DOCUMENTED),
     rule("clinical.GetNote", Scope::ReadOwned, CHART),
+    rule("lab.ListResults", Scope::Read, CHART),
+    rule("lab.PlaceOrder", Scope::Write, CHART),
+    rule("lab.RecordResult", Scope::WriteOwned, CHART),
     rule("clinical.RecordScreening", Scope::Write, CHART),
     rule("clinical.WriteNote", Scope::Write, CLINICIANS),
     rule("clinical.RecordMedication", Scope::Write, CLINICIANS),
@@ -191,6 +199,8 @@ const RULES: &[Rule] = &[
     rule("clinical.ListLateNotes", Scope::Facility, CLINICIANS),
     rule("clinical.ListTasks", Scope::Facility, CHART),
     rule("clinical.ListReviews", Scope::Facility, CLINICIANS),
+    rule("lab.SubmitHl7", Scope::Network, CHART),
+    rule("lab.ListWorkQueue", Scope::Network, CHART),
     rule("admissions.ListFacilities", Scope::Network, EVERYONE),
     rule("audit.ListAuditEntries", Scope::Network, AUDITORS),
     rule("audit.AccountDisclosures", Scope::Network, AUDITORS),
@@ -307,6 +317,8 @@ struct Chart {
     medication_id: String,
     task_id: String,
     review_id: String,
+    /// The accession of a drug-test order of theirs.
+    accession: String,
 }
 
 /// What facility-scoped RPCs act on, at Fresno and at Oakland.
@@ -648,6 +660,7 @@ async fn world(net: &TestNetwork) -> World {
                 medication_id: nobody(),
                 task_id: nobody(),
                 review_id: nobody(),
+                accession: format!("ACC-{}", &nobody()[24..]),
             },
             ..Default::default()
         },
@@ -802,6 +815,27 @@ async fn charts(net: &TestNetwork, world: &mut World) {
             .unwrap()
             .medication_id;
     }
+    // Testing-lab: an order for each, once it has learnt the patient.
+    let lab = TestingLabServiceClient::new(net.channel().await);
+    for (cell, s) in world.subjects.iter_mut() {
+        if *cell == Cell::Nobody {
+            continue;
+        }
+        let owner = s
+            .token_names
+            .clone()
+            .unwrap_or_else(|| s.patient_id.clone());
+        let at = home(*cell);
+        s.chart.accession = until(
+            &format!("testing-lab to learn the {cell:?} patient"),
+            || {
+                let mut lab = lab.clone();
+                let r = authed(drug_test(&owner, at), &everyone);
+                async move { Some(lab.place_order(r).await.ok()?.into_inner().order?.accession) }
+            },
+        )
+        .await;
+    }
     // Clinical learns each relation to Fresno and the merge from the events.
     for (cell, role) in [
         (Cell::Registered, Role::Clinician),
@@ -825,7 +859,41 @@ async fn charts(net: &TestNetwork, world: &mut World) {
         })
         .await;
     }
+    for (cell, role) in [
+        (Cell::Registered, Role::Clinician),
+        (Cell::Linked, Role::Clinician),
+        (Cell::Episode, Role::Clinician),
+        (Cell::ConsentTreatment, Role::Clinician),
+    ] {
+        let token = net.token(&[role], &["fresno"]);
+        let pid = world.subjects[&cell].patient_id.clone();
+        until(
+            &format!("testing-lab to learn the {cell:?} relation"),
+            || {
+                let mut lab = lab.clone();
+                let r = authed(
+                    ListResultsRequest {
+                        patient_id: pid.clone(),
+                    },
+                    &token,
+                );
+                async move { lab.list_results(r).await.ok().map(drop) }
+            },
+        )
+        .await;
+    }
     let merged = world.subjects[&Cell::MergedAway].patient_id.clone();
+    until("testing-lab to learn the merge", || {
+        let mut lab = lab.clone();
+        let r = authed(drug_test(&merged, "fresno"), &everyone);
+        async move {
+            match lab.place_order(r).await {
+                Err(s) if s.message().contains("merged") => Some(()),
+                _ => None,
+            }
+        }
+    })
+    .await;
     until("clinical to learn the merge", || {
         let mut c = c.clone();
         let r = authed(medication(&merged, "fresno", today), &everyone);
@@ -838,6 +906,21 @@ async fn charts(net: &TestNetwork, world: &mut World) {
     })
     .await;
 }
+
+fn drug_test(pid: &str, at: &str) -> PlaceOrderRequest {
+    PlaceOrderRequest {
+        patient_id: pid.into(),
+        facility_id: at.into(),
+        specimen: SpecimenType::Urine as i32,
+        panel: vec![DrugClass::Fentanyl as i32],
+        observed: false,
+        reason: OrderReason::Standing as i32,
+    }
+}
+
+/// An `ORU^R01` whose accession no order carries: it waits in the work queue.
+const UNMATCHED_ORU: &str = "MSH|^~\\&|LAB|REF|IOP|IOP|20261128120000||ORU^R01^ORU_R01|M1|P|2.5.1\r\
+    PID|1||someone\rOBR|1|ACC-NOBODY||G0480|||20261127\rOBX|1|NM|FENTC^Fentanyl||3|ng/mL|1|A|||F\r";
 
 fn problem(today: chrono::NaiveDate) -> Problem {
     Problem {
@@ -1444,6 +1527,42 @@ async fn call(
                 include_decided: false
             }
         ),
+        "lab.ListResults" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            list_results,
+            ListResultsRequest { patient_id: pid() }
+        ),
+        "lab.PlaceOrder" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            place_order,
+            drug_test(&pid(), "fresno")
+        ),
+        "lab.RecordResult" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            record_result,
+            RecordResultRequest {
+                accession: chart.accession.clone(),
+                kind: ResultKind::Presumptive as i32,
+                method: ScreenMethod::Direct as i32,
+                collected_on: day(today - Days::new(1)),
+                analytes: vec![AnalyteResult {
+                    analyte: Analyte::Fentanyl as i32,
+                    ..Default::default()
+                }],
+            }
+        ),
+        "lab.SubmitHl7" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            submit_hl7,
+            SubmitHl7Request {
+                message: UNMATCHED_ORU.into()
+            }
+        ),
+        "lab.ListWorkQueue" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            list_work_queue,
+            ListWorkQueueRequest {}
+        ),
         "admissions.ListFacilities" => go!(a, list_facilities, ListFacilitiesRequest {}),
         "audit.ListAuditEntries" => go!(
             AuditServiceClient::new(channel.clone()),
@@ -1532,6 +1651,7 @@ async fn every_rpc_every_role_every_relation_follows_the_rule() {
             Some("patientview") => "patient-view",
             Some("scheduling") => "scheduling",
             Some("clinical") => "clinical",
+            Some("lab") => "testing-lab",
             _ => "admissions",
         };
         let url = net.database_url(service).to_owned();

@@ -48,6 +48,18 @@ pub enum Refused {
     Storage(#[from] DbErr),
 }
 
+impl Refused {
+    /// The refusal as a service's own error: a denial and a storage failure
+    /// through the error's conversions, a merge through `merged`.
+    pub fn into_error<E: From<Denied> + From<DbErr>>(self, merged: impl FnOnce(String) -> E) -> E {
+        match self {
+            Refused::Denied(d) => d.into(),
+            Refused::Merged { patient_id } => merged(patient_id),
+            Refused::Storage(e) => e.into(),
+        }
+    }
+}
+
 /// What the rule allowed.
 #[derive(Debug, Clone)]
 pub struct Allowed {

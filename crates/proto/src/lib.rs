@@ -49,6 +49,9 @@ pub mod iop {
         }
     }
     pub mod lab {
+        pub mod v1 {
+            tonic::include_proto!("iop.lab.v1");
+        }
         pub mod events {
             pub mod v1 {
                 tonic::include_proto!("iop.lab.events.v1");
@@ -88,7 +91,7 @@ pub mod service_names {
     pub const AUDIT: &str = "iop.audit.v1.AuditService";
     /// `iop.clinical.v1.ClinicalService`.
     pub const CLINICAL: &str = "iop.clinical.v1.ClinicalService";
-    /// Reserved for the testing-lab context.
+    /// `iop.lab.v1.TestingLabService`.
     pub const TESTING_LAB: &str = "iop.lab.v1.TestingLabService";
     /// Reserved for the billing context.
     pub const BILLING: &str = "iop.billing.v1.BillingService";
@@ -114,7 +117,7 @@ pub mod contexts {
     pub const SCHEDULING: &str = "scheduling";
     /// Clinical.
     pub const CLINICAL: &str = "clinical";
-    /// Testing-lab (reserved: its events are defined, its service is not built).
+    /// Testing-lab.
     pub const LAB: &str = "lab";
 }
 
@@ -127,9 +130,10 @@ pub mod topics {
     pub const SCHEDULING: &str = "iop.scheduling.v1";
     /// Clinical's events.
     pub const CLINICAL: &str = "iop.clinical.v1";
-    /// Testing-lab's events (reserved: clinical consumes them; the lab service
-    /// that will publish them is not built yet).
+    /// Testing-lab's events.
     pub const LAB: &str = "iop.lab.v1";
+    /// Dead letters of testing-lab's consumer (`iop.lab`).
+    pub const LAB_DLQ: &str = "iop.lab.dlq";
     /// Dead letters of admissions' consumer (`iop.admissions`).
     pub const ADMISSIONS_DLQ: &str = "iop.admissions.dlq";
     /// Dead letters of clinical's consumer (`iop.clinical`).

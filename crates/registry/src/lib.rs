@@ -16,12 +16,13 @@ pub const SERVICES: &[&ServiceDef] = &[
     &iop_patient_view::SERVICE,
     &iop_scheduling::SERVICE,
     &iop_clinical::SERVICE,
+    &iop_testing_lab::SERVICE,
 ];
 
 /// Topics of contexts not built yet whose events are already defined, with
 /// the service that will publish them: a registered service may consume one
 /// (its handler is written and tested with events a test publishes).
-pub const RESERVED_TOPICS: &[(&str, &str)] = &[(iop_proto::topics::LAB, "testing-lab")];
+pub const RESERVED_TOPICS: &[(&str, &str)] = &[];
 
 /// The service named `name`.
 pub fn find(name: &str) -> Option<&'static ServiceDef> {

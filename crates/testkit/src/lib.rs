@@ -718,3 +718,29 @@ pub fn record_count(bootstrap: &str, topic: &str, partitions: i32) -> usize {
         })
         .sum()
 }
+
+/// The open level-of-care review of `patient_id` at `facility`, if clinical has one.
+pub async fn open_review(
+    channel: Channel,
+    token: &str,
+    facility: &str,
+    patient_id: &str,
+) -> Option<iop_proto::clinical::v1::Review> {
+    use iop_proto::clinical::v1::{
+        ListReviewsRequest, clinical_service_client::ClinicalServiceClient,
+    };
+    ClinicalServiceClient::new(channel)
+        .list_reviews(authed(
+            ListReviewsRequest {
+                facility_id: facility.into(),
+                include_decided: false,
+            },
+            token,
+        ))
+        .await
+        .ok()?
+        .into_inner()
+        .reviews
+        .into_iter()
+        .find(|r| r.patient_id == patient_id)
+}

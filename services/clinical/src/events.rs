@@ -457,8 +457,9 @@ impl Handler {
                     .await?;
                 }
             }
-            // A possible diversion is looked into where the test was taken.
-            Interpretation::UnexpectedNegative => {
+            // A possible diversion (a prescribed drug absent, or its parent
+            // without the metabolite) is looked into where the test was taken.
+            found @ (Interpretation::UnexpectedNegative | Interpretation::PossibleAdulteration) => {
                 let tz = store::time_zone(work.txn(), &e.facility_id).await?;
                 let today = iop_care::calendar::local(now, tz).date();
                 let due =
@@ -466,10 +467,17 @@ impl Handler {
                 let t = new_task(
                     (&e.patient_id, &e.facility_id),
                     TaskKind::ResultReview,
-                    format!(
-                        "test of {collected_on} negative for prescribed {}: possible diversion",
-                        e.classes.join(", ")
-                    ),
+                    if found == Interpretation::UnexpectedNegative {
+                        format!(
+                            "test of {collected_on} negative for prescribed {}: possible diversion",
+                            e.classes.join(", ")
+                        )
+                    } else {
+                        format!(
+                            "test of {collected_on}: {} without its metabolite, possibly added to the specimen",
+                            e.classes.join(", ")
+                        )
+                    },
                     iop_care::calendar::end_of_day(due, tz),
                     tz,
                     &e.result_id,

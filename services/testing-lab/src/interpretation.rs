@@ -107,11 +107,14 @@ pub struct Reading {
     pub note: &'static str,
 }
 
-/// Reads a result: `tested` classes, `found` analytes (above cut-off),
-/// `prescribed` classes on the collection date. One reading per class
-/// tested or found, in class order.
+/// Reads a result: `tested` classes, `measured` analytes (reported at all,
+/// found or not), `found` analytes (at or above cut-off), `prescribed`
+/// classes on the collection date. One reading per class tested or found,
+/// in class order. A missing metabolite counts only where it was measured
+/// (a screen reports the class, not its metabolite).
 pub fn interpret(
     tested: &BTreeSet<Class>,
+    measured: &BTreeSet<Analyte>,
     found: &BTreeSet<Analyte>,
     prescribed: &BTreeSet<Class>,
 ) -> Vec<Reading> {
@@ -120,7 +123,13 @@ pub fn interpret(
     classes
         .into_iter()
         .map(|class| {
-            let (finding, note) = read(class, found, found_classes.contains(&class), prescribed);
+            let (finding, note) = read(
+                class,
+                measured,
+                found,
+                found_classes.contains(&class),
+                prescribed,
+            );
             Reading {
                 class,
                 finding,
@@ -132,11 +141,13 @@ pub fn interpret(
 
 fn read(
     class: Class,
+    measured: &BTreeSet<Analyte>,
     found: &BTreeSet<Analyte>,
     present: bool,
     prescribed: &BTreeSet<Class>,
 ) -> (Finding, &'static str) {
     let has = |a: Analyte| found.contains(&a);
+    let missing = |a: Analyte| measured.contains(&a) && !found.contains(&a);
     match (present, prescribed.contains(&class)) {
         (false, false) => (Finding::ExpectedNegative, "not found, not prescribed"),
         (false, true) => (
@@ -148,11 +159,11 @@ fn read(
         }
         (true, false) => (Finding::UnexpectedPositive, "found, not prescribed"),
         (true, true) => match class {
-            Class::Buprenorphine if !has(Analyte::Norbuprenorphine) => (
+            Class::Buprenorphine if missing(Analyte::Norbuprenorphine) => (
                 Finding::PossibleAdulteration,
                 "buprenorphine without norbuprenorphine: possibly added to the specimen",
             ),
-            Class::Methadone if !has(Analyte::Eddp) => (
+            Class::Methadone if missing(Analyte::Eddp) => (
                 Finding::PossibleAdulteration,
                 "methadone without EDDP: possibly added to the specimen",
             ),
@@ -226,7 +237,10 @@ mod tests {
         #[case] class: Class,
         #[case] want: Finding,
     ) {
-        let readings = interpret(&set(PANEL), &set(found), &set(prescribed));
+        // A confirmation measures the parents and their metabolites.
+        let measured = set(&[A::Buprenorphine, A::Norbuprenorphine, A::Methadone, A::Eddp]);
+        let measured: BTreeSet<Analyte> = measured.union(&set(found)).copied().collect();
+        let readings = interpret(&set(PANEL), &measured, &set(found), &set(prescribed));
         let r = readings
             .iter()
             .find(|r| r.class == class)
@@ -237,30 +251,39 @@ mod tests {
     }
 
     #[test]
-    fn heroin_is_named_and_the_worst_finding_wins() {
+    fn a_screen_positive_for_prescribed_buprenorphine_is_expected() {
+        // A screen reports the class; its metabolite was never measured.
+        let screen = set(&[A::Buprenorphine]);
         let readings = interpret(
-            &set(PANEL),
-            &set(&[A::SixAcetylmorphine, A::Buprenorphine, A::Norbuprenorphine]),
+            &set(&[C::Buprenorphine]),
+            &screen,
+            &screen,
             &set(&[C::Buprenorphine]),
         );
+        assert_eq!(readings[0].finding, Finding::ExpectedPositive);
+    }
+
+    #[test]
+    fn heroin_is_named_and_the_worst_finding_wins() {
+        let found = set(&[A::SixAcetylmorphine, A::Buprenorphine, A::Norbuprenorphine]);
+        let readings = interpret(&set(PANEL), &found, &found, &set(&[C::Buprenorphine]));
         let opiate = readings.iter().find(|r| r.class == C::Opiate);
         assert!(opiate.is_some_and(|r| r.note.contains("heroin")));
         assert_eq!(overall(&readings), Finding::UnexpectedPositive);
         // A class found but not on the panel is still read.
-        let off_panel = interpret(
-            &set(&[C::Cocaine]),
-            &set(&[A::Other(C::Xylazine)]),
-            &set(&[]),
-        );
+        let xylazine = set(&[A::Other(C::Xylazine)]);
+        let off_panel = interpret(&set(&[C::Cocaine]), &xylazine, &xylazine, &set(&[]));
         assert!(
             off_panel
                 .iter()
                 .any(|r| r.class == C::Xylazine && r.finding == Finding::UnexpectedPositive)
         );
         assert_eq!(overall(&[]), Finding::ExpectedNegative);
+        let benzo = set(&[A::Other(C::Benzodiazepine)]);
         let only_expected = interpret(
             &set(&[C::Benzodiazepine]),
-            &set(&[A::Other(C::Benzodiazepine)]),
+            &benzo,
+            &benzo,
             &set(&[C::Benzodiazepine]),
         );
         assert_eq!(overall(&only_expected), Finding::ExpectedPositive);

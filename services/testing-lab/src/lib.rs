@@ -1,15 +1,78 @@
-//! Testing-lab's rules, ahead of its service (the gRPC face, storage and
-//! events come next; the issue stays open until they land): specimen
-//! validity and the collection temperature ([`validity`]), the
-//! interpretation of a result against the patient's medications
-//! ([`interpretation`]), the billing codes of a date of service ([`codes`]),
-//! HL7 v2 `ORU^R01` results and their acknowledgements ([`hl7`]), and the
-//! reproducible random draw of who is tested on a day ([`draw`]). Each is a
-//! pure module with its table of cases, so the service that wires them to
-//! gRPC, Kafka and the database only gathers facts and records answers.
+//! Testing-lab owns drug testing: orders (with the accession cups and labs
+//! carry), results from point-of-care readers and laboratories — over gRPC
+//! or as HL7 v2 `ORU^R01` messages, matched to their orders by accession and
+//! answered with HL7 acknowledgements, the unmatched kept in a work queue —
+//! each interpreted against the patient's medications on the collection day
+//! (clinical's events) and published (`ResultInterpreted` for clinical's
+//! reviews, `DrugTestCodes` for billing) on `iop.lab.v1`.
+//!
+//! Layout (the shape of every service): this file is the registry entry
+//! ([`SERVICE`]) and start-up; [`settings`] its section; `api/` the gRPC
+//! face; [`validity`], [`interpretation`], [`codes`], [`hl7`] and [`draw`]
+//! the pure rules; `store` queries and writes; `events` the event builders
+//! and the handlers of admissions' and clinical's events; `entity/` and
+//! [`migration`] the storage; [`error`] the error type and its statuses.
+//! Not built yet (the issue stays open): standing orders and the daily random
+//! draw as a job, collection with chain of custody and validity recorded per
+//! specimen, recollection orders.
 
+mod api;
 pub mod codes;
 pub mod draw;
+mod entity;
+pub mod error;
+mod events;
 pub mod hl7;
 pub mod interpretation;
+pub mod migration;
+pub mod settings;
+mod store;
 pub mod validity;
+
+use futures::future::BoxFuture;
+use iop_messaging::mount;
+use iop_proto::{
+    contexts, lab::v1::testing_lab_service_server::TestingLabServiceServer, service_names, topics,
+};
+use iop_runtime::{
+    server::Host,
+    service::{BoxError, ServiceDef},
+    settings::DatabaseSettings,
+};
+use sea_orm_migration::MigratorTrait;
+
+pub use api::LabApi;
+
+/// Consumer group of admissions' and clinical's events; dead letters go to
+/// `iop.lab.dlq`.
+pub const CONSUMER: &str = "iop.lab";
+
+/// Testing-lab in the registry.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: "testing-lab",
+    summary: "drug-test orders, results over gRPC and HL7 v2, interpretation against medications",
+    grpc: &[service_names::TESTING_LAB],
+    publishes: &[topics::LAB],
+    consumes: &[topics::ADMISSIONS, topics::CLINICAL],
+    dead_letters: &[topics::LAB_DLQ],
+    settings: Some(settings::SECTION),
+    migrations: migration::Migrator::migrations,
+    start,
+    seed: None,
+};
+
+/// Connects and migrates the database, mounts the gRPC service, starts the
+/// outbox relay and the consumer. SERVING once the broker answers and the
+/// topics exist.
+pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Result<(), BoxError>> {
+    Box::pin(async move {
+        let own: settings::LabSettings = host.settings.section(settings::KEY)?;
+        let codes = own.codes().map_err(BoxError::from)?;
+        let ledger = mount::open::<migration::Migrator>(host, SERVICE.name, &database).await?;
+        let api = LabApi::new(ledger.clone(), codes);
+        iop_runtime::mount!(host, TestingLabServiceServer::new(api));
+        mount::relay(host, &ledger, topics::LAB, contexts::LAB);
+        mount::consume(host, &SERVICE, CONSUMER, ledger, events::Handler::new());
+        Ok(())
+    })
+}

@@ -12,7 +12,7 @@ mod work;
 
 pub(crate) use convert::plan_problems;
 
-use iop_consent::gate::{self, Allowed, Intent, Refused};
+use iop_consent::gate::{self, Allowed, Intent};
 use iop_messaging::work::Ledger;
 use iop_proto::clinical::v1::{self as api, clinical_service_server::ClinicalService};
 use iop_runtime::{auth::Role, grpc::Call, ids::PatientId};
@@ -85,10 +85,8 @@ impl ClinicalApi {
     ) -> Result<Allowed> {
         gate::authorize(&self.ledger, call, action, patient_id, intent)
             .await
-            .map_err(|refused| match refused {
-                Refused::Denied(d) => d.into(),
-                Refused::Merged { patient_id } => ClinicalError::Merged { patient_id },
-                Refused::Storage(e) => e.into(),
+            .map_err(|refused| {
+                refused.into_error(|patient_id| ClinicalError::Merged { patient_id })
             })
     }
 

@@ -906,27 +906,6 @@ async fn publish_week(net: &TestNetwork, pid: &str, week_start: NaiveDate, minut
     publish(net, "iop.scheduling.v1", pid, &event).await;
 }
 
-async fn open_reviews(
-    c: &Clinical,
-    token: &str,
-    pid: &str,
-) -> Option<iop_proto::clinical::v1::Review> {
-    c.clone()
-        .list_reviews(authed(
-            ListReviewsRequest {
-                facility_id: "oakland".into(),
-                include_decided: false,
-            },
-            token,
-        ))
-        .await
-        .ok()?
-        .into_inner()
-        .reviews
-        .into_iter()
-        .find(|r| r.patient_id == pid)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drug_tests_open_a_step_up_review_and_a_diversion_task() {
     use iop_proto::lab::events::v1::{Interpretation, ResultInterpreted};
@@ -1042,7 +1021,9 @@ async fn drug_tests_open_a_step_up_review_and_a_diversion_task() {
     })
     .await;
     assert!(
-        open_reviews(&c, &staff, &pid).await.is_none(),
+        iop_testkit::open_review(net.channel().await, &staff, "oakland", &pid)
+            .await
+            .is_none(),
         "35 days apart is no pair"
     );
     publish(
@@ -1052,7 +1033,10 @@ async fn drug_tests_open_a_step_up_review_and_a_diversion_task() {
         &result(2, Interpretation::UnexpectedPositive, "cocaine"),
     )
     .await;
-    let review = until("the step-up review", || open_reviews(&c, &staff, &pid)).await;
+    let review = until("the step-up review", || async {
+        iop_testkit::open_review(net.channel().await, &staff, "oakland", &pid).await
+    })
+    .await;
     assert_eq!(review.direction, ReviewDirection::StepUp as i32);
     assert_eq!(
         review

@@ -12,7 +12,7 @@ mod hours;
 mod tracks;
 
 use iop_consent::{
-    gate::{self, Intent, Refused},
+    gate::{self, Intent},
     known::PatientAccess,
 };
 use iop_messaging::work::Ledger;
@@ -106,10 +106,8 @@ impl SchedulingApi {
         gate::authorize(&self.ledger, call, action, patient_id, intent)
             .await
             .map(|allowed| allowed.access)
-            .map_err(|refused| match refused {
-                Refused::Denied(d) => d.into(),
-                Refused::Merged { patient_id } => SchedulingError::Merged { patient_id },
-                Refused::Storage(e) => e.into(),
+            .map_err(|refused| {
+                refused.into_error(|patient_id| SchedulingError::Merged { patient_id })
             })
     }
 

@@ -1,0 +1,89 @@
+//! Testing-lab's settings section, `[lab]` (defaults in `defaults.toml`
+//! beside this file; `IOP__LAB__…` overrides).
+
+use std::collections::HashMap;
+
+use iop_proto::lab::v1::{Analyte, DrugClass};
+use iop_runtime::settings::{Section, SettingsError};
+use serde::Deserialize;
+
+/// The section's key.
+pub const KEY: &str = "lab";
+
+/// `[lab]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabSettings {
+    /// `CODE:ANALYTE` or `CODE:CLASS` entries (see `defaults.toml`).
+    pub result_codes: Vec<String>,
+}
+
+/// What a sender's result code reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    /// A named analyte.
+    Analyte(Analyte),
+    /// Any analyte of a class.
+    Class(DrugClass),
+}
+
+impl LabSettings {
+    /// The result codes, upper-cased, or the first entry that is not one.
+    pub fn codes(&self) -> Result<HashMap<String, Reported>, String> {
+        self.result_codes
+            .iter()
+            .map(|entry| {
+                let (code, what) = entry
+                    .split_once(':')
+                    .ok_or_else(|| format!("{entry:?} is not CODE:ANALYTE or CODE:CLASS"))?;
+                let what = what.trim().to_ascii_uppercase();
+                let reported = Analyte::from_str_name(&format!("ANALYTE_{what}"))
+                    .filter(|a| !matches!(a, Analyte::Unspecified | Analyte::Other))
+                    .map(Reported::Analyte)
+                    .or_else(|| {
+                        DrugClass::from_str_name(&format!("DRUG_CLASS_{what}"))
+                            .filter(|c| *c != DrugClass::Unspecified)
+                            .map(Reported::Class)
+                    })
+                    .ok_or_else(|| format!("{entry:?} names no analyte or drug class"))?;
+                Ok((code.trim().to_ascii_uppercase(), reported))
+            })
+            .collect()
+    }
+}
+
+/// The section, as the registry declares it.
+pub const SECTION: Section = Section {
+    key: KEY,
+    defaults: include_str!("defaults.toml"),
+    check,
+};
+
+fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
+    let s: LabSettings = settings.section(KEY)?;
+    s.codes()
+        .map(|_| ())
+        .map_err(|why| SettingsError::invalid("lab.result_codes", why))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+
+    #[test]
+    fn the_default_codes_read_and_a_bad_one_is_named() {
+        let s: LabSettings = iop_runtime::Settings::defaults(&[SECTION])
+            .unwrap()
+            .section(KEY)
+            .unwrap();
+        let codes = s.codes().unwrap();
+        assert_eq!(codes["NBUPC"], Reported::Analyte(Analyte::Norbuprenorphine));
+        assert_eq!(codes["COCS"], Reported::Class(DrugClass::Cocaine));
+        let bad = LabSettings {
+            result_codes: vec!["XYZ:NOTHING".into()],
+        };
+        assert!(bad.codes().unwrap_err().contains("XYZ:NOTHING"));
+    }
+}

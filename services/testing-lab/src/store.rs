@@ -1,0 +1,158 @@
+//! Testing-lab's queries and writes, without rules.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Alias, Expr, Query},
+};
+
+use crate::{
+    entity::{medication, order, result, work_item},
+    error::LabError,
+};
+
+/// A facility's time zone, as admissions last described it.
+pub async fn time_zone<C: ConnectionTrait>(db: &C, facility_id: &str) -> Result<Tz, LabError> {
+    iop_consent::facilities::zone(db, facility_id)
+        .await?
+        .ok_or_else(|| LabError::UnknownFacility {
+            facility_id: facility_id.to_owned(),
+        })
+}
+
+/// Stores an order.
+pub async fn insert_order<C: ConnectionTrait>(db: &C, row: order::Model) -> Result<(), DbErr> {
+    order::ActiveModel::from(row).reset_all().insert(db).await?;
+    Ok(())
+}
+
+/// The order carrying `accession` (compared as written, upper-cased).
+pub async fn order_by_accession<C: ConnectionTrait>(
+    db: &C,
+    accession: &str,
+) -> Result<Option<order::Model>, DbErr> {
+    order::Entity::find()
+        .filter(order::Column::Accession.eq(accession.trim().to_ascii_uppercase()))
+        .one(db)
+        .await
+}
+
+/// The patient's orders, newest first.
+pub async fn orders_of<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<Vec<order::Model>, DbErr> {
+    order::Entity::find()
+        .filter(order::Column::PatientId.eq(patient_id))
+        .order_by_desc(order::Column::OrderedAt)
+        .all(db)
+        .await
+}
+
+/// Stores a result.
+pub async fn insert_result<C: ConnectionTrait>(db: &C, row: result::Model) -> Result<(), DbErr> {
+    result::ActiveModel::from(row)
+        .reset_all()
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+/// The patient's results, newest first.
+pub async fn results_of<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+) -> Result<Vec<result::Model>, DbErr> {
+    result::Entity::find()
+        .filter(result::Column::PatientId.eq(patient_id))
+        .order_by_desc(result::Column::RecordedAt)
+        .all(db)
+        .await
+}
+
+/// The patient's results collected on `day`.
+pub async fn results_on<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    day: NaiveDate,
+) -> Result<Vec<result::Model>, DbErr> {
+    result::Entity::find()
+        .filter(result::Column::PatientId.eq(patient_id))
+        .filter(result::Column::CollectedOn.eq(day))
+        .all(db)
+        .await
+}
+
+/// Queues an unmatched message.
+pub async fn queue<C: ConnectionTrait>(db: &C, row: work_item::Model) -> Result<(), DbErr> {
+    work_item::ActiveModel::from(row)
+        .reset_all()
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+/// The unresolved work queue, oldest first.
+pub async fn work_queue<C: ConnectionTrait>(db: &C) -> Result<Vec<work_item::Model>, DbErr> {
+    work_item::Entity::find()
+        .filter(work_item::Column::Resolved.eq(false))
+        .order_by_asc(work_item::Column::ReceivedAt)
+        .order_by_asc(work_item::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Keeps a medication from clinical (a stop updates it).
+pub async fn put_medication<C: ConnectionTrait>(
+    db: &C,
+    row: medication::Model,
+) -> Result<(), DbErr> {
+    let found = medication::Entity::find_by_id(&row.id).one(db).await?;
+    let active = medication::ActiveModel::from(row).reset_all();
+    if found.is_some() {
+        active.update(db).await?;
+    } else {
+        active.insert(db).await?;
+    }
+    Ok(())
+}
+
+/// One medication.
+pub async fn medication<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<medication::Model>, DbErr> {
+    medication::Entity::find_by_id(id).one(db).await
+}
+
+/// The medication classes the patient was taking on `day`.
+pub async fn prescribed_on<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    day: NaiveDate,
+) -> Result<Vec<i32>, DbErr> {
+    Ok(medication::Entity::find()
+        .filter(medication::Column::PatientId.eq(patient_id))
+        .filter(medication::Column::StartedOn.lte(day))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|m| m.stopped_on.is_none_or(|s| s >= day))
+        .map(|m| m.class)
+        .collect())
+}
+
+/// Re-keys everything of `from` to `to` (a merge).
+pub async fn merge<C: ConnectionTrait>(db: &C, to: &str, from: &str) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    for table in ["orders", "results", "medications"] {
+        let update = Query::update()
+            .table(Alias::new(table))
+            .value(Alias::new("patient_id"), to)
+            .and_where(Expr::col(Alias::new("patient_id")).eq(from))
+            .to_owned();
+        db.execute(backend.build(&update)).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,457 @@
+//! Testing-lab through gRPC and Kafka: HL7 `ORU^R01` samples matched to
+//! their orders by accession or kept in the work queue, acknowledged AA, AE
+//! or AR naming segment and field; results interpreted against the
+//! medications clinical published (buprenorphine without norbuprenorphine is
+//! a possible adulteration); the day's codes published; and two unexpected
+//! positives making clinical open a review (across services, through Kafka).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+use chrono::{Days, NaiveDate, Utc};
+use iop_proto::{
+    clinical::v1::{
+        MedicationClass, RecordMedicationRequest, ReviewTrigger,
+        clinical_service_client::ClinicalServiceClient,
+    },
+    common::v1::{Date, Program},
+    lab::{
+        events::v1 as events,
+        v1::{
+            Analyte, AnalyteResult, DrugClass, Finding, ListResultsRequest, ListWorkQueueRequest,
+            OrderReason, PlaceOrderRequest, RecordResultRequest, ResultKind, ScreenMethod,
+            SpecimenType, SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
+        },
+    },
+    ops::v1::{ListConsumersRequest, operations_service_client::OperationsServiceClient},
+};
+use iop_runtime::{auth::Role, wire};
+use iop_testkit::{
+    Backend, TestNetwork, admit_on, all_records, authed, header, register, registration, until,
+};
+use rstest::rstest;
+use tonic::transport::Channel;
+
+type Lab = TestingLabServiceClient<Channel>;
+const LA: chrono_tz::Tz = chrono_tz::America::Los_Angeles;
+
+fn today() -> NaiveDate {
+    Utc::now().with_timezone(&LA).date_naive()
+}
+
+fn date(d: NaiveDate) -> Option<Date> {
+    Some(wire::date(d))
+}
+
+async fn admitted(net: &TestNetwork, token: &str, given: &str) -> String {
+    let mut admissions = net.admissions().await;
+    let (pid, _) = register(
+        &mut admissions,
+        token,
+        registration(given, "Okafor", "oakland"),
+    )
+    .await
+    .unwrap();
+    admit_on(
+        &mut admissions,
+        token,
+        &pid,
+        "oakland",
+        Program::IopDay,
+        date(today() - Days::new(20)),
+    )
+    .await
+    .unwrap();
+    pid
+}
+
+/// Places an order once testing-lab knows the patient; returns its accession.
+async fn order(lab: &Lab, token: &str, pid: &str, panel: &[DrugClass]) -> String {
+    until("testing-lab to know the patient", || {
+        let mut lab = lab.clone();
+        let r = authed(
+            PlaceOrderRequest {
+                patient_id: pid.into(),
+                facility_id: "oakland".into(),
+                specimen: SpecimenType::Urine as i32,
+                panel: panel.iter().map(|c| *c as i32).collect(),
+                observed: true,
+                reason: OrderReason::Random as i32,
+            },
+            token,
+        );
+        async move { lab.place_order(r).await.ok()?.into_inner().order }
+    })
+    .await
+    .accession
+}
+
+/// Waits until testing-lab's consumer has applied everything on its topics.
+async fn lab_caught_up(net: &TestNetwork) {
+    let admin = net.token(&[Role::Admin], &["*"]);
+    let ops = OperationsServiceClient::new(net.channel().await);
+    until("testing-lab's consumer to catch up", || {
+        let mut ops = ops.clone();
+        let r = authed(ListConsumersRequest {}, &admin);
+        async move {
+            let all = ops.list_consumers(r).await.ok()?.into_inner().consumers;
+            let lab = all.into_iter().find(|c| c.group == "iop.lab")?;
+            (lab.total_lag == 0 && !lab.partitions.is_empty()).then_some(())
+        }
+    })
+    .await;
+}
+
+fn sample(name: &str) -> String {
+    let path = format!("{}/samples/oru/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn events_of<M: prost::Message + Default>(
+    records: &[rdkafka::message::OwnedMessage],
+    pid: &str,
+    kind: &str,
+) -> Vec<M> {
+    use rdkafka::Message as _;
+    records
+        .iter()
+        .filter(|r| header(r, "ce_subject") == Some(pid) && header(r, "ce_type") == Some(kind))
+        .map(|r| M::decode(r.payload().unwrap()).unwrap())
+        .collect()
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hl7_results_are_matched_queued_interpreted_and_acknowledged(#[case] backend: Backend) {
+    let net = TestNetwork::start(backend).await;
+    let staff = net.token(&[Role::Clinician, Role::Intake], &["oakland"]);
+    let lab = TestingLabServiceClient::new(net.channel().await);
+    let clinical = ClinicalServiceClient::new(net.channel().await);
+    let pid = admitted(&net, &staff, "Ifeoma").await;
+
+    // Buprenorphine is prescribed (clinical), and testing-lab has heard.
+    until("clinical to know the patient", || {
+        let mut c = clinical.clone();
+        let r = authed(
+            RecordMedicationRequest {
+                patient_id: pid.clone(),
+                facility_id: "oakland".into(),
+                name: "buprenorphine/naloxone 8/2 mg SL daily".into(),
+                class: MedicationClass::Buprenorphine as i32,
+                prescriber: "dr-ortiz".into(),
+                started_on: date(today() - Days::new(15)),
+            },
+            &staff,
+        );
+        async move { c.record_medication(r).await.ok() }
+    })
+    .await;
+    until("MedicationStarted on the topic", || async {
+        let records = all_records(&net, "iop.clinical.v1").await;
+        let seen: Vec<iop_proto::clinical::events::v1::MedicationStarted> =
+            events_of(&records, &pid, "iop.clinical.events.v1.MedicationStarted");
+        (!seen.is_empty()).then_some(())
+    })
+    .await;
+    let panel = [
+        DrugClass::Buprenorphine,
+        DrugClass::Opiate,
+        DrugClass::Cocaine,
+        DrugClass::Thc,
+        DrugClass::Fentanyl,
+    ];
+    let accession = order(&lab, &staff, &pid, &panel).await;
+    assert!(accession.starts_with("ACC-"), "{accession}");
+    lab_caught_up(&net).await;
+
+    // The cup: the screen is positive for prescribed buprenorphine only.
+    let cup = sample("presumptive_cup.hl7")
+        .replace("ACC-1001", &accession)
+        .replace("0193a1b2-0000-7000-8000-000000000001", &pid);
+    let answer = lab
+        .clone()
+        .submit_hl7(authed(SubmitHl7Request { message: cup }, &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.ack_code, "AA");
+    assert!(answer.ack.contains("MSA|AA|POC0001|"), "{}", answer.ack);
+    assert!(!answer.result_id.is_empty() && answer.work_item_id.is_empty());
+
+    // The laboratory's confirmation: buprenorphine with its metabolite, and
+    // fentanyl, which nobody prescribed.
+    let confirmation = sample("definitive_fentanyl.hl7")
+        .replace("ACC-1001", &accession)
+        .replace("0193a1b2-0000-7000-8000-000000000001", &pid);
+    let answer = lab
+        .clone()
+        .submit_hl7(authed(
+            SubmitHl7Request {
+                message: confirmation,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.ack_code, "AA", "{}", answer.ack);
+
+    let listed = lab
+        .clone()
+        .list_results(authed(
+            ListResultsRequest {
+                patient_id: pid.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.orders.len(), 1);
+    assert_eq!(listed.orders[0].results, 2);
+    let by_kind = |k: ResultKind| listed.results.iter().find(|r| r.kind == k as i32).unwrap();
+    let screen = by_kind(ResultKind::Presumptive);
+    assert_eq!(
+        screen.overall,
+        Finding::ExpectedPositive as i32,
+        "{screen:?}"
+    );
+    assert_eq!(screen.prescribed, [DrugClass::Buprenorphine as i32]);
+    let confirmed = by_kind(ResultKind::Definitive);
+    assert_eq!(confirmed.overall, Finding::UnexpectedPositive as i32);
+    let reading = |class: DrugClass| {
+        confirmed
+            .readings
+            .iter()
+            .find(|r| r.class == class as i32)
+            .map(|r| r.finding)
+    };
+    assert_eq!(
+        reading(DrugClass::Buprenorphine),
+        Some(Finding::ExpectedPositive as i32)
+    );
+    assert_eq!(
+        reading(DrugClass::Fentanyl),
+        Some(Finding::UnexpectedPositive as i32)
+    );
+
+    // Methadone (without EDDP) for a patient on buprenorphine: not prescribed,
+    // so unexpected, whatever its metabolite.
+    let methadone = sample("definitive_methadone.hl7")
+        .replace("ACC-1002", &accession)
+        .replace("0193a1b2-0000-7000-8000-000000000002", &pid);
+    lab.clone()
+        .submit_hl7(authed(SubmitHl7Request { message: methadone }, &staff))
+        .await
+        .unwrap();
+
+    // An unknown accession waits in the work queue; AA, never dropped.
+    let unknown = lab
+        .clone()
+        .submit_hl7(authed(
+            SubmitHl7Request {
+                message: sample("unknown_accession.hl7"),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unknown.ack_code, "AA");
+    assert!(!unknown.work_item_id.is_empty());
+    // A result naming another patient than its order's is queued too.
+    let wrong_patient = sample("presumptive_cup.hl7").replace("ACC-1001", &accession);
+    let queued = lab
+        .clone()
+        .submit_hl7(authed(
+            SubmitHl7Request {
+                message: wrong_patient,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!queued.work_item_id.is_empty());
+    // Malformed: AE (kept) or AR (not a result), naming segment and field.
+    let no_pid3 = sample("presumptive_cup.hl7").replace(
+        "PID|1||0193a1b2-0000-7000-8000-000000000001^^^IOP^PI|",
+        "PID|1|||",
+    );
+    let ae = lab
+        .clone()
+        .submit_hl7(authed(SubmitHl7Request { message: no_pid3 }, &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ae.ack_code, "AE");
+    assert!(ae.ack.contains("ERR||PID^1^3|101^"), "{}", ae.ack);
+    let adt = sample("presumptive_cup.hl7").replace("ORU^R01^ORU_R01", "ADT^A01^ADT_A01");
+    let ar = lab
+        .clone()
+        .submit_hl7(authed(SubmitHl7Request { message: adt }, &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ar.ack_code, "AR");
+    assert!(ar.work_item_id.is_empty());
+    let queue = lab
+        .clone()
+        .list_work_queue(authed(ListWorkQueueRequest {}, &staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(queue.len(), 3, "unknown accession, wrong patient, AE");
+    assert!(queue[0].reason.contains("ACC-9999"), "{}", queue[0].reason);
+
+    // Published: interpretations without values, and the day's codes.
+    let records = until("the lab's events", || async {
+        let records = all_records(&net, "iop.lab.v1").await;
+        let n = events_of::<events::ResultInterpreted>(
+            &records,
+            &pid,
+            "iop.lab.events.v1.ResultInterpreted",
+        )
+        .len();
+        (n == 3).then_some(records)
+    })
+    .await;
+    let interpreted: Vec<events::ResultInterpreted> =
+        events_of(&records, &pid, "iop.lab.events.v1.ResultInterpreted");
+    assert_eq!(
+        interpreted
+            .iter()
+            .map(|e| e.interpretation)
+            .collect::<Vec<_>>(),
+        [
+            events::Interpretation::ExpectedPositive as i32,
+            events::Interpretation::UnexpectedPositive as i32,
+            events::Interpretation::UnexpectedPositive as i32,
+        ]
+    );
+    assert_eq!(interpreted[1].classes, ["fentanyl"]);
+    let codes: Vec<events::DrugTestCodes> =
+        events_of(&records, &pid, "iop.lab.events.v1.DrugTestCodes");
+    let last_of_day = codes
+        .iter()
+        .rev()
+        .find(|c| c.service_date == date(NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()))
+        .unwrap();
+    assert_eq!(last_of_day.presumptive_code, "80306");
+    assert_eq!(last_of_day.definitive_code, "G0480");
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_unexpected_positives_make_clinical_open_a_review() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Clinician, Role::Intake], &["oakland"]);
+    let lab = TestingLabServiceClient::new(net.channel().await);
+    let pid = admitted(&net, &staff, "Chidi").await;
+    let accession = order(
+        &lab,
+        &staff,
+        &pid,
+        &[DrugClass::Fentanyl, DrugClass::Cocaine],
+    )
+    .await;
+    // Two screens, days apart, and one confirmation of nine classes.
+    let screen = |days_ago: u64, method: ScreenMethod| RecordResultRequest {
+        accession: accession.clone(),
+        kind: ResultKind::Presumptive as i32,
+        method: method as i32,
+        collected_on: date(today() - Days::new(days_ago)),
+        analytes: vec![AnalyteResult {
+            analyte: Analyte::Fentanyl as i32,
+            detected: true,
+            ..Default::default()
+        }],
+    };
+    for (days_ago, method) in [(5, ScreenMethod::Direct), (2, ScreenMethod::Direct)] {
+        let r = lab
+            .clone()
+            .record_result(authed(screen(days_ago, method), &staff))
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+            .unwrap();
+        assert_eq!(r.overall, Finding::UnexpectedPositive as i32);
+    }
+    // A second screen the same day (analyzer) and nine classes confirmed.
+    lab.clone()
+        .record_result(authed(screen(2, ScreenMethod::Analyzer), &staff))
+        .await
+        .unwrap();
+    let nine = [
+        DrugClass::Amphetamine,
+        DrugClass::Methamphetamine,
+        DrugClass::Benzodiazepine,
+        DrugClass::Cocaine,
+        DrugClass::Thc,
+        DrugClass::Opiate,
+        DrugClass::Oxycodone,
+        DrugClass::Mdma,
+        DrugClass::Barbiturate,
+    ];
+    lab.clone()
+        .record_result(authed(
+            RecordResultRequest {
+                accession: accession.clone(),
+                kind: ResultKind::Definitive as i32,
+                method: 0,
+                collected_on: date(today() - Days::new(2)),
+                analytes: nine
+                    .iter()
+                    .map(|c| AnalyteResult {
+                        analyte: Analyte::Other as i32,
+                        class: *c as i32,
+                        detected: false,
+                        concentration: 0.0,
+                        cutoff: 50.0,
+                    })
+                    .collect(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+
+    // Clinical, from the events alone: a step-up review naming both days.
+    let review = until("clinical's review", || async {
+        iop_testkit::open_review(net.channel().await, &staff, "oakland", &pid).await
+    })
+    .await;
+    assert_eq!(
+        review
+            .reasons
+            .iter()
+            .map(|r| (r.trigger, r.on))
+            .collect::<Vec<_>>(),
+        [
+            (
+                ReviewTrigger::UnexpectedPositive as i32,
+                date(today() - Days::new(5))
+            ),
+            (
+                ReviewTrigger::UnexpectedPositive as i32,
+                date(today() - Days::new(2))
+            ),
+        ]
+    );
+    // The day's codes: one presumptive (the analyzer's), G0481 for nine classes.
+    let codes = until("the day's codes", || async {
+        let records = all_records(&net, "iop.lab.v1").await;
+        let codes: Vec<events::DrugTestCodes> =
+            events_of(&records, &pid, "iop.lab.events.v1.DrugTestCodes");
+        codes.into_iter().rev().find(|c| {
+            c.service_date == date(today() - Days::new(2)) && !c.definitive_code.is_empty()
+        })
+    })
+    .await;
+    assert_eq!(codes.presumptive_code, "80307");
+    assert_eq!(codes.definitive_code, "G0481");
+    net.stop().await;
+}
