@@ -63,9 +63,10 @@ use iop_proto::{
         LevelOfCare, LinkReason, Program, SubscriberRelationship,
     },
     lab::v1::{
-        Analyte, AnalyteResult, DrugClass, ListResultsRequest, ListWorkQueueRequest, OrderReason,
-        PlaceOrderRequest, RecordResultRequest, ResultKind, ScreenMethod, SpecimenType,
-        SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
+        Analyte, AnalyteResult, DrawRandomRequest, DrugClass, GetDrawRequest, ListResultsRequest,
+        ListWorkQueueRequest, OrderReason, PlaceOrderRequest, RecordCollectionRequest,
+        RecordHandoffRequest, RecordResultRequest, RecordValidityRequest, ResultKind, ScreenMethod,
+        SpecimenType, SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
     },
     ops::v1::{ListConsumersRequest, operations_service_client::OperationsServiceClient},
     patientview::v1::GetPatientViewRequest,
@@ -174,6 +175,9 @@ const RULES: &[Rule] = &[
     rule("lab.ListResults", Scope::Read, CHART),
     rule("lab.PlaceOrder", Scope::Write, CHART),
     rule("lab.RecordResult", Scope::WriteOwned, CHART),
+    rule("lab.RecordCollection", Scope::WriteOwned, CHART),
+    rule("lab.RecordHandoff", Scope::WriteOwned, CHART),
+    rule("lab.RecordValidity", Scope::WriteOwned, CHART),
     rule("clinical.RecordScreening", Scope::Write, CHART),
     rule("clinical.WriteNote", Scope::Write, CLINICIANS),
     rule("clinical.RecordMedication", Scope::Write, CLINICIANS),
@@ -195,6 +199,8 @@ const RULES: &[Rule] = &[
     rule("scheduling.ListAtRisk", Scope::Facility, READERS),
     rule("scheduling.CloseWeek", Scope::Facility, CARE_TEAM),
     rule("clinical.WriteGroupNote", Scope::Facility, CLINICIANS),
+    rule("lab.DrawRandom", Scope::Facility, CHART),
+    rule("lab.GetDraw", Scope::Facility, CHART),
     rule("clinical.ListOverduePlans", Scope::Facility, CLINICIANS),
     rule("clinical.ListLateNotes", Scope::Facility, CLINICIANS),
     rule("clinical.ListTasks", Scope::Facility, CHART),
@@ -1549,6 +1555,67 @@ async fn call(
                     analyte: Analyte::Fentanyl as i32,
                     ..Default::default()
                 }],
+            }
+        ),
+        "lab.RecordCollection" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            record_collection,
+            RecordCollectionRequest {
+                accession: chart.accession.clone(),
+                collector: "tech-1".into(),
+                collected_at: Some(wire::timestamp(Utc::now() - chrono::Duration::minutes(10))),
+                observed: false,
+                observer: String::new(),
+                seal_id: "SEAL-1".into(),
+                seal_intact: true,
+                temperature_c: 36.0,
+                temperature_read_at: Some(wire::timestamp(
+                    Utc::now() - chrono::Duration::minutes(8)
+                )),
+            }
+        ),
+        "lab.RecordHandoff" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            record_handoff,
+            RecordHandoffRequest {
+                accession: chart.accession.clone(),
+                from: "tech-1".into(),
+                to: "courier-1".into(),
+                at: Some(wire::timestamp(Utc::now() - chrono::Duration::minutes(5))),
+                seal_intact: true,
+            }
+        ),
+        "lab.RecordValidity" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            record_validity,
+            RecordValidityRequest {
+                accession: chart.accession.clone(),
+                creatinine_mg_dl: 80.0,
+                specific_gravity: 1.015,
+                ph: 6.0,
+                nitrite_ug_ml: 0.0,
+                oxidant: false,
+            }
+        ),
+        "lab.DrawRandom" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            draw_random,
+            DrawRandomRequest {
+                facility_id: facility(),
+                day: day(Utc::now()
+                    .with_timezone(&chrono_tz::America::Los_Angeles)
+                    .date_naive()),
+                rate_ppm: 250_000,
+                panel: vec![DrugClass::Fentanyl as i32],
+                observed: false,
+            }
+        ),
+        "lab.GetDraw" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            get_draw,
+            GetDrawRequest {
+                facility_id: facility(),
+                day: day(today)
             }
         ),
         "lab.SubmitHl7" => go!(

@@ -744,3 +744,71 @@ pub async fn open_review(
         .into_iter()
         .find(|r| r.patient_id == patient_id)
 }
+
+/// A group session on `day` (09:00-12:00 facility time) at `facility`, of a
+/// track of `program` that meets every day, with `patients` booked into it
+/// once scheduling has opened their enrollments; returns the session id.
+pub async fn group_session(
+    scheduling: &SchedulingServiceClient<Channel>,
+    token: &str,
+    (facility, program): (&str, iop_proto::common::v1::Program),
+    day: chrono::NaiveDate,
+    patients: &[String],
+) -> String {
+    use iop_proto::scheduling::v1::{
+        BookSessionRequest, GenerateSessionsRequest, LocalTime, Track,
+    };
+    let track = create_track(
+        scheduling,
+        token,
+        Track {
+            facility_id: facility.into(),
+            name: "Group".into(),
+            program: program as i32,
+            weekdays: (1..=7).collect(),
+            starts_at: Some(LocalTime { hour: 9, minute: 0 }),
+            ends_at: Some(LocalTime {
+                hour: 12,
+                minute: 0,
+            }),
+            capacity: 12,
+            facilitator_id: format!("dr-{facility}"),
+            room: "group-room".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let session = scheduling
+        .clone()
+        .generate_sessions(authed(
+            GenerateSessionsRequest {
+                track_id: track.track_id,
+                from: Some(iop_runtime::wire::date(day)),
+                to: Some(iop_runtime::wire::date(day)),
+            },
+            token,
+        ))
+        .await
+        .expect("sessions generated")
+        .into_inner()
+        .sessions
+        .into_iter()
+        .next()
+        .expect("a session that day")
+        .session_id;
+    for pid in patients {
+        until("the enrollment, to book", || {
+            let mut s = scheduling.clone();
+            let request = authed(
+                BookSessionRequest {
+                    patient_id: pid.clone(),
+                    session_id: session.clone(),
+                },
+                token,
+            );
+            async move { s.book_session(request).await.ok() }
+        })
+        .await;
+    }
+    session
+}

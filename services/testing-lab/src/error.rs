@@ -19,6 +19,38 @@ pub enum LabError in "iop.lab" {
         /// The merged-away id.
         patient_id: String,
     } => (FailedPrecondition, "PATIENT_MERGED"),
+    /// The order's specimen was collected already.
+    #[error("the specimen of order {accession} is collected already")]
+    AlreadyCollected {
+        /// The order's accession.
+        accession: String,
+    } => (FailedPrecondition, "ALREADY_COLLECTED"),
+    /// The order's specimen is not collected yet.
+    #[error("the specimen of order {accession} is not collected yet")]
+    NotCollected {
+        /// The order's accession.
+        accession: String,
+    } => (FailedPrecondition, "NOT_COLLECTED"),
+    /// The specimen was rejected or is being recollected.
+    #[error("the specimen of order {accession} is closed: {reason}")]
+    SpecimenClosed {
+        /// The order's accession.
+        accession: String,
+        /// Why.
+        reason: String,
+    } => (FailedPrecondition, "SPECIMEN_CLOSED"),
+    /// A draw for a later day (no advance notice).
+    #[error("the draw for {day} is made on {day}, not before (no advance notice)")]
+    NoAdvanceNotice {
+        /// The day asked for.
+        day: chrono::NaiveDate,
+    } => (FailedPrecondition, "NO_ADVANCE_NOTICE"),
+    /// No draw was made that day.
+    #[error("no draw was made on {day}")]
+    NoDraw {
+        /// The day asked for.
+        day: chrono::NaiveDate,
+    } => (NotFound, "NOT_FOUND"),
     /// Stored data breaks an invariant.
     #[error("stored {what} is not valid")]
     Corrupt {

@@ -1,7 +1,8 @@
 //! Testing-lab's events: the handlers of admissions' events (the replicas
 //! the access rule reads, facilities' time zones, merges) and of clinical's
-//! medication events (what a result is read against), applied in the
-//! consumer's unit of work.
+//! medication events (what a result is read against) and of scheduling's
+//! bookings (who may be drawn on a day), applied in the consumer's unit of
+//! work.
 
 use iop_messaging::{
     cloudevents::InboundEvent,
@@ -12,10 +13,14 @@ use iop_messaging::{
 use iop_proto::{
     admissions::events::v1::{PatientAdmitted, PatientTransferred, PatientsMerged},
     clinical::events::v1::{MedicationStarted, MedicationStopped},
+    scheduling::events::v1::{BookingCancelled, SessionBooked},
 };
 use iop_runtime::wire;
 
-use crate::{entity::medication, store};
+use crate::{
+    entity::{medication, scheduled},
+    store,
+};
 
 /// Applies admissions' and clinical's events to testing-lab.
 pub struct Handler {
@@ -40,7 +45,11 @@ impl Handler {
         })
         .on::<PatientsMerged>(|_, w, e, _| Box::pin(merged(w, e)))
         .on::<MedicationStarted>(|_, w, e, _| Box::pin(started(w, e)))
-        .on::<MedicationStopped>(|_, w, e, _| Box::pin(stopped(w, e)));
+        .on::<MedicationStopped>(|_, w, e, _| Box::pin(stopped(w, e)))
+        .on::<SessionBooked>(|_, w, e, _| Box::pin(booked(w, e)))
+        .on::<BookingCancelled>(|_, w, e, _| {
+            Box::pin(async move { Ok(store::unschedule(w.txn(), &e.booking_id).await?) })
+        });
         Self { router }
     }
 }
@@ -97,6 +106,22 @@ async fn stopped(work: &mut UnitOfWork, e: MedicationStopped) -> Result<(), Appl
         },
     };
     store::put_medication(work.txn(), row).await?;
+    Ok(())
+}
+
+async fn booked(work: &mut UnitOfWork, e: SessionBooked) -> Result<(), ApplyError> {
+    let starts_at = wire::instant(e.starts_at.as_ref())
+        .ok_or_else(|| ApplyError::Permanent("SessionBooked without starts_at".into()))?;
+    store::put_scheduled(
+        work.txn(),
+        scheduled::Model {
+            booking_id: e.booking_id,
+            patient_id: e.patient_id,
+            facility_id: e.facility_id,
+            starts_at,
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -8,16 +8,20 @@
 //!
 //! Layout (the shape of every service): this file is the registry entry
 //! ([`SERVICE`]) and start-up; [`settings`] its section; `api/` the gRPC
-//! face; [`validity`], [`interpretation`], [`codes`], [`hl7`] and [`draw`]
+//! face; [`validity`], [`custody`], [`interpretation`], [`codes`], [`hl7`] and [`draw`]
 //! the pure rules; `store` queries and writes; `events` the event builders
 //! and the handlers of admissions' and clinical's events; `entity/` and
 //! [`migration`] the storage; [`error`] the error type and its statuses.
-//! Not built yet (the issue stays open): standing orders and the daily random
-//! draw as a job, collection with chain of custody and validity recorded per
-//! specimen, recollection orders.
+//! Specimens are collected (observed or not, seal, temperature), handed
+//! over with their chain of custody and measured for validity; a broken
+//! chain or a failed check rejects or recollects the specimen, and its
+//! results are kept but never interpreted. Not built yet (the issue stays
+//! open): standing orders; the daily draw is made by a call (`DrawRandom`),
+//! not a scheduled job.
 
 mod api;
 pub mod codes;
+pub mod custody;
 pub mod draw;
 mod entity;
 pub mod error;
@@ -43,7 +47,7 @@ use sea_orm_migration::MigratorTrait;
 
 pub use api::LabApi;
 
-/// Consumer group of admissions' and clinical's events; dead letters go to
+/// Consumer group of admissions', scheduling's and clinical's events; dead letters go to
 /// `iop.lab.dlq`.
 pub const CONSUMER: &str = "iop.lab";
 
@@ -53,7 +57,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     summary: "drug-test orders, results over gRPC and HL7 v2, interpretation against medications",
     grpc: &[service_names::TESTING_LAB],
     publishes: &[topics::LAB],
-    consumes: &[topics::ADMISSIONS, topics::CLINICAL],
+    consumes: &[topics::ADMISSIONS, topics::SCHEDULING, topics::CLINICAL],
     dead_letters: &[topics::LAB_DLQ],
     settings: Some(settings::SECTION),
     migrations: migration::Migrator::migrations,

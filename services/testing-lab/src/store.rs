@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::{
-    entity::{medication, order, result, work_item},
+    entity::{draw, medication, order, result, scheduled, specimen, work_item},
     error::LabError,
 };
 
@@ -146,7 +146,7 @@ pub async fn prescribed_on<C: ConnectionTrait>(
 /// Re-keys everything of `from` to `to` (a merge).
 pub async fn merge<C: ConnectionTrait>(db: &C, to: &str, from: &str) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    for table in ["orders", "results", "medications"] {
+    for table in ["orders", "results", "medications", "scheduled"] {
         let update = Query::update()
             .table(Alias::new(table))
             .value(Alias::new("patient_id"), to)
@@ -154,5 +154,83 @@ pub async fn merge<C: ConnectionTrait>(db: &C, to: &str, from: &str) -> Result<(
             .to_owned();
         db.execute(backend.build(&update)).await?;
     }
+    Ok(())
+}
+
+/// The specimen of an order, if collected.
+pub async fn specimen<C: ConnectionTrait>(
+    db: &C,
+    order_id: &str,
+) -> Result<Option<specimen::Model>, DbErr> {
+    specimen::Entity::find_by_id(order_id).one(db).await
+}
+
+/// Saves an order's specimen (the first collection inserts it).
+pub async fn put_specimen<C: ConnectionTrait>(db: &C, row: specimen::Model) -> Result<(), DbErr> {
+    let found = specimen::Entity::find_by_id(&row.order_id).one(db).await?;
+    let active = specimen::ActiveModel::from(row).reset_all();
+    if found.is_some() {
+        active.update(db).await?;
+    } else {
+        active.insert(db).await?;
+    }
+    Ok(())
+}
+
+/// Keeps a booking (a redelivery changes nothing).
+pub async fn put_scheduled<C: ConnectionTrait>(db: &C, row: scheduled::Model) -> Result<(), DbErr> {
+    if scheduled::Entity::find_by_id(&row.booking_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        scheduled::ActiveModel::from(row)
+            .reset_all()
+            .insert(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Forgets a cancelled booking.
+pub async fn unschedule<C: ConnectionTrait>(db: &C, booking_id: &str) -> Result<(), DbErr> {
+    scheduled::Entity::delete_by_id(booking_id).exec(db).await?;
+    Ok(())
+}
+
+/// Patients with a session at `facility_id` starting in `[from, to)`, sorted, once each.
+pub async fn scheduled_between<C: ConnectionTrait>(
+    db: &C,
+    facility_id: &str,
+    (from, to): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+) -> Result<Vec<String>, DbErr> {
+    let mut ids: Vec<String> = scheduled::Entity::find()
+        .filter(scheduled::Column::FacilityId.eq(facility_id))
+        .filter(scheduled::Column::StartsAt.gte(from))
+        .filter(scheduled::Column::StartsAt.lt(to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.patient_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The draw of a facility and day, if made.
+pub async fn draw<C: ConnectionTrait>(
+    db: &C,
+    facility_id: &str,
+    day: NaiveDate,
+) -> Result<Option<draw::Model>, DbErr> {
+    draw::Entity::find_by_id((facility_id.to_owned(), day))
+        .one(db)
+        .await
+}
+
+/// Stores a draw.
+pub async fn insert_draw<C: ConnectionTrait>(db: &C, row: draw::Model) -> Result<(), DbErr> {
+    draw::ActiveModel::from(row).reset_all().insert(db).await?;
     Ok(())
 }

@@ -33,10 +33,7 @@ use iop_proto::{
     patientview::v1::CareStatus,
     scheduling::{
         events::v1::WeeklyHoursEvaluated,
-        v1::{
-            AttendanceEntry, AttendanceStatus, BookSessionRequest, Compliance,
-            GenerateSessionsRequest, LocalTime, RecordAttendanceRequest, Track,
-        },
+        v1::{AttendanceEntry, AttendanceStatus, Compliance, RecordAttendanceRequest},
     },
 };
 use iop_runtime::{auth::Role, wire};
@@ -425,56 +422,14 @@ async fn a_group_note_files_one_note_per_attendee_naming_no_other(#[case] backen
 
     // Yesterday's group session, everyone booked and present.
     let yesterday = today() - Days::new(1);
-    let track = iop_testkit::create_track(
+    let session = iop_testkit::group_session(
         &s,
         &staff,
-        Track {
-            facility_id: "oakland".into(),
-            name: "Process group".into(),
-            program: Program::IopEvening as i32,
-            weekdays: (1..=7).collect(),
-            starts_at: Some(LocalTime { hour: 9, minute: 0 }),
-            ends_at: Some(LocalTime {
-                hour: 12,
-                minute: 0,
-            }),
-            capacity: 12,
-            facilitator_id: "dr-ng".into(),
-            room: "group-1".into(),
-            ..Default::default()
-        },
+        ("oakland", Program::IopEvening),
+        yesterday,
+        &pids,
     )
     .await;
-    let session = s
-        .clone()
-        .generate_sessions(authed(
-            GenerateSessionsRequest {
-                track_id: track.track_id,
-                from: date(yesterday),
-                to: date(yesterday),
-            },
-            &staff,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .sessions
-        .remove(0)
-        .session_id;
-    for pid in &pids {
-        until("the enrollment, to book", || {
-            let mut s = s.clone();
-            let request = authed(
-                BookSessionRequest {
-                    patient_id: pid.clone(),
-                    session_id: session.clone(),
-                },
-                &staff,
-            );
-            async move { s.book_session(request).await.ok() }
-        })
-        .await;
-    }
     s.clone()
         .record_attendance(authed(
             RecordAttendanceRequest {

@@ -2,8 +2,10 @@
 //! access rule at the door, and one file per resource (orders, results).
 
 mod convert;
+mod draws;
 mod orders;
 mod results;
+mod specimens;
 
 use std::collections::HashMap;
 
@@ -38,6 +40,11 @@ iop_runtime::grpc_service! {
         place_order(api::PlaceOrderRequest) -> api::PlaceOrderResponse, CARE_TEAM => place_order;
         record_result(api::RecordResultRequest) -> api::RecordResultResponse, CARE_TEAM => record_result;
         submit_hl7(api::SubmitHl7Request) -> api::SubmitHl7Response, CARE_TEAM => submit_hl7;
+        record_collection(api::RecordCollectionRequest) -> api::RecordCollectionResponse, CARE_TEAM => record_collection;
+        record_handoff(api::RecordHandoffRequest) -> api::RecordHandoffResponse, CARE_TEAM => record_handoff;
+        record_validity(api::RecordValidityRequest) -> api::RecordValidityResponse, CARE_TEAM => record_validity;
+        draw_random(api::DrawRandomRequest) -> api::DrawRandomResponse, CARE_TEAM => draw_random;
+        get_draw(api::GetDrawRequest) -> api::GetDrawResponse, CARE_TEAM => get_draw;
         list_work_queue(api::ListWorkQueueRequest) -> api::ListWorkQueueResponse, CARE_TEAM => list_work_queue;
         list_results(api::ListResultsRequest) -> api::ListResultsResponse, CARE_TEAM => list_results;
     }

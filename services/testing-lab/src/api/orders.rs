@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use iop_consent::gate::Intent;
-use iop_messaging::work::{Actor, Stream};
+use iop_messaging::work::{Actor, Stream, UnitOfWork};
 use iop_proto::lab::{
     events::v1 as events,
     v1::{self as api, DrugClass, OrderReason, SpecimenType},
@@ -34,6 +34,58 @@ pub(super) fn order_message(o: &order::Model, results: u32) -> api::Order {
         ordered_at: Some(wire::timestamp(o.ordered_at)),
         results,
     }
+}
+
+/// What an order asks for.
+pub(super) struct NewOrder {
+    pub specimen: SpecimenType,
+    /// `DrugClass` values.
+    pub panel: Vec<i32>,
+    pub observed: bool,
+    pub reason: OrderReason,
+}
+
+/// Places an order for (patient, facility) in `work` and publishes
+/// `DrugTestOrdered`: the one way an order is made (by a caller, or as a
+/// recollection).
+pub(super) async fn place(
+    work: &mut UnitOfWork,
+    (patient_id, facility_id): (&str, &str),
+    wanted: NewOrder,
+    by: &str,
+) -> Result<order::Model> {
+    let id = uuid::Uuid::now_v7();
+    // The random half of the id: unique, short enough to print on a cup.
+    let accession = format!("ACC-{}", &id.simple().to_string()[20..]).to_ascii_uppercase();
+    let now = Utc::now();
+    let row = order::Model {
+        id: id.to_string(),
+        accession,
+        patient_id: patient_id.to_owned(),
+        facility_id: facility_id.to_owned(),
+        specimen: wanted.specimen as i32,
+        panel: wanted
+            .panel
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        observed: wanted.observed,
+        reason: wanted.reason as i32,
+        ordered_at: now,
+        ordered_by: by.to_owned(),
+    };
+    store::insert_order(work.txn(), row.clone()).await?;
+    let event = events::DrugTestOrdered {
+        patient_id: patient_id.to_owned(),
+        order_id: row.id.clone(),
+        facility_id: row.facility_id.clone(),
+        reason: row.reason,
+        observed: row.observed,
+        occurred_at: Some(wire::timestamp(now)),
+    };
+    work.emit(Stream::patient(patient_id), &event).await?;
+    Ok(row)
 }
 
 impl LabApi {
@@ -80,40 +132,23 @@ impl LabApi {
             .await?;
         store::time_zone(self.ledger.conn(), facility.as_str()).await?;
         let pid = allowed.access.patient_id;
-        let id = uuid::Uuid::now_v7();
-        // The random half of the id: unique, short enough to print on a cup.
-        let accession = format!("ACC-{}", &id.simple().to_string()[20..]).to_ascii_uppercase();
-        let now = Utc::now();
-        let row = order::Model {
-            id: id.to_string(),
-            accession,
-            patient_id: pid.clone(),
-            facility_id: facility.as_str().to_owned(),
-            specimen: specimen as i32,
-            panel: panel
-                .iter()
-                .map(|c| (*c as i32).to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-            observed: req.observed,
-            reason: reason as i32,
-            ordered_at: now,
-            ordered_by: call.caller.subject().to_owned(),
-        };
         let mut work = self
             .ledger
             .command(Actor::of(call, "lab.PlaceOrder"))
             .await?;
-        store::insert_order(work.txn(), row.clone()).await?;
-        let event = events::DrugTestOrdered {
-            patient_id: pid.clone(),
-            order_id: row.id.clone(),
-            facility_id: row.facility_id.clone(),
-            reason: row.reason,
-            observed: row.observed,
-            occurred_at: Some(wire::timestamp(now)),
+        let wanted = NewOrder {
+            specimen,
+            panel: panel.iter().map(|c| *c as i32).collect(),
+            observed: req.observed,
+            reason,
         };
-        work.emit(Stream::patient(&pid), &event).await?;
+        let row = place(
+            &mut work,
+            (&pid, facility.as_str()),
+            wanted,
+            call.caller.subject(),
+        )
+        .await?;
         work.audit(Some(&pid), Some(facility.as_str()));
         work.commit().await?;
         Ok(api::PlaceOrderResponse {

@@ -10,7 +10,7 @@ use iop_consent::gate::Intent;
 use iop_messaging::work::{Actor, Stream, UnitOfWork};
 use iop_proto::lab::{
     events::v1::{self as events, Interpretation},
-    v1::{self as api, Analyte, DrugClass, ResultKind, ScreenMethod},
+    v1::{self as api, Analyte, DrugClass, ResultKind, ScreenMethod, SpecimenStatus},
 };
 use iop_runtime::{auth::Denied, grpc::Call, ids::PatientId, wire};
 use prost::Message as _;
@@ -153,8 +153,26 @@ impl LabApi {
                 }
             }
         }
-        let readings = interpretation::interpret(&tested, &measured, &found, &prescribed);
+        // A rejected or failed specimen's result is kept, never read.
+        let closed = store::specimen(work.txn(), &order.id)
+            .await?
+            .is_some_and(|s| {
+                matches!(
+                    SpecimenStatus::try_from(s.status).unwrap_or_default(),
+                    SpecimenStatus::Rejected | SpecimenStatus::Recollect
+                )
+            });
+        let readings = if closed {
+            Vec::new()
+        } else {
+            interpretation::interpret(&tested, &measured, &found, &prescribed)
+        };
         let overall = interpretation::overall(&readings);
+        let (wire_overall, interpretation) = if closed {
+            (api::Finding::NotInterpreted, Interpretation::NotInterpreted)
+        } else {
+            (convert::finding(overall), interpretation_of(overall))
+        };
         let shown = api::Result {
             result_id: uuid::Uuid::now_v7().to_string(),
             order_id: order.id.clone(),
@@ -170,7 +188,7 @@ impl LabApi {
                     note: r.note.to_owned(),
                 })
                 .collect(),
-            overall: convert::finding(overall) as i32,
+            overall: wire_overall as i32,
             prescribed: prescribed
                 .iter()
                 .map(|c| convert::wire_class(*c) as i32)
@@ -198,7 +216,7 @@ impl LabApi {
         .await?;
         let behind: Vec<String> = readings
             .iter()
-            .filter(|r| r.finding == overall && overall != Finding::ExpectedNegative)
+            .filter(|r| !closed && r.finding == overall && overall != Finding::ExpectedNegative)
             .map(|r| format!("{:?}", r.class).to_lowercase())
             .collect();
         let event = events::ResultInterpreted {
@@ -206,7 +224,7 @@ impl LabApi {
             result_id: shown.result_id.clone(),
             facility_id: order.facility_id.clone(),
             collected_on: shown.collected_on,
-            interpretation: interpretation_of(overall) as i32,
+            interpretation: interpretation as i32,
             classes: behind,
             definitive: incoming.kind == ResultKind::Definitive,
             occurred_at: Some(wire::timestamp(now)),

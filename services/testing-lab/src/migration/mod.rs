@@ -4,10 +4,14 @@
 //! facilities' time zones), then testing-lab's. Migrations are append-only.
 
 mod m20261206_000100_create_lab_tables;
+mod m20261206_000200_specimens;
+mod m20261206_000300_draws;
 
 iop_messaging::migrator!(
     iop_consent::replica::CreateConsentReplica,
     iop_consent::known::CreateAccessReplica { seed: None },
     iop_consent::facilities::CreateFacilityReplica,
     m20261206_000100_create_lab_tables::Migration,
+    m20261206_000200_specimens::Migration,
+    m20261206_000300_draws::Migration,
 );

@@ -17,9 +17,11 @@ use iop_proto::{
     lab::{
         events::v1 as events,
         v1::{
-            Analyte, AnalyteResult, DrugClass, Finding, ListResultsRequest, ListWorkQueueRequest,
-            OrderReason, PlaceOrderRequest, RecordResultRequest, ResultKind, ScreenMethod,
-            SpecimenType, SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
+            Analyte, AnalyteResult, DrawRandomRequest, DrugClass, Finding, GetDrawRequest,
+            ListResultsRequest, ListWorkQueueRequest, OrderReason, PlaceOrderRequest,
+            RecordCollectionRequest, RecordHandoffRequest, RecordResultRequest,
+            RecordValidityRequest, ResultKind, ScreenMethod, SpecimenStatus, SpecimenType,
+            SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
         },
     },
     ops::v1::{ListConsumersRequest, operations_service_client::OperationsServiceClient},
@@ -453,5 +455,303 @@ async fn two_unexpected_positives_make_clinical_open_a_review() {
     .await;
     assert_eq!(codes.presumptive_code, "80307");
     assert_eq!(codes.definitive_code, "G0481");
+    net.stop().await;
+}
+
+fn collection(accession: &str, temperature_c: f64, seal_intact: bool) -> RecordCollectionRequest {
+    let at = Utc::now() - chrono::Duration::minutes(30);
+    RecordCollectionRequest {
+        accession: accession.into(),
+        collector: "tech-ana".into(),
+        collected_at: Some(wire::timestamp(at)),
+        observed: true,
+        observer: "tech-ana".into(),
+        seal_id: "SEAL-77".into(),
+        seal_intact,
+        temperature_c,
+        temperature_read_at: Some(wire::timestamp(at + chrono::Duration::minutes(2))),
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collection_custody_and_validity_decide_whether_a_result_is_read(#[case] backend: Backend) {
+    let net = TestNetwork::start(backend).await;
+    let staff = net.token(&[Role::Clinician, Role::Intake], &["oakland"]);
+    let lab = TestingLabServiceClient::new(net.channel().await);
+    let pid = admitted(&net, &staff, "Kwame").await;
+    let panel = [DrugClass::Fentanyl];
+    let collect = |r: RecordCollectionRequest| {
+        let mut lab = lab.clone();
+        let staff = staff.clone();
+        async move { lab.record_collection(authed(r, &staff)).await }
+    };
+
+    // Observed without an observer is refused, naming the field.
+    let hot = order(&lab, &staff, &pid, &panel).await;
+    let mut unattested = collection(&hot, 36.0, true);
+    unattested.observer = String::new();
+    let err = collect(unattested).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("observer"), "{}", err.message());
+
+    // 39.5 °C: an observed recollection is ordered at once.
+    let answer = collect(collection(&hot, 39.5, true))
+        .await
+        .unwrap()
+        .into_inner();
+    let specimen = answer.specimen.unwrap();
+    assert_eq!(specimen.status, SpecimenStatus::Recollect as i32);
+    assert!(specimen.reason.contains("39.5"), "{}", specimen.reason);
+    let again = answer.recollection.unwrap();
+    assert!(again.observed);
+    assert_eq!(again.reason, OrderReason::Recollection as i32);
+    assert_eq!(specimen.recollection_accession, again.accession);
+
+    // A broken seal at collection: rejected.
+    let sealed = order(&lab, &staff, &pid, &panel).await;
+    let rejected = collect(collection(&sealed, 36.0, false))
+        .await
+        .unwrap()
+        .into_inner()
+        .specimen
+        .unwrap();
+    assert_eq!(rejected.status, SpecimenStatus::Rejected as i32);
+
+    // A gap in custody: the courier never held it, yet hands it over.
+    let gap = order(&lab, &staff, &pid, &panel).await;
+    collect(collection(&gap, 35.5, true)).await.unwrap();
+    let hand = |from: &str, to: &str| RecordHandoffRequest {
+        accession: gap.clone(),
+        from: from.into(),
+        to: to.into(),
+        at: Some(wire::timestamp(Utc::now() - chrono::Duration::minutes(5))),
+        seal_intact: true,
+    };
+    let ok = lab
+        .clone()
+        .record_handoff(authed(hand("tech-ana", "courier-7"), &staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .specimen
+        .unwrap();
+    assert_eq!(ok.status, SpecimenStatus::Collected as i32);
+    let broken = lab
+        .clone()
+        .record_handoff(authed(hand("tech-ana", "lab-intake"), &staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .specimen
+        .unwrap();
+    assert_eq!(broken.status, SpecimenStatus::Rejected as i32);
+    assert!(broken.reason.contains("custody gap"), "{}", broken.reason);
+    // Its result is kept, never read.
+    let fentanyl = |accession: &str| RecordResultRequest {
+        accession: accession.into(),
+        kind: ResultKind::Presumptive as i32,
+        method: ScreenMethod::Direct as i32,
+        collected_on: date(today()),
+        analytes: vec![AnalyteResult {
+            analyte: Analyte::Fentanyl as i32,
+            detected: true,
+            ..Default::default()
+        }],
+    };
+    let unread = lab
+        .clone()
+        .record_result(authed(fentanyl(&gap), &staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(unread.overall, Finding::NotInterpreted as i32);
+    assert!(unread.readings.is_empty());
+
+    // Validity: adulterated (pH 3) is recollected; valid is read.
+    let validity = |accession: &str, ph: f64| RecordValidityRequest {
+        accession: accession.into(),
+        creatinine_mg_dl: 80.0,
+        specific_gravity: 1.015,
+        ph,
+        nitrite_ug_ml: 0.0,
+        oxidant: false,
+    };
+    let spiked = order(&lab, &staff, &pid, &panel).await;
+    collect(collection(&spiked, 36.5, true)).await.unwrap();
+    let failed = lab
+        .clone()
+        .record_validity(authed(validity(&spiked, 3.0), &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        failed.specimen.unwrap().status,
+        SpecimenStatus::Recollect as i32
+    );
+    assert!(failed.recollection.is_some());
+    let clean = order(&lab, &staff, &pid, &panel).await;
+    collect(collection(&clean, 36.5, true)).await.unwrap();
+    let valid = lab
+        .clone()
+        .record_validity(authed(validity(&clean, 6.0), &staff))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(valid.specimen.unwrap().status, SpecimenStatus::Valid as i32);
+    assert!(valid.recollection.is_none());
+    let read = lab
+        .clone()
+        .record_result(authed(fentanyl(&clean), &staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(read.overall, Finding::UnexpectedPositive as i32);
+
+    // Published: three rejections (temperature, seal, gap) and one failed
+    // validity, each with its recollection; the unread result as such.
+    let records = until("the lab's events", || async {
+        let records = all_records(&net, "iop.lab.v1").await;
+        let rejected = events_of::<events::SpecimenRejected>(
+            &records,
+            &pid,
+            "iop.lab.events.v1.SpecimenRejected",
+        )
+        .len();
+        let read = events_of::<events::ResultInterpreted>(
+            &records,
+            &pid,
+            "iop.lab.events.v1.ResultInterpreted",
+        )
+        .len();
+        (rejected == 4 && read == 2).then_some(records)
+    })
+    .await;
+    let interpreted: Vec<events::ResultInterpreted> =
+        events_of(&records, &pid, "iop.lab.events.v1.ResultInterpreted");
+    assert_eq!(
+        interpreted
+            .iter()
+            .map(|e| e.interpretation)
+            .collect::<Vec<_>>(),
+        [
+            events::Interpretation::NotInterpreted as i32,
+            events::Interpretation::UnexpectedPositive as i32,
+        ]
+    );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_draw_selects_only_todays_patients_once_and_replays() {
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Clinician, Role::Intake], &["oakland"]);
+    let lab = TestingLabServiceClient::new(net.channel().await);
+    let s = net.scheduling().await;
+    let booked = [
+        admitted(&net, &staff, "Ada").await,
+        admitted(&net, &staff, "Bo").await,
+    ];
+    let absent = admitted(&net, &staff, "Cy").await;
+    iop_testkit::group_session(&s, &staff, ("oakland", Program::IopDay), today(), &booked).await;
+    until("both bookings on the topic", || async {
+        let records = all_records(&net, "iop.scheduling.v1").await;
+        let n: usize = booked
+            .iter()
+            .map(|p| {
+                events_of::<iop_proto::scheduling::events::v1::SessionBooked>(
+                    &records,
+                    p,
+                    "iop.scheduling.events.v1.SessionBooked",
+                )
+                .len()
+            })
+            .sum();
+        (n == 2).then_some(())
+    })
+    .await;
+    lab_caught_up(&net).await;
+
+    let draw = |day: NaiveDate| {
+        let mut lab = lab.clone();
+        let staff = staff.clone();
+        async move {
+            lab.draw_random(authed(
+                DrawRandomRequest {
+                    facility_id: "oakland".into(),
+                    day: date(day),
+                    rate_ppm: 1_000_000,
+                    panel: vec![DrugClass::Fentanyl as i32],
+                    observed: true,
+                },
+                &staff,
+            ))
+            .await
+        }
+    };
+    // Never a later day's: no advance notice.
+    let early = draw(today() + Days::new(1)).await.unwrap_err();
+    assert_eq!(early.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        early.message().contains("no advance notice"),
+        "{}",
+        early.message()
+    );
+
+    let made = draw(today()).await.unwrap().into_inner().draw.unwrap();
+    let mut want = booked.to_vec();
+    want.sort();
+    assert_eq!(made.eligible, want, "only patients with a session today");
+    assert_eq!(made.selected, want, "everyone, at a rate of 100 %");
+    assert!(!made.eligible.contains(&absent));
+    assert_eq!(made.accessions.len(), 2);
+    // Made once: asking again returns the same draw.
+    let again = draw(today()).await.unwrap().into_inner().draw.unwrap();
+    assert_eq!(
+        (again.seed, &again.accessions),
+        (made.seed, &made.accessions)
+    );
+    // Replayed from its seed and inputs.
+    let stored = lab
+        .clone()
+        .get_draw(authed(
+            GetDrawRequest {
+                facility_id: "oakland".into(),
+                day: date(today()),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .draw
+        .unwrap();
+    assert!(stored.reproduced);
+    assert_eq!(stored.seed, made.seed);
+    // The selected have their random order.
+    let orders = lab
+        .clone()
+        .list_results(authed(
+            ListResultsRequest {
+                patient_id: want[0].clone(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .orders;
+    assert!(
+        orders
+            .iter()
+            .any(|o| o.reason == OrderReason::Random as i32
+                && made.accessions.contains(&o.accession))
+    );
     net.stop().await;
 }
