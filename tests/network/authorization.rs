@@ -15,6 +15,7 @@
 //! | a consent naming it, for treatment | intake, clinician, admin | no |
 //! | a consent naming it, for payment | billing | no |
 //! | none | no | no |
+//! | (any, for a disclosure to a court or employer) | no, without a consent for that purpose | – |
 //! | a merged-away id whose survivor is known there | yes (the survivor) | FAILED_PRECONDITION (change the survivor); its consents and assessments are the survivor's |
 //! | an id that names nobody | no | no |
 //!
@@ -63,10 +64,12 @@ use iop_proto::{
         LevelOfCare, LinkReason, Program, SubscriberRelationship,
     },
     lab::v1::{
-        Analyte, AnalyteResult, DrawRandomRequest, DrugClass, GetDrawRequest, ListResultsRequest,
-        ListWorkQueueRequest, OrderReason, PlaceOrderRequest, RecordCollectionRequest,
-        RecordHandoffRequest, RecordResultRequest, RecordValidityRequest, ResultKind, ScreenMethod,
-        SpecimenType, SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
+        Analyte, AnalyteResult, DiscloseResultsRequest, DrawRandomRequest, DrugClass,
+        GetDrawRequest, ListResultsRequest, ListWorkQueueRequest, OrderDueTestsRequest,
+        OrderReason, PlaceOrderRequest, PlaceStandingOrderRequest, RecipientKind,
+        RecordCollectionRequest, RecordHandoffRequest, RecordResultRequest, RecordValidityRequest,
+        ResolveWorkItemRequest, ResultKind, ScreenMethod, SpecimenType, SubmitHl7Request,
+        testing_lab_service_client::TestingLabServiceClient,
     },
     ops::v1::{ListConsumersRequest, operations_service_client::OperationsServiceClient},
     patientview::v1::GetPatientViewRequest,
@@ -98,6 +101,11 @@ enum Scope {
     /// Reads a thing of a patient's (a note) named by its own id: decided on
     /// the patient it belongs to now, as a read.
     ReadOwned,
+    /// Discloses a patient's records outside the program (to a court, an
+    /// employer): refused in every relation here, since no patient of the
+    /// world consented to it (the consent that allows it is tested in
+    /// testing-lab's own tests).
+    Disclosure,
     /// Reaches a patient the facility may not know yet (link, break-glass):
     /// allowed for any patient that exists.
     Reach,
@@ -173,8 +181,11 @@ const RULES: &[Rule] = &[
     rule("clinical.GetDocumentation", Scope::Read, DOCUMENTED),
     rule("clinical.GetNote", Scope::ReadOwned, CHART),
     rule("lab.ListResults", Scope::Read, CHART),
+    rule("lab.DiscloseResults", Scope::Disclosure, CHART),
     rule("lab.PlaceOrder", Scope::Write, CHART),
+    rule("lab.PlaceStandingOrder", Scope::Write, CHART),
     rule("lab.RecordResult", Scope::WriteOwned, CHART),
+    rule("lab.ResolveWorkItem", Scope::WriteOwned, CHART),
     rule("lab.RecordCollection", Scope::WriteOwned, CHART),
     rule("lab.RecordHandoff", Scope::WriteOwned, CHART),
     rule("lab.RecordValidity", Scope::WriteOwned, CHART),
@@ -200,6 +211,7 @@ const RULES: &[Rule] = &[
     rule("scheduling.CloseWeek", Scope::Facility, CARE_TEAM),
     rule("clinical.WriteGroupNote", Scope::Facility, CLINICIANS),
     rule("lab.DrawRandom", Scope::Facility, CHART),
+    rule("lab.OrderDueTests", Scope::Facility, CHART),
     rule("lab.GetDraw", Scope::Facility, CHART),
     rule("clinical.ListOverduePlans", Scope::Facility, CLINICIANS),
     rule("clinical.ListLateNotes", Scope::Facility, CLINICIANS),
@@ -248,9 +260,12 @@ const PATIENT_CELLS: [Cell; 8] = [
 
 fn cells(scope: Scope) -> &'static [Cell] {
     match scope {
-        Scope::Read | Scope::ReadOwned | Scope::Write | Scope::WriteOwned | Scope::Reach => {
-            &PATIENT_CELLS
-        }
+        Scope::Read
+        | Scope::ReadOwned
+        | Scope::Write
+        | Scope::WriteOwned
+        | Scope::Reach
+        | Scope::Disclosure => &PATIENT_CELLS,
         Scope::Facility => &[Cell::OwnFacility, Cell::OtherFacility],
         Scope::Network => &[Cell::Network],
     }
@@ -281,6 +296,7 @@ fn expected(rule: &Rule, role: Role, cell: Cell) -> Outcome {
         Cell::Registered | Cell::Linked | Cell::Episode | Cell::MergedAway
     );
     match (rule.scope, cell) {
+        (Scope::Disclosure, _) => Outcome::Denied,
         (Scope::Network, _) | (Scope::Facility, Cell::OwnFacility) => Outcome::Allowed,
         (Scope::Facility, _) => Outcome::Denied,
         (Scope::Write | Scope::Reach, Cell::MergedAway) => Outcome::Merged,
@@ -325,6 +341,8 @@ struct Chart {
     review_id: String,
     /// The accession of a drug-test order of theirs.
     accession: String,
+    /// A queued HL7 result, to be matched to that order.
+    work_item_id: String,
 }
 
 /// What facility-scoped RPCs act on, at Fresno and at Oakland.
@@ -667,6 +685,7 @@ async fn world(net: &TestNetwork) -> World {
                 task_id: nobody(),
                 review_id: nobody(),
                 accession: format!("ACC-{}", &nobody()[24..]),
+                work_item_id: nobody(),
             },
             ..Default::default()
         },
@@ -841,6 +860,19 @@ async fn charts(net: &TestNetwork, world: &mut World) {
             },
         )
         .await;
+        s.chart.work_item_id = lab
+            .clone()
+            .submit_hl7(authed(
+                SubmitHl7Request {
+                    message: UNMATCHED_ORU.into(),
+                },
+                &everyone,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .work_item_id;
+        assert!(!s.chart.work_item_id.is_empty(), "{cell:?}: not queued");
     }
     // Clinical learns each relation to Fresno and the merge from the events.
     for (cell, role) in [
@@ -1595,6 +1627,44 @@ async fn call(
                 ph: 6.0,
                 nitrite_ug_ml: 0.0,
                 oxidant: false,
+            }
+        ),
+        "lab.ResolveWorkItem" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            resolve_work_item,
+            ResolveWorkItemRequest {
+                work_item_id: chart.work_item_id.clone(),
+                accession: chart.accession.clone(),
+            }
+        ),
+        "lab.DiscloseResults" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            disclose_results,
+            DiscloseResultsRequest {
+                patient_id: pid(),
+                recipient_id: "alameda-drug-court".into(),
+                recipient_kind: RecipientKind::Court as i32,
+            }
+        ),
+        "lab.PlaceStandingOrder" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            place_standing_order,
+            PlaceStandingOrderRequest {
+                patient_id: pid(),
+                facility_id: "fresno".into(),
+                per_week: 2,
+                panel: vec![DrugClass::Fentanyl as i32],
+                observed: false,
+            }
+        ),
+        "lab.OrderDueTests" => go!(
+            TestingLabServiceClient::new(channel.clone()),
+            order_due_tests,
+            OrderDueTestsRequest {
+                facility_id: facility(),
+                day: day(Utc::now()
+                    .with_timezone(&chrono_tz::America::Los_Angeles)
+                    .date_naive()),
             }
         ),
         "lab.DrawRandom" => go!(

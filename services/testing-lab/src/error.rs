@@ -51,6 +51,12 @@ pub enum LabError in "iop.lab" {
         /// The day asked for.
         day: chrono::NaiveDate,
     } => (NotFound, "NOT_FOUND"),
+    /// The work-queue item was resolved already.
+    #[error("work item {work_item_id} is resolved already")]
+    Resolved {
+        /// The item.
+        work_item_id: String,
+    } => (FailedPrecondition, "RESOLVED"),
     /// Stored data breaks an invariant.
     #[error("stored {what} is not valid")]
     Corrupt {

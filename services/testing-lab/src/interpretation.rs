@@ -172,6 +172,17 @@ fn read(
     }
 }
 
+/// The classes a screen's laboratory confirmation asks for: every class it
+/// found positive, and fentanyl when the screen did not measure it (opiate
+/// screens miss it); none when nothing was positive.
+pub fn to_confirm(measured: &BTreeSet<Analyte>, found: &BTreeSet<Analyte>) -> BTreeSet<Class> {
+    let mut classes: BTreeSet<Class> = found.iter().map(|a| a.class()).collect();
+    if !classes.is_empty() && !measured.iter().any(|a| a.class() == Class::Fentanyl) {
+        classes.insert(Class::Fentanyl);
+    }
+    classes
+}
+
 /// The result's overall finding: the most concerning of its readings
 /// (an unexpected positive over a possible adulteration over an unexpected
 /// negative over an expected positive); expected negative when none.
@@ -248,6 +259,24 @@ mod tests {
                 panic!("no reading for {class:?}");
             });
         assert_eq!(r.finding, want, "{class:?}: {}", r.note);
+    }
+
+    #[test]
+    fn a_positive_screen_is_confirmed_with_fentanyl_when_it_missed_it() {
+        let cup = set(&[A::Buprenorphine, A::Morphine, A::Other(C::Cocaine)]);
+        assert_eq!(
+            to_confirm(&cup, &set(&[A::Buprenorphine])),
+            set(&[C::Buprenorphine, C::Fentanyl])
+        );
+        let with_fentanyl = set(&[A::Fentanyl, A::Other(C::Cocaine)]);
+        assert_eq!(
+            to_confirm(&with_fentanyl, &set(&[A::Other(C::Cocaine)])),
+            set(&[C::Cocaine])
+        );
+        assert!(
+            to_confirm(&cup, &set(&[])).is_empty(),
+            "a negative screen is not confirmed"
+        );
     }
 
     #[test]

@@ -8,20 +8,22 @@
 //!
 //! Layout (the shape of every service): this file is the registry entry
 //! ([`SERVICE`]) and start-up; [`settings`] its section; `api/` the gRPC
-//! face; [`validity`], [`custody`], [`interpretation`], [`codes`], [`hl7`] and [`draw`]
+//! face; [`validity`], [`custody`], [`interpretation`], [`codes`], [`hl7`],
+//! [`draw`], [`standing`] and [`disclosure`]
 //! the pure rules; `store` queries and writes; `events` the event builders
 //! and the handlers of admissions' and clinical's events; `entity/` and
 //! [`migration`] the storage; [`error`] the error type and its statuses.
 //! Specimens are collected (observed or not, seal, temperature), handed
 //! over with their chain of custody and measured for validity; a broken
 //! chain or a failed check rejects or recollects the specimen, and its
-//! results are kept but never interpreted. Not built yet (the issue stays
-//! open): standing orders; the daily draw is made by a call (`DrawRandom`),
-//! not a scheduled job.
+//! results are kept but never interpreted. The day's tests (standing orders
+//! due, the random draw) are placed by calls a site makes each day (a
+//! CronJob, or a person), not by a timer in the service.
 
 mod api;
 pub mod codes;
 pub mod custody;
+pub mod disclosure;
 pub mod draw;
 mod entity;
 pub mod error;
@@ -30,6 +32,7 @@ pub mod hl7;
 pub mod interpretation;
 pub mod migration;
 pub mod settings;
+pub mod standing;
 mod store;
 pub mod validity;
 
@@ -73,7 +76,7 @@ pub fn start(host: &mut Host, database: DatabaseSettings) -> BoxFuture<'_, Resul
         let own: settings::LabSettings = host.settings.section(settings::KEY)?;
         let codes = own.codes().map_err(BoxError::from)?;
         let ledger = mount::open::<migration::Migrator>(host, SERVICE.name, &database).await?;
-        let api = LabApi::new(ledger.clone(), codes);
+        let api = LabApi::new(ledger.clone(), codes, own.validity);
         iop_runtime::mount!(host, TestingLabServiceServer::new(api));
         mount::relay(host, &ledger, topics::LAB, contexts::LAB);
         mount::consume(host, &SERVICE, CONSUMER, ledger, events::Handler::new());

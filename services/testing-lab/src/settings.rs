@@ -16,6 +16,8 @@ pub const KEY: &str = "lab";
 pub struct LabSettings {
     /// `CODE:ANALYTE` or `CODE:CLASS` entries (see `defaults.toml`).
     pub result_codes: Vec<String>,
+    /// Specimen validity and temperature thresholds.
+    pub validity: crate::validity::Criteria,
 }
 
 /// What a sender's result code reports.
@@ -62,8 +64,23 @@ pub const SECTION: Section = Section {
 fn check(settings: &iop_runtime::Settings) -> Result<(), SettingsError> {
     let s: LabSettings = settings.section(KEY)?;
     s.codes()
-        .map(|_| ())
-        .map_err(|why| SettingsError::invalid("lab.result_codes", why))
+        .map_err(|why| SettingsError::invalid("lab.result_codes", why))?;
+    let v = &s.validity;
+    if v.min_temperature_c.partial_cmp(&v.max_temperature_c) != Some(std::cmp::Ordering::Less) {
+        return Err(SettingsError::invalid(
+            "lab.validity.max_temperature_c",
+            "must be above min_temperature_c",
+        ));
+    }
+    let nested = v.adulterated_ph_below <= v.invalid_ph_low_below
+        && v.invalid_ph_high_from <= v.adulterated_ph_from;
+    if !nested {
+        return Err(SettingsError::invalid(
+            "lab.validity",
+            "pH bounds must nest: adulterated outside invalid",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -79,10 +96,16 @@ mod tests {
             .section(KEY)
             .unwrap();
         let codes = s.codes().unwrap();
+        assert_eq!(
+            s.validity,
+            crate::validity::Criteria::default(),
+            "defaults are HHS"
+        );
         assert_eq!(codes["NBUPC"], Reported::Analyte(Analyte::Norbuprenorphine));
         assert_eq!(codes["COCS"], Reported::Class(DrugClass::Cocaine));
         let bad = LabSettings {
             result_codes: vec!["XYZ:NOTHING".into()],
+            validity: crate::validity::Criteria::default(),
         };
         assert!(bad.codes().unwrap_err().contains("XYZ:NOTHING"));
     }

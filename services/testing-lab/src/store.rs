@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use crate::{
-    entity::{draw, medication, order, result, scheduled, specimen, work_item},
+    entity::{draw, medication, order, result, scheduled, specimen, standing_order, work_item},
     error::LabError,
 };
 
@@ -146,7 +146,13 @@ pub async fn prescribed_on<C: ConnectionTrait>(
 /// Re-keys everything of `from` to `to` (a merge).
 pub async fn merge<C: ConnectionTrait>(db: &C, to: &str, from: &str) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    for table in ["orders", "results", "medications", "scheduled"] {
+    for table in [
+        "orders",
+        "results",
+        "medications",
+        "scheduled",
+        "standing_orders",
+    ] {
         let update = Query::update()
             .table(Alias::new(table))
             .value(Alias::new("patient_id"), to)
@@ -232,5 +238,66 @@ pub async fn draw<C: ConnectionTrait>(
 /// Stores a draw.
 pub async fn insert_draw<C: ConnectionTrait>(db: &C, row: draw::Model) -> Result<(), DbErr> {
     draw::ActiveModel::from(row).reset_all().insert(db).await?;
+    Ok(())
+}
+
+/// Stores a standing order.
+pub async fn insert_standing<C: ConnectionTrait>(
+    db: &C,
+    row: standing_order::Model,
+) -> Result<(), DbErr> {
+    standing_order::ActiveModel::from(row)
+        .reset_all()
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+/// The standing orders of a facility.
+pub async fn standing_at<C: ConnectionTrait>(
+    db: &C,
+    facility_id: &str,
+) -> Result<Vec<standing_order::Model>, DbErr> {
+    standing_order::Entity::find()
+        .filter(standing_order::Column::FacilityId.eq(facility_id))
+        .order_by_asc(standing_order::Column::Id)
+        .all(db)
+        .await
+}
+
+/// When the patient's sessions at the facility start between `from` and `to`.
+pub async fn sessions_of<C: ConnectionTrait>(
+    db: &C,
+    patient_id: &str,
+    facility_id: &str,
+    (from, to): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+) -> Result<Vec<chrono::DateTime<chrono::Utc>>, DbErr> {
+    Ok(scheduled::Entity::find()
+        .filter(scheduled::Column::PatientId.eq(patient_id))
+        .filter(scheduled::Column::FacilityId.eq(facility_id))
+        .filter(scheduled::Column::StartsAt.gte(from))
+        .filter(scheduled::Column::StartsAt.lt(to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.starts_at)
+        .collect())
+}
+
+/// One queued item.
+pub async fn work_item<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+) -> Result<Option<work_item::Model>, DbErr> {
+    work_item::Entity::find_by_id(id).one(db).await
+}
+
+/// Closes a queued item.
+pub async fn resolve<C: ConnectionTrait>(db: &C, mut row: work_item::Model) -> Result<(), DbErr> {
+    row.resolved = true;
+    work_item::ActiveModel::from(row)
+        .reset_all()
+        .update(db)
+        .await?;
     Ok(())
 }

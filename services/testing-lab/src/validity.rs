@@ -13,8 +13,9 @@
 //! substituted), dilute (creatinine 2–< 20 with specific gravity > 1.0010 and
 //! < 1.0030), else valid.
 
-/// The thresholds (defaults: HHS).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The thresholds (defaults: HHS; `[lab.validity]` in the settings).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Criteria {
     /// Lowest acceptable temperature, °C.
     pub min_temperature_c: f64,

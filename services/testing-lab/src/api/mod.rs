@@ -26,12 +26,22 @@ type Result<T> = std::result::Result<T, LabError>;
 pub struct LabApi {
     ledger: Ledger,
     codes: HashMap<String, Reported>,
+    criteria: crate::validity::Criteria,
 }
 
 impl LabApi {
-    /// The service over its ledger, reading senders' result codes by `codes`.
-    pub fn new(ledger: Ledger, codes: HashMap<String, Reported>) -> Self {
-        Self { ledger, codes }
+    /// The service over its ledger, reading senders' result codes by `codes`
+    /// and specimens by `criteria`.
+    pub fn new(
+        ledger: Ledger,
+        codes: HashMap<String, Reported>,
+        criteria: crate::validity::Criteria,
+    ) -> Self {
+        Self {
+            ledger,
+            codes,
+            criteria,
+        }
     }
 }
 
@@ -43,9 +53,13 @@ iop_runtime::grpc_service! {
         record_collection(api::RecordCollectionRequest) -> api::RecordCollectionResponse, CARE_TEAM => record_collection;
         record_handoff(api::RecordHandoffRequest) -> api::RecordHandoffResponse, CARE_TEAM => record_handoff;
         record_validity(api::RecordValidityRequest) -> api::RecordValidityResponse, CARE_TEAM => record_validity;
+        place_standing_order(api::PlaceStandingOrderRequest) -> api::PlaceStandingOrderResponse, CARE_TEAM => place_standing_order;
+        order_due_tests(api::OrderDueTestsRequest) -> api::OrderDueTestsResponse, CARE_TEAM => order_due_tests;
         draw_random(api::DrawRandomRequest) -> api::DrawRandomResponse, CARE_TEAM => draw_random;
         get_draw(api::GetDrawRequest) -> api::GetDrawResponse, CARE_TEAM => get_draw;
+        disclose_results(api::DiscloseResultsRequest) -> api::DiscloseResultsResponse, CARE_TEAM => disclose_results;
         list_work_queue(api::ListWorkQueueRequest) -> api::ListWorkQueueResponse, CARE_TEAM => list_work_queue;
+        resolve_work_item(api::ResolveWorkItemRequest) -> api::ResolveWorkItemResponse, CARE_TEAM => resolve_work_item;
         list_results(api::ListResultsRequest) -> api::ListResultsResponse, CARE_TEAM => list_results;
     }
 }

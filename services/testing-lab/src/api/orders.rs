@@ -188,3 +188,65 @@ impl LabApi {
         })
     }
 }
+
+impl LabApi {
+    pub(super) async fn disclose_results(
+        &self,
+        call: &Call,
+        req: api::DiscloseResultsRequest,
+    ) -> Result<api::DiscloseResultsResponse> {
+        use iop_messaging::work::Access;
+        use iop_proto::lab::v1::RecipientKind;
+        let patient_id = PatientId::parse("patient_id", &req.patient_id)?;
+        let recipient = req.recipient_id.trim();
+        if recipient.is_empty() {
+            return Err(LabError::invalid("recipient_id", "is required"));
+        }
+        let kind = match RecipientKind::try_from(req.recipient_kind).unwrap_or_default() {
+            RecipientKind::Court => crate::disclosure::Kind::Court,
+            RecipientKind::Employer => crate::disclosure::Kind::Employer,
+            RecipientKind::Unspecified => {
+                return Err(LabError::invalid("recipient_kind", "is required"));
+            }
+        };
+        const ACTION: &str = "lab.DiscloseResults";
+        let allowed = self
+            .authorize(call, ACTION, &patient_id, Intent::Read)
+            .await?;
+        let pid = allowed.access.patient_id;
+        let Some(consent) =
+            crate::disclosure::consent_for(&allowed.access.consents, recipient, kind, Utc::now())
+        else {
+            // No consent for this recipient and purpose: refused and audited
+            // as any refusal, saying nothing of why.
+            self.ledger
+                .record_access(
+                    &Actor::of(call, ACTION),
+                    &[Access::denied(Some(&pid), None)],
+                )
+                .await?;
+            return Err(iop_runtime::auth::Denied::PATIENT_NOT_VISIBLE.into());
+        };
+        let results = store::results_of(self.ledger.conn(), &pid)
+            .await?
+            .iter()
+            .map(|r| {
+                api::Result::decode(r.body.as_slice()).map_err(|_| LabError::Corrupt {
+                    what: format!("result {}", r.id),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The disclosure itself, accounted for under the consent.
+        self.ledger
+            .record_access(
+                &Actor::of(call, ACTION),
+                &[Access::allowed(Some(&pid), None).under_consent(Some(&consent.id))],
+            )
+            .await?;
+        Ok(api::DiscloseResultsResponse {
+            results,
+            consent_id: consent.id.clone(),
+            notice: iop_consent::REDISCLOSURE_NOTICE.to_owned(),
+        })
+    }
+}

@@ -10,12 +10,18 @@ use iop_consent::gate::Intent;
 use iop_messaging::work::{Actor, Stream, UnitOfWork};
 use iop_proto::lab::{
     events::v1::{self as events, Interpretation},
-    v1::{self as api, Analyte, DrugClass, ResultKind, ScreenMethod, SpecimenStatus},
+    v1::{
+        self as api, Analyte, DrugClass, OrderReason, ResultKind, ScreenMethod, SpecimenStatus,
+        SpecimenType,
+    },
 };
 use iop_runtime::{auth::Denied, grpc::Call, ids::PatientId, wire};
 use prost::Message as _;
 
-use super::{LabApi, Result, convert};
+use super::{
+    LabApi, Result, convert,
+    orders::{NewOrder, place},
+};
 use crate::{
     codes,
     entity::{order, result, work_item},
@@ -173,6 +179,35 @@ impl LabApi {
         } else {
             (convert::finding(overall), interpretation_of(overall))
         };
+        // A positive screen orders its confirmation, once per order.
+        let mut confirmation_accession = String::new();
+        let confirm = interpretation::to_confirm(&measured, &found);
+        if incoming.kind == ResultKind::Presumptive && !closed && !confirm.is_empty() {
+            let earlier = store::results_of(work.txn(), &patient_id).await?;
+            let confirmed_before = earlier
+                .iter()
+                .filter(|r| r.order_id == order.id)
+                .filter_map(|r| api::Result::decode(r.body.as_slice()).ok())
+                .any(|r| !r.confirmation_accession.is_empty());
+            if !confirmed_before {
+                let again = place(
+                    &mut work,
+                    (&patient_id, &order.facility_id),
+                    NewOrder {
+                        specimen: SpecimenType::try_from(order.specimen).unwrap_or_default(),
+                        panel: confirm
+                            .iter()
+                            .map(|c| convert::wire_class(*c) as i32)
+                            .collect(),
+                        observed: false,
+                        reason: OrderReason::Confirmation,
+                    },
+                    call.caller.subject(),
+                )
+                .await?;
+                confirmation_accession = again.accession;
+            }
+        }
         let shown = api::Result {
             result_id: uuid::Uuid::now_v7().to_string(),
             order_id: order.id.clone(),
@@ -196,6 +231,7 @@ impl LabApi {
             recorded_at: Some(wire::timestamp(now)),
             analytes: incoming.analytes.clone(),
             facility_id: order.facility_id.clone(),
+            confirmation_accession,
         };
         store::insert_result(
             work.txn(),
@@ -409,6 +445,42 @@ impl LabApi {
         work.audit(None, None);
         work.commit().await?;
         Ok(row.id)
+    }
+
+    pub(super) async fn resolve_work_item(
+        &self,
+        call: &Call,
+        req: api::ResolveWorkItemRequest,
+    ) -> Result<api::ResolveWorkItemResponse> {
+        if req.accession.trim().is_empty() {
+            return Err(LabError::invalid("accession", "is required"));
+        }
+        let item = store::work_item(self.ledger.conn(), req.work_item_id.trim())
+            .await?
+            .ok_or(Denied::UNKNOWN_REFERENCE)?;
+        if item.resolved {
+            return Err(LabError::Resolved {
+                work_item_id: item.id,
+            });
+        }
+        let report = hl7::parse_oru(&item.message).map_err(|e| {
+            LabError::invalid(
+                "work_item_id",
+                format!("the queued message cannot be recorded: {e}"),
+            )
+        })?;
+        let order = store::order_by_accession(self.ledger.conn(), &req.accession)
+            .await?
+            .ok_or(Denied::UNKNOWN_REFERENCE)?;
+        let incoming = self.incoming(&report);
+        let recorded = self
+            .record(call, "lab.ResolveWorkItem", &order, incoming)
+            .await?;
+        // Closed after the result is in: a failure above leaves it queued.
+        store::resolve(self.ledger.conn(), item).await?;
+        Ok(api::ResolveWorkItemResponse {
+            result: Some(recorded),
+        })
     }
 
     pub(super) async fn list_work_queue(

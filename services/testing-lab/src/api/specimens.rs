@@ -23,7 +23,7 @@ use crate::{
     entity::{order, specimen},
     error::LabError,
     store,
-    validity::{self, Criteria, Measures, Temperature},
+    validity::{self, Measures, Temperature},
 };
 
 /// A required short text.
@@ -114,7 +114,7 @@ impl LabApi {
         }
         let tz = store::time_zone(work.txn(), &order.facility_id).await?;
         let minutes = u32::try_from((read_at - collected_at).num_minutes()).unwrap_or(u32::MAX);
-        let criteria = Criteria::default();
+        let criteria = self.criteria;
         let (status, reason) = if !req.seal_intact {
             (
                 SpecimenStatus::Rejected,
@@ -125,11 +125,17 @@ impl LabApi {
                 Temperature::Acceptable => (SpecimenStatus::Collected, String::new()),
                 Temperature::RecollectObserved => (
                     SpecimenStatus::Recollect,
-                    format!("temperature {:.1} °C outside 32-38 °C", req.temperature_c),
+                    format!(
+                        "temperature {:.1} °C outside {}-{} °C",
+                        req.temperature_c, criteria.min_temperature_c, criteria.max_temperature_c
+                    ),
                 ),
                 Temperature::ReadTooLate => (
                     SpecimenStatus::Recollect,
-                    format!("temperature read {minutes} minutes after collection (at most 4)"),
+                    format!(
+                        "temperature read {minutes} minutes after collection (at most {})",
+                        criteria.temperature_within_minutes
+                    ),
                 ),
             }
         };
@@ -254,7 +260,7 @@ impl LabApi {
                 ),
             });
         }
-        let v = validity::classify(measures, &Criteria::default());
+        let v = validity::classify(measures, &self.criteria);
         let (validity, status) = match v {
             validity::Validity::Valid => (Validity::Valid, SpecimenStatus::Valid),
             validity::Validity::Dilute => (Validity::Dilute, SpecimenStatus::Dilute),

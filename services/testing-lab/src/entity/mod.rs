@@ -1,4 +1,4 @@
-//! Testing-lab tables: `orders`, `specimens` (collection, custody, validity),
+//! Testing-lab tables: `orders`, `standing_orders`, `specimens` (collection, custody, validity),
 //! `results`, the HL7 `work_queue`, `scheduled` (bookings, from scheduling)
 //! and `draws` (the random draws made from them), and
 //! `medications` (from clinical's events). The per-patient event sequence is
@@ -11,4 +11,5 @@ pub mod order;
 pub mod result;
 pub mod scheduled;
 pub mod specimen;
+pub mod standing_order;
 pub mod work_item;

@@ -6,6 +6,7 @@
 mod m20261206_000100_create_lab_tables;
 mod m20261206_000200_specimens;
 mod m20261206_000300_draws;
+mod m20261206_000400_standing_orders;
 
 iop_messaging::migrator!(
     iop_consent::replica::CreateConsentReplica,
@@ -14,4 +15,5 @@ iop_messaging::migrator!(
     m20261206_000100_create_lab_tables::Migration,
     m20261206_000200_specimens::Migration,
     m20261206_000300_draws::Migration,
+    m20261206_000400_standing_orders::Migration,
 );

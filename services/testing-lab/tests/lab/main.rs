@@ -17,11 +17,13 @@ use iop_proto::{
     lab::{
         events::v1 as events,
         v1::{
-            Analyte, AnalyteResult, DrawRandomRequest, DrugClass, Finding, GetDrawRequest,
-            ListResultsRequest, ListWorkQueueRequest, OrderReason, PlaceOrderRequest,
+            Analyte, AnalyteResult, DiscloseResultsRequest, DrawRandomRequest, DrugClass, Finding,
+            GetDrawRequest, ListResultsRequest, ListWorkQueueRequest, OrderDueTestsRequest,
+            OrderReason, PlaceOrderRequest, PlaceStandingOrderRequest, RecipientKind,
             RecordCollectionRequest, RecordHandoffRequest, RecordResultRequest,
-            RecordValidityRequest, ResultKind, ScreenMethod, SpecimenStatus, SpecimenType,
-            SubmitHl7Request, testing_lab_service_client::TestingLabServiceClient,
+            RecordValidityRequest, ResolveWorkItemRequest, ResultKind, ScreenMethod,
+            SpecimenStatus, SpecimenType, SubmitHl7Request,
+            testing_lab_service_client::TestingLabServiceClient,
         },
     },
     ops::v1::{ListConsumersRequest, operations_service_client::OperationsServiceClient},
@@ -210,8 +212,24 @@ async fn hl7_results_are_matched_queued_interpreted_and_acknowledged(#[case] bac
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(listed.orders.len(), 1);
-    assert_eq!(listed.orders[0].results, 2);
+    // The positive screen ordered its confirmation: buprenorphine, and
+    // fentanyl, which the cup does not measure.
+    assert_eq!(listed.orders.len(), 2);
+    let first = listed
+        .orders
+        .iter()
+        .find(|o| o.accession == accession)
+        .unwrap();
+    assert_eq!(first.results, 2);
+    let confirmation = listed
+        .orders
+        .iter()
+        .find(|o| o.reason == OrderReason::Confirmation as i32)
+        .unwrap();
+    assert_eq!(
+        confirmation.panel,
+        [DrugClass::Buprenorphine as i32, DrugClass::Fentanyl as i32]
+    );
     let by_kind = |k: ResultKind| listed.results.iter().find(|r| r.kind == k as i32).unwrap();
     let screen = by_kind(ResultKind::Presumptive);
     assert_eq!(
@@ -220,6 +238,15 @@ async fn hl7_results_are_matched_queued_interpreted_and_acknowledged(#[case] bac
         "{screen:?}"
     );
     assert_eq!(screen.prescribed, [DrugClass::Buprenorphine as i32]);
+    assert_eq!(screen.confirmation_accession, confirmation.accession);
+    // The laboratory's result has no confirmation of its own.
+    assert!(
+        listed
+            .results
+            .iter()
+            .filter(|r| r.kind == ResultKind::Definitive as i32)
+            .all(|r| r.confirmation_accession.is_empty())
+    );
     let confirmed = by_kind(ResultKind::Definitive);
     assert_eq!(confirmed.overall, Finding::UnexpectedPositive as i32);
     let reading = |class: DrugClass| {
@@ -343,6 +370,48 @@ async fn hl7_results_are_matched_queued_interpreted_and_acknowledged(#[case] bac
         .unwrap();
     assert_eq!(last_of_day.presumptive_code, "80306");
     assert_eq!(last_of_day.definitive_code, "G0480");
+
+    // A person matches the queued result to the order it belongs to.
+    let resolved = lab
+        .clone()
+        .resolve_work_item(authed(
+            ResolveWorkItemRequest {
+                work_item_id: unknown.work_item_id.clone(),
+                accession: accession.clone(),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .result
+        .unwrap();
+    assert_eq!(resolved.patient_id, pid);
+    assert_eq!(
+        resolved.overall,
+        Finding::UnexpectedPositive as i32,
+        "6-AM: heroin"
+    );
+    let left = lab
+        .clone()
+        .list_work_queue(authed(ListWorkQueueRequest {}, &staff))
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
+    assert_eq!(left.len(), 2);
+    let again = lab
+        .clone()
+        .resolve_work_item(authed(
+            ResolveWorkItemRequest {
+                work_item_id: unknown.work_item_id.clone(),
+                accession,
+            },
+            &staff,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::FailedPrecondition);
     net.stop().await;
 }
 
@@ -678,6 +747,51 @@ async fn the_draw_selects_only_todays_patients_once_and_replays() {
     .await;
     lab_caught_up(&net).await;
 
+    // Standing orders: two a week for a booked patient (today is their first
+    // session day this week), three for one with no session: only the first
+    // is due, once.
+    for (pid, per_week) in [(&booked[0], 2), (&absent, 3)] {
+        lab.clone()
+            .place_standing_order(authed(
+                PlaceStandingOrderRequest {
+                    patient_id: pid.clone(),
+                    facility_id: "oakland".into(),
+                    per_week,
+                    panel: vec![DrugClass::Fentanyl as i32, DrugClass::Cocaine as i32],
+                    observed: false,
+                },
+                &staff,
+            ))
+            .await
+            .unwrap();
+    }
+    let due = |day: NaiveDate| {
+        let mut lab = lab.clone();
+        let staff = staff.clone();
+        async move {
+            lab.order_due_tests(authed(
+                OrderDueTestsRequest {
+                    facility_id: "oakland".into(),
+                    day: date(day),
+                },
+                &staff,
+            ))
+            .await
+        }
+    };
+    let placed = due(today()).await.unwrap().into_inner().orders;
+    assert_eq!(placed.len(), 1);
+    assert_eq!(placed[0].patient_id, booked[0]);
+    assert_eq!(placed[0].reason, OrderReason::Standing as i32);
+    assert!(
+        due(today()).await.unwrap().into_inner().orders.is_empty(),
+        "once a day"
+    );
+    assert_eq!(
+        due(today() + Days::new(1)).await.unwrap_err().code(),
+        tonic::Code::FailedPrecondition
+    );
+
     let draw = |day: NaiveDate| {
         let mut lab = lab.clone();
         let staff = staff.clone();
@@ -753,5 +867,88 @@ async fn the_draw_selects_only_todays_patients_once_and_replays() {
             .any(|o| o.reason == OrderReason::Random as i32
                 && made.accessions.contains(&o.accession))
     );
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_go_to_a_court_only_under_a_consent_for_it() {
+    use iop_proto::{
+        admissions::v1::RecordConsentRequest,
+        common::v1::{ConsentInformation, ConsentPurpose, DisclosurePurpose},
+    };
+    let net = TestNetwork::start(Backend::Sqlite).await;
+    let staff = net.token(&[Role::Clinician, Role::Intake], &["oakland"]);
+    let lab = TestingLabServiceClient::new(net.channel().await);
+    let pid = admitted(&net, &staff, "Dara").await;
+    let accession = order(&lab, &staff, &pid, &[DrugClass::Cocaine]).await;
+    lab.clone()
+        .record_result(authed(
+            RecordResultRequest {
+                accession,
+                kind: ResultKind::Presumptive as i32,
+                method: ScreenMethod::Direct as i32,
+                collected_on: date(today()),
+                analytes: vec![AnalyteResult {
+                    analyte: Analyte::Other as i32,
+                    class: DrugClass::Cocaine as i32,
+                    ..Default::default()
+                }],
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let disclose = |kind: RecipientKind| {
+        let mut lab = lab.clone();
+        let (staff, pid) = (staff.clone(), pid.clone());
+        async move {
+            lab.disclose_results(authed(
+                DiscloseResultsRequest {
+                    patient_id: pid,
+                    recipient_id: "alameda-drug-court".into(),
+                    recipient_kind: kind as i32,
+                },
+                &staff,
+            ))
+            .await
+        }
+    };
+    // No consent for it: refused like any refusal.
+    let refused = disclose(RecipientKind::Court).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    assert_eq!(refused.message(), "permission denied");
+
+    // The patient consents to reporting results to the drug court.
+    let mut consent = iop_testkit::consent_to(&pid, "alameda-drug-court");
+    consent.information = vec![ConsentInformation::DrugTestResults as i32];
+    consent.purposes = vec![ConsentPurpose {
+        purpose: DisclosurePurpose::Other as i32,
+        description: "Reporting to the Alameda County drug court".into(),
+    }];
+    net.admissions()
+        .await
+        .record_consent(authed(
+            RecordConsentRequest {
+                consent: Some(consent),
+            },
+            &staff,
+        ))
+        .await
+        .unwrap();
+    let disclosed = until("testing-lab to hold the consent", || async {
+        disclose(RecipientKind::Court).await.ok()
+    })
+    .await
+    .into_inner();
+    assert_eq!(disclosed.results.len(), 1);
+    assert!(!disclosed.consent_id.is_empty());
+    assert!(
+        disclosed.notice.contains("42 CFR part 2"),
+        "{}",
+        disclosed.notice
+    );
+    // The same recipient as an employer is not what the patient agreed to.
+    let employer = disclose(RecipientKind::Employer).await.unwrap_err();
+    assert_eq!(employer.code(), tonic::Code::PermissionDenied);
     net.stop().await;
 }
