@@ -393,6 +393,21 @@ pub fn parse_oru(text: &str) -> Result<Report, Hl7Error> {
     })
 }
 
+/// Whether an observation is positive: a number against `cutoff` (this
+/// network's for the code when it sets one, which then decides alone; else
+/// the laboratory's, or its flag), a text by `POSITIVE`/`POS` or the flag.
+pub fn detected(o: &Observation, cutoff: Option<f64>) -> bool {
+    let flagged = matches!(o.flag.as_str(), "A" | "AA" | "H" | "HH" | "POS");
+    match (&o.value, cutoff) {
+        (Value::Number(n), Some(c)) => *n >= c,
+        (Value::Number(n), None) => flagged || o.cutoff.is_some_and(|c| *n >= c),
+        (Value::Text(t), _) => {
+            let t = t.trim().to_ascii_uppercase();
+            flagged || t == "POSITIVE" || t == "POS"
+        }
+    }
+}
+
 /// The control id of `text`, if its MSH can be read (an acknowledgement
 /// names the message it answers even when the rest is wrong).
 pub fn control_id(text: &str) -> Option<String> {

@@ -14,10 +14,21 @@ pub const KEY: &str = "lab";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabSettings {
-    /// `CODE:ANALYTE` or `CODE:CLASS` entries (see `defaults.toml`).
+    /// `CODE:ANALYTE[:CUTOFF]` or `CODE:CLASS[:CUTOFF]` entries (see
+    /// `defaults.toml`); a cut-off (ng/mL) replaces the laboratory's own.
     pub result_codes: Vec<String>,
     /// Specimen validity and temperature thresholds.
     pub validity: crate::validity::Criteria,
+}
+
+/// What a sender's result code reports, and the cut-off this network
+/// applies to it, if it sets one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Code {
+    /// The analyte or class.
+    pub reported: Reported,
+    /// ng/mL; none: the laboratory's (OBX-7).
+    pub cutoff: Option<f64>,
 }
 
 /// What a sender's result code reports.
@@ -31,13 +42,26 @@ pub enum Reported {
 
 impl LabSettings {
     /// The result codes, upper-cased, or the first entry that is not one.
-    pub fn codes(&self) -> Result<HashMap<String, Reported>, String> {
+    pub fn codes(&self) -> Result<HashMap<String, Code>, String> {
         self.result_codes
             .iter()
             .map(|entry| {
-                let (code, what) = entry
-                    .split_once(':')
-                    .ok_or_else(|| format!("{entry:?} is not CODE:ANALYTE or CODE:CLASS"))?;
+                let mut parts = entry.split(':');
+                let (Some(code), Some(what)) = (parts.next(), parts.next()) else {
+                    return Err(format!("{entry:?} is not CODE:ANALYTE or CODE:CLASS"));
+                };
+                let cutoff = match parts.next() {
+                    None => None,
+                    Some(c) => Some(
+                        c.trim()
+                            .parse::<f64>()
+                            .ok()
+                            .filter(|c| *c > 0.0 && c.is_finite())
+                            .ok_or_else(|| {
+                                format!("{entry:?}: the cut-off is not a positive number")
+                            })?,
+                    ),
+                };
                 let what = what.trim().to_ascii_uppercase();
                 let reported = Analyte::from_str_name(&format!("ANALYTE_{what}"))
                     .filter(|a| !matches!(a, Analyte::Unspecified | Analyte::Other))
@@ -48,7 +72,7 @@ impl LabSettings {
                             .map(Reported::Class)
                     })
                     .ok_or_else(|| format!("{entry:?} names no analyte or drug class"))?;
-                Ok((code.trim().to_ascii_uppercase(), reported))
+                Ok((code.trim().to_ascii_uppercase(), Code { reported, cutoff }))
             })
             .collect()
     }
@@ -101,8 +125,22 @@ mod tests {
             crate::validity::Criteria::default(),
             "defaults are HHS"
         );
-        assert_eq!(codes["NBUPC"], Reported::Analyte(Analyte::Norbuprenorphine));
-        assert_eq!(codes["COCS"], Reported::Class(DrugClass::Cocaine));
+        assert_eq!(
+            codes["NBUPC"].reported,
+            Reported::Analyte(Analyte::Norbuprenorphine)
+        );
+        assert_eq!(codes["COCS"].reported, Reported::Class(DrugClass::Cocaine));
+        assert_eq!(codes["FENTC"].cutoff, None);
+        let own = LabSettings {
+            result_codes: vec!["FENTC:FENTANYL:2".into()],
+            validity: crate::validity::Criteria::default(),
+        };
+        assert_eq!(own.codes().unwrap()["FENTC"].cutoff, Some(2.0));
+        let zero = LabSettings {
+            result_codes: vec!["FENTC:FENTANYL:0".into()],
+            validity: crate::validity::Criteria::default(),
+        };
+        assert!(zero.codes().unwrap_err().contains("cut-off"));
         let bad = LabSettings {
             result_codes: vec!["XYZ:NOTHING".into()],
             validity: crate::validity::Criteria::default(),

@@ -14,7 +14,7 @@ use iop_messaging::work::Ledger;
 use iop_proto::lab::v1::{self as api, testing_lab_service_server::TestingLabService};
 use iop_runtime::{auth::Role, grpc::Call, ids::PatientId};
 
-use crate::{error::LabError, settings::Reported};
+use crate::{error::LabError, settings::Code};
 
 /// Who orders tests, records results and reads them (the care team).
 const CARE_TEAM: &[Role] = &[Role::Clinician, Role::Intake];
@@ -25,7 +25,7 @@ type Result<T> = std::result::Result<T, LabError>;
 #[derive(Clone)]
 pub struct LabApi {
     ledger: Ledger,
-    codes: HashMap<String, Reported>,
+    codes: HashMap<String, Code>,
     criteria: crate::validity::Criteria,
 }
 
@@ -34,7 +34,7 @@ impl LabApi {
     /// and specimens by `criteria`.
     pub fn new(
         ledger: Ledger,
-        codes: HashMap<String, Reported>,
+        codes: HashMap<String, Code>,
         criteria: crate::validity::Criteria,
     ) -> Self {
         Self {

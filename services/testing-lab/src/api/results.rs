@@ -368,35 +368,33 @@ impl LabApi {
     }
 
     /// A parsed report as a result: each OBX whose code the settings know,
-    /// detected when flagged abnormal or positive, or at or above its cut-off.
+    /// detected as [`hl7::detected`] decides (this network's cut-off for the
+    /// code when the settings set one, else the laboratory's or its flag).
     fn incoming(&self, report: &hl7::Report) -> Incoming {
         let mut analytes = Vec::new();
         let mut definitive = false;
         for o in &report.observations {
-            let Some(reported) = self.codes.get(&o.code.to_ascii_uppercase()) else {
+            let Some(code) = self.codes.get(&o.code.to_ascii_uppercase()) else {
                 continue;
             };
-            let (analyte, class) = match reported {
-                Reported::Analyte(a) => (*a, DrugClass::Unspecified),
-                Reported::Class(c) => (Analyte::Other, *c),
+            let (analyte, class) = match code.reported {
+                Reported::Analyte(a) => (a, DrugClass::Unspecified),
+                Reported::Class(c) => (Analyte::Other, c),
             };
-            let flagged = matches!(o.flag.as_str(), "A" | "AA" | "H" | "HH" | "POS");
-            let (concentration, detected) = match &o.value {
+            let detected = hl7::detected(o, code.cutoff);
+            let concentration = match &o.value {
                 hl7::Value::Number(n) => {
                     definitive = true;
-                    (*n, flagged || o.cutoff.is_some_and(|c| *n >= c))
+                    *n
                 }
-                hl7::Value::Text(t) => {
-                    let t = t.trim().to_ascii_uppercase();
-                    (0.0, flagged || t == "POSITIVE" || t == "POS")
-                }
+                hl7::Value::Text(_) => 0.0,
             };
             analytes.push(api::AnalyteResult {
                 analyte: analyte as i32,
                 class: class as i32,
                 detected,
                 concentration,
-                cutoff: o.cutoff.unwrap_or(0.0),
+                cutoff: code.cutoff.or(o.cutoff).unwrap_or(0.0),
             });
         }
         let method = match report.test_code.as_str() {

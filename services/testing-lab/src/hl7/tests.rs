@@ -255,3 +255,28 @@ fn this_parser_agrees_with_the_table_hl7apy_is_checked_against() {
         assert_eq!(&got, want, "{file}");
     }
 }
+
+#[test]
+fn a_network_cut_off_decides_alone_else_the_laboratory_s() {
+    let o = |value: Value, cutoff: Option<f64>, flag: &str| Observation {
+        code: "FENTC".into(),
+        name: String::new(),
+        value,
+        units: "ng/mL".into(),
+        cutoff,
+        flag: flag.into(),
+        status: "F".into(),
+    };
+    // The laboratory's cut-off and flag.
+    assert!(detected(&o(Value::Number(1.5), Some(1.0), ""), None));
+    assert!(!detected(&o(Value::Number(0.5), Some(1.0), "N"), None));
+    assert!(detected(&o(Value::Number(0.5), None, "A"), None));
+    // Ours replaces it: 1.5 ng/mL is below a 2 ng/mL cut-off, flag or not.
+    assert!(!detected(&o(Value::Number(1.5), Some(1.0), "A"), Some(2.0)));
+    assert!(detected(&o(Value::Number(2.0), Some(5.0), "N"), Some(2.0)));
+    assert!(detected(&o(Value::Text("Positive".into()), None, ""), None));
+    assert!(!detected(
+        &o(Value::Text("NEGATIVE".into()), None, "N"),
+        None
+    ));
+}
