@@ -12,7 +12,7 @@
 //!
 //! Layout (the shape of every service): this file is the registry entry
 //! ([`SERVICE`]) and start-up; [`settings`] its section; `api/` the gRPC face;
-//! [`instruments`], [`notes`] and [`reviews`] the pure rules; `store/` queries
+//! [`instruments`], [`notes`], [`reviews`] and [`treatment`] the pure rules; `store/` queries
 //! and writes; `events` event builders and the typed handlers of admissions'
 //! and scheduling's events; `entity/` and [`migration`] the storage;
 //! [`error`] the error type and its statuses.
@@ -27,6 +27,7 @@ pub mod notes;
 pub mod reviews;
 pub mod settings;
 mod store;
+pub mod treatment;
 
 use futures::future::BoxFuture;
 use iop_messaging::mount;

@@ -1,7 +1,7 @@
 //! Rows to contract messages, one function per message, so every RPC shows a
 //! record the same way.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use iop_proto::clinical::v1::{self as api, Instrument, PlanStatus, Problem, TreatmentPlan};
 use iop_runtime::wire;
 use prost::Message as _;
@@ -9,7 +9,7 @@ use prost::Message as _;
 use crate::{
     entity::{addendum, episode, medication, note, plan, review, screening, task},
     error::ClinicalError,
-    instruments,
+    instruments, treatment,
 };
 
 /// A note with its addenda.
@@ -60,42 +60,20 @@ pub fn plan_content(problems: Vec<Problem>) -> Vec<u8> {
     .encode_to_vec()
 }
 
-/// When the plan's next periodic review is due (from activation).
-pub fn review_due_on(p: &plan::Model, review_days: u32) -> Option<NaiveDate> {
-    p.activated_on
-        .and_then(|d| d.checked_add_days(Days::new(u64::from(review_days))))
-}
-
-/// The status of plan version `p` of episode `e` on `today`, and why a
-/// review is due, if it is.
+/// The status of plan version `p` of episode `e` on `today` ([`crate::treatment`]).
 pub fn plan_status(
     p: &plan::Model,
     e: Option<&episode::Model>,
     today: NaiveDate,
     review_days: u32,
-) -> (PlanStatus, String) {
-    if p.superseded {
-        return (PlanStatus::Superseded, String::new());
-    }
-    let Some(active_on) = p.activated_on else {
-        return (PlanStatus::Draft, String::new());
-    };
-    if let Some(changed) = e
-        .and_then(|e| e.level_changed_on)
-        .filter(|c| *c >= active_on)
-    {
-        return (
-            PlanStatus::ReviewDue,
-            format!("level of care changed on {changed}"),
-        );
-    }
-    match review_due_on(p, review_days) {
-        Some(due) if today >= due => (
-            PlanStatus::ReviewDue,
-            format!("periodic review due on {due}"),
-        ),
-        _ => (PlanStatus::Active, String::new()),
-    }
+) -> (PlanStatus, Option<treatment::Review>) {
+    treatment::status(
+        p.activated_on,
+        p.superseded,
+        e.and_then(|e| e.level_changed_on),
+        today,
+        review_days,
+    )
 }
 
 /// A plan version as the contract shows it.
@@ -105,7 +83,7 @@ pub fn plan(
     today: NaiveDate,
     review_days: u32,
 ) -> Result<TreatmentPlan, ClinicalError> {
-    let (status, review_reason) = plan_status(p, e, today, review_days);
+    let (status, review) = plan_status(p, e, today, review_days);
     Ok(TreatmentPlan {
         plan_id: p.id.clone(),
         patient_id: p.patient_id.clone(),
@@ -119,8 +97,8 @@ pub fn plan(
         practitioner_signed_by: p.practitioner_signed_by.clone().unwrap_or_default(),
         practitioner_signed_at: p.practitioner_signed_at.map(wire::timestamp),
         patient_signed_at: p.patient_signed_at.map(wire::timestamp),
-        review_due_on: review_due_on(p, review_days).map(wire::date),
-        review_reason,
+        review_due_on: treatment::periodic_review_on(p.activated_on, review_days).map(wire::date),
+        review_reason: review.map(treatment::Review::reason).unwrap_or_default(),
     })
 }
 

@@ -5,12 +5,12 @@
 //! after admission, a periodic review past due, a level change since
 //! activation).
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use iop_consent::gate::Intent;
 use iop_messaging::work::{Actor, Stream, UnitOfWork};
 use iop_proto::clinical::{
     events::v1 as events,
-    v1::{self as api, Modality, PlanStatus, Problem, Signer},
+    v1::{self as api, Modality, Problem, Signer},
 };
 use iop_runtime::{
     auth::Denied,
@@ -297,41 +297,28 @@ pub(super) async fn overdue_at<C: sea_orm::ConnectionTrait>(
     Ok(out)
 }
 
-/// Whether episode `e`'s plan (versions latest first) is overdue on `as_of`.
+/// Episode `e`'s plan (versions latest first) as an overdue entry on
+/// `as_of`, if it is overdue ([`crate::treatment::overdue`]).
 fn overdue(
     e: &episode::Model,
     versions: &[&plan::Model],
     as_of: NaiveDate,
     settings: &crate::settings::ClinicalSettings,
 ) -> Option<api::OverduePlan> {
-    let latest_id = versions.first().map(|p| p.id.clone()).unwrap_or_default();
-    let shown = |due_on: NaiveDate, reason: String| api::OverduePlan {
+    let active = versions.iter().find(|p| p.activated_on.is_some());
+    let (due_on, reason) = crate::treatment::overdue(
+        e.admitted_on,
+        e.level_changed_on,
+        active.and_then(|p| p.activated_on),
+        as_of,
+        (settings.plan_due_days, settings.plan_review_days),
+    )?;
+    Some(api::OverduePlan {
         patient_id: e.patient_id.clone(),
         episode_id: e.episode_id.clone(),
         due_on: Some(wire::date(due_on)),
         reason,
-        plan_id: latest_id.clone(),
-    };
-    let Some(active) = versions.iter().find(|p| p.activated_on.is_some()) else {
-        let due = e.admitted_on + Days::new(u64::from(settings.plan_due_days));
-        return (as_of > due).then(|| {
-            shown(
-                due,
-                format!(
-                    "no active treatment plan {} days after admission",
-                    settings.plan_due_days
-                ),
-            )
-        });
-    };
-    let (status, reason) = convert::plan_status(active, Some(e), as_of, settings.plan_review_days);
-    (status == PlanStatus::ReviewDue).then(|| {
-        let due = e
-            .level_changed_on
-            .filter(|_| reason.starts_with("level"))
-            .or_else(|| convert::review_due_on(active, settings.plan_review_days))
-            .unwrap_or(as_of);
-        shown(due, reason)
+        plan_id: versions.first().map(|p| p.id.clone()).unwrap_or_default(),
     })
 }
 

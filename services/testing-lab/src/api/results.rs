@@ -34,9 +34,13 @@ use crate::{
 
 /// A result to record against an order.
 struct Incoming {
+    /// The work-queue item this result comes from, closed with it.
+    resolves: Option<work_item::Model>,
     kind: ResultKind,
     method: ScreenMethod,
-    collected_on: NaiveDate,
+    /// The facility-local day of collection; today there when the sender
+    /// gave none.
+    collected_on: Option<NaiveDate>,
     analytes: Vec<api::AnalyteResult>,
     /// `grpc`, or the HL7 control id.
     source: String,
@@ -97,7 +101,8 @@ impl LabApi {
         let incoming = Incoming {
             kind,
             method,
-            collected_on,
+            resolves: None,
+            collected_on: Some(collected_on),
             analytes: req.analytes,
             source: "grpc".into(),
         };
@@ -132,15 +137,25 @@ impl LabApi {
         let patient_id = allowed.access.patient_id;
         let tz = store::time_zone(self.ledger.conn(), &order.facility_id).await?;
         let now = Utc::now();
-        if incoming.collected_on > iop_care::calendar::local(now, tz).date() {
+        let today = iop_care::calendar::local(now, tz).date();
+        let collected_on = incoming.collected_on.unwrap_or(today);
+        if collected_on > today {
             return Err(LabError::invalid(
                 "collected_on",
                 "cannot be after today at the facility",
             ));
         }
         let mut work = self.ledger.command(Actor::of(call, action)).await?;
+        if let Some(item) = &incoming.resolves {
+            // Resolutions of one item queue here, whichever orders they name.
+            work.lock(Stream {
+                aggregate: "work_item",
+                id: &item.id,
+            })
+            .await?;
+        }
         work.lock(Stream::patient(&patient_id)).await?;
-        let taking = store::prescribed_on(work.txn(), &patient_id, incoming.collected_on).await?;
+        let taking = store::prescribed_on(work.txn(), &patient_id, collected_on).await?;
         let prescribed = convert::prescribed(&taking);
         let mut tested: BTreeSet<interpretation::Class> = convert::panel(&order.panel)
             .into_iter()
@@ -214,7 +229,7 @@ impl LabApi {
             accession: order.accession.clone(),
             patient_id: patient_id.clone(),
             kind: incoming.kind as i32,
-            collected_on: Some(wire::date(incoming.collected_on)),
+            collected_on: Some(wire::date(collected_on)),
             readings: readings
                 .iter()
                 .map(|r| api::Reading {
@@ -242,7 +257,7 @@ impl LabApi {
                 facility_id: order.facility_id.clone(),
                 kind: incoming.kind as i32,
                 method: incoming.method as i32,
-                collected_on: incoming.collected_on,
+                collected_on,
                 body: shown.encode_to_vec(),
                 overall: shown.overall,
                 recorded_at: now,
@@ -266,13 +281,20 @@ impl LabApi {
             occurred_at: Some(wire::timestamp(now)),
         };
         work.emit(Stream::patient(&patient_id), &event).await?;
-        emit_codes(
-            &mut work,
-            &patient_id,
-            &order.facility_id,
-            incoming.collected_on,
-        )
-        .await?;
+        emit_codes(&mut work, &patient_id, &order.facility_id, collected_on).await?;
+        if let Some(item) = incoming.resolves {
+            // Read again under the item's lock: a concurrent resolution of it
+            // is seen and refused.
+            let current = store::work_item(work.txn(), &item.id)
+                .await?
+                .ok_or(Denied::UNKNOWN_REFERENCE)?;
+            if current.resolved {
+                return Err(LabError::Resolved {
+                    work_item_id: current.id,
+                });
+            }
+            store::resolve(work.txn(), current).await?;
+        }
         work.audit(Some(&patient_id), Some(&order.facility_id));
         work.commit().await?;
         Ok(shown)
@@ -409,9 +431,8 @@ impl LabApi {
                 ResultKind::Presumptive
             },
             method,
-            collected_on: report
-                .collected_at
-                .map_or_else(|| Utc::now().date_naive(), |t| t.date()),
+            resolves: None,
+            collected_on: report.collected_at.map(|t| t.date()),
             analytes,
             source: report.control_id.clone(),
         }
@@ -470,12 +491,12 @@ impl LabApi {
         let order = store::order_by_accession(self.ledger.conn(), &req.accession)
             .await?
             .ok_or(Denied::UNKNOWN_REFERENCE)?;
-        let incoming = self.incoming(&report);
+        // Recorded and closed in one unit of work: never twice, never lost.
+        let mut incoming = self.incoming(&report);
+        incoming.resolves = Some(item);
         let recorded = self
             .record(call, "lab.ResolveWorkItem", &order, incoming)
             .await?;
-        // Closed after the result is in: a failure above leaves it queued.
-        store::resolve(self.ledger.conn(), item).await?;
         Ok(api::ResolveWorkItemResponse {
             result: Some(recorded),
         })
