@@ -3,9 +3,12 @@
 //! 9 hours, 6 for adolescents; IOP 9–19, 6–19 for adolescents; PHP 20 or more),
 //! and the shape of a day rule (so many days of so many clinical minutes, as
 //! H0015 counts IOP). Admissions states the band in a placement; scheduling
-//! measures attendance against both; billing will count billable days with it.
+//! measures attendance against both; billing counts billable days with it. And
+//! ICD-10-CM codes in one normal form ([`icd10`]), which clinical writes and
+//! billing claims on.
 
 pub mod calendar;
+pub mod icd10;
 pub mod names;
 
 use iop_proto::common::v1::LevelOfCare;

@@ -58,6 +58,16 @@ pub mod iop {
             }
         }
     }
+    pub mod billing {
+        pub mod v1 {
+            tonic::include_proto!("iop.billing.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("iop.billing.events.v1");
+            }
+        }
+    }
     pub mod patientview {
         pub mod v1 {
             tonic::include_proto!("iop.patientview.v1");
@@ -75,7 +85,7 @@ pub mod iop {
     }
 }
 
-pub use iop::{admissions, audit, clinical, common, lab, ops, patientview, scheduling};
+pub use iop::{admissions, audit, billing, clinical, common, lab, ops, patientview, scheduling};
 
 /// Full gRPC service names, as registered with health and reflection.
 pub mod service_names {
@@ -93,7 +103,7 @@ pub mod service_names {
     pub const CLINICAL: &str = "iop.clinical.v1.ClinicalService";
     /// `iop.lab.v1.TestingLabService`.
     pub const TESTING_LAB: &str = "iop.lab.v1.TestingLabService";
-    /// Reserved for the billing context.
+    /// `iop.billing.v1.BillingService`.
     pub const BILLING: &str = "iop.billing.v1.BillingService";
 }
 
@@ -119,6 +129,8 @@ pub mod contexts {
     pub const CLINICAL: &str = "clinical";
     /// Testing-lab.
     pub const LAB: &str = "lab";
+    /// Billing.
+    pub const BILLING: &str = "billing";
 }
 
 /// Topic names: one per bounded context (`iop.<context>.v1`, keyed by patient
@@ -132,6 +144,10 @@ pub mod topics {
     pub const CLINICAL: &str = "iop.clinical.v1";
     /// Testing-lab's events.
     pub const LAB: &str = "iop.lab.v1";
+    /// Billing's events.
+    pub const BILLING: &str = "iop.billing.v1";
+    /// Dead letters of billing's consumer (`iop.billing`).
+    pub const BILLING_DLQ: &str = "iop.billing.dlq";
     /// Dead letters of testing-lab's consumer (`iop.lab`).
     pub const LAB_DLQ: &str = "iop.lab.dlq";
     /// Dead letters of admissions' consumer (`iop.admissions`).
@@ -153,6 +169,7 @@ mod tests {
             (super::contexts::SCHEDULING, super::topics::SCHEDULING),
             (super::contexts::CLINICAL, super::topics::CLINICAL),
             (super::contexts::LAB, super::topics::LAB),
+            (super::contexts::BILLING, super::topics::BILLING),
         ] {
             assert_eq!(format!("iop.{context}.v1"), topic);
         }

@@ -17,6 +17,7 @@ pub const SERVICES: &[&ServiceDef] = &[
     &iop_scheduling::SERVICE,
     &iop_clinical::SERVICE,
     &iop_testing_lab::SERVICE,
+    &iop_billing::SERVICE,
 ];
 
 /// Topics of contexts not built yet whose events are already defined, with

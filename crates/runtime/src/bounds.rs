@@ -29,6 +29,18 @@ use crate::ids::FieldError;
 
 /// Longest string or bytes field, in bytes (UTF-8).
 pub const MAX_STRING_BYTES: usize = 4096;
+/// Longest document field (an X12 or HL7 file a facility system submits),
+/// in bytes: only the fields in [`DOCUMENTS`]; the gRPC message limit is
+/// the other ceiling.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// The fields that carry a whole interchange file, bounded by
+/// [`MAX_DOCUMENT_BYTES`] instead: each is parsed by its service and never
+/// stored in an event.
+pub const DOCUMENTS: &[&str] = &[
+    "iop.billing.v1.ApplyEligibilityRequest.x12",
+    "iop.billing.v1.ApplyRemittanceRequest.x12",
+    "iop.lab.v1.SubmitHl7Request.message",
+];
 /// Most items in a repeated field.
 pub const MAX_ITEMS: usize = 1000;
 /// Earliest year a date or instant may name.
@@ -260,10 +272,19 @@ fn walk(index: &Index, message: &str, bytes: &[u8], prefix: &str) -> Result<(), 
                     let path = || intern(join(prefix, &f.name));
                     match f.kind {
                         Kind::Text if len > MAX_STRING_BYTES => {
-                            return Err(FieldError::new(
-                                path(),
-                                format!("must be at most {MAX_STRING_BYTES} bytes"),
-                            ));
+                            let document =
+                                DOCUMENTS.contains(&format!("{message}.{}", f.name).as_str());
+                            let limit = if document {
+                                MAX_DOCUMENT_BYTES
+                            } else {
+                                MAX_STRING_BYTES
+                            };
+                            if len > limit {
+                                return Err(FieldError::new(
+                                    path(),
+                                    format!("must be at most {limit} bytes"),
+                                ));
+                            }
                         }
                         Kind::Message => {
                             dates(&f.type_name, body)
@@ -395,6 +416,16 @@ mod tests {
         let e = check(&long).unwrap_err();
         assert_eq!(e.field, "justification");
         assert!(e.reason.contains("4096"), "{}", e.reason);
+        let file = iop_proto::billing::v1::ApplyRemittanceRequest {
+            facility_id: "oakland".into(),
+            x12: "x".repeat(200 * 1024),
+        };
+        assert!(check(&file).is_ok(), "a month's 835 is a document");
+        let huge = iop_proto::billing::v1::ApplyRemittanceRequest {
+            facility_id: "x".repeat(5000),
+            x12: String::new(),
+        };
+        assert_eq!(check(&huge).unwrap_err().field, "facility_id");
 
         let nested = RecordConsentRequest {
             consent: Some(Consent {

@@ -185,6 +185,39 @@ impl Deref for WriteTxn {
     }
 }
 
+/// Inserts `model`, or replaces every other column of the row with its key:
+/// one statement (`INSERT … ON CONFLICT (key) DO UPDATE`) on SQLite and
+/// PostgreSQL alike, so a copy of another context's fact or a recomputed
+/// record is kept without a read first.
+pub async fn upsert<E, C>(db: &C, model: E::Model) -> Result<(), DbErr>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: sea_orm::IntoActiveModel<E::ActiveModel>,
+    C: ConnectionTrait,
+{
+    use sea_orm::{
+        ActiveModelTrait, IdenStatic, IntoActiveModel, Iterable, PrimaryKeyToColumn,
+        sea_query::OnConflict,
+    };
+    let keys: Vec<E::Column> = E::PrimaryKey::iter().map(|k| k.into_column()).collect();
+    let names: Vec<&str> = keys.iter().map(|c| c.as_str()).collect();
+    let rest: Vec<E::Column> = E::Column::iter()
+        .filter(|c| !names.contains(&c.as_str()))
+        .collect();
+    let mut conflict = OnConflict::columns(keys);
+    if rest.is_empty() {
+        conflict.do_nothing();
+    } else {
+        conflict.update_columns(rest);
+    }
+    let active: E::ActiveModel = model.into_active_model().reset_all();
+    E::insert(active)
+        .on_conflict(conflict)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]

@@ -418,6 +418,44 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Sets one value of a service section by its dotted key (e.g.
+    /// `billing.payers.MCDMC.min_days_per_week`), as an `IOP__…` variable
+    /// would; for tests and tools that start services in-process.
+    pub fn set(&mut self, dotted: &str, value: impl Into<Value>) -> Result<(), SettingsError> {
+        // Walked by hand: two overrides of one builder are applied in no set
+        // order, so a nested one could land before (under) its section's.
+        fn put(
+            at: &mut Value,
+            path: &[&str],
+            leaf: Value,
+            dotted: &str,
+        ) -> Result<(), SettingsError> {
+            let Some((head, rest)) = path.split_first() else {
+                *at = leaf;
+                return Ok(());
+            };
+            let config::ValueKind::Table(table) = &mut at.kind else {
+                return Err(SettingsError::invalid(
+                    dotted,
+                    "names a value inside a non-table",
+                ));
+            };
+            let child = table
+                .entry((*head).to_owned())
+                .or_insert_with(|| Value::new(None, config::ValueKind::Table(config::Map::new())));
+            put(child, rest, leaf, dotted)
+        }
+        let parts: Vec<&str> = dotted.split('.').collect();
+        let (section, path) = parts
+            .split_first()
+            .filter(|(_, path)| !path.is_empty())
+            .ok_or_else(|| SettingsError::invalid(dotted, "is not section.key"))?;
+        let current = self.services.0.get_mut(*section).ok_or_else(|| {
+            SettingsError::invalid(*section, "section missing: is the service registered?")
+        })?;
+        put(current, path, value.into(), dotted)
+    }
+
     /// The service section `key`, deserialised (unknown keys refused).
     pub fn section<T: DeserializeOwned>(&self, key: &str) -> Result<T, SettingsError> {
         let value = self.services.0.get(key).cloned().ok_or_else(|| {

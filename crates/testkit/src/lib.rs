@@ -812,3 +812,51 @@ pub async fn group_session(
     }
     session
 }
+
+/// Publishes `event` on `topic` keyed by `key`, as its context's relay
+/// would (CloudEvents binary mode); returns the event id. For tests of a
+/// consumer that stand in for the producing context.
+pub async fn publish<M: prost::Name>(bootstrap: &str, topic: &str, key: &str, event: &M) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    publish_as(bootstrap, topic, key, event, &id).await;
+    id
+}
+
+/// [`publish`] with a given event id: the same id twice is a redelivery.
+pub async fn publish_as<M: prost::Name>(
+    bootstrap: &str,
+    topic: &str,
+    key: &str,
+    event: &M,
+    id: &str,
+) {
+    use rdkafka::{
+        ClientConfig,
+        producer::{FutureProducer, FutureRecord},
+    };
+    let event_type = M::full_name();
+    let headers = iop_messaging::cloudevents::OutboundAttributes {
+        id,
+        source: "/iop/test/publisher",
+        event_type: &event_type,
+        time: chrono::Utc::now(),
+        subject: key,
+        sequence: 1,
+        traceparent: None,
+    }
+    .headers();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("producer");
+    producer
+        .send(
+            FutureRecord::to(topic)
+                .key(key)
+                .payload(&event.encode_to_vec())
+                .headers(headers),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("published");
+}

@@ -59,6 +59,7 @@ pub fn coverage(c: Option<&Coverage>) -> Result<Coverage, FieldError> {
         &c.subscriber_name,
         relationship != SubscriberRelationship::Self_,
     )?;
+    out.subscriber_address.clone_from(&c.subscriber_address);
     Ok(out)
 }
 

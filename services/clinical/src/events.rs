@@ -298,6 +298,9 @@ impl Handler {
                     status: PlanStatus::ReviewDue as i32,
                     review_due_on: Some(wire::date(on)),
                     occurred_at: Some(wire::timestamp(now)),
+                    diagnoses: crate::api::plan_problems(plan)
+                        .map(|p| crate::treatment::diagnoses(&p))
+                        .unwrap_or_default(),
                 };
                 work.emit(Stream::patient(&plan.patient_id), &event).await?;
             }

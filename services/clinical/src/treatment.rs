@@ -33,7 +33,13 @@ impl Review {
     }
 }
 
-/// The next periodic review of a plan active since `activated_on`.
+/// The plan's diagnoses as a claim carries them: the problems' ICD-10-CM
+/// codes, in order, each once.
+pub fn diagnoses(problems: &[iop_proto::clinical::v1::Problem]) -> Vec<String> {
+    iop_care::icd10::diagnoses(problems.iter().map(|p| p.icd10.as_str()))
+}
+
+/// When a plan activated on `activated_on` is due its periodic review.
 pub fn periodic_review_on(activated_on: Option<NaiveDate>, review_days: u32) -> Option<NaiveDate> {
     activated_on.and_then(|d| d.checked_add_days(Days::new(u64::from(review_days))))
 }

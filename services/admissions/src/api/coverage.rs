@@ -30,6 +30,18 @@ impl AdmissionsApi {
             )
             .await?;
         c.patient_id = claimed.patient.id.clone();
+        let own = iop_proto::common::v1::SubscriberRelationship::Self_ as i32;
+        if !c.self_pay && c.subscriber_relationship == own && c.subscriber_address.is_none() {
+            let p = &claimed.patient;
+            c.subscriber_address =
+                (!p.address_line1.is_empty()).then(|| iop_proto::common::v1::PostalAddress {
+                    line1: p.address_line1.clone(),
+                    line2: p.address_line2.clone(),
+                    city: p.address_city.clone(),
+                    state: p.address_state.clone(),
+                    postal_code: p.address_postal_code.clone(),
+                });
+        }
         c.coverage_id = uuid::Uuid::now_v7().to_string();
         let now = Utc::now();
         coverages::insert(

@@ -36,6 +36,14 @@ fn check_problems(problems: &[Problem]) -> Result<Vec<Problem>> {
         let n = i + 1;
         let mut p = p.clone();
         p.description = text("problems.description", &p.description, MAX_SHORT)?;
+        if !p.icd10.trim().is_empty() {
+            p.icd10 = iop_care::icd10::normalize(&p.icd10).ok_or_else(|| {
+                ClinicalError::invalid(
+                    "problems.icd10",
+                    format!("problem {n}: {:?} is not an ICD-10-CM code", p.icd10),
+                )
+            })?;
+        }
         if p.goals.is_empty() {
             return Err(ClinicalError::invalid(
                 "problems.goals",
@@ -348,6 +356,7 @@ async fn emit_plan(
         status: shown.status,
         review_due_on: shown.review_due_on,
         occurred_at: Some(wire::timestamp(Utc::now())),
+        diagnoses: crate::treatment::diagnoses(&shown.problems),
     };
     work.emit(Stream::patient(&row.patient_id), &event).await?;
     Ok(())

@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
-use iop_messaging::cloudevents::OutboundAttributes;
 use iop_proto::{
     admissions::v1::TransferPatientRequest,
     clinical::{
@@ -40,10 +39,6 @@ use iop_runtime::{auth::Role, wire};
 use iop_testkit::{
     Backend, TestNetwork, admit_on, all_records, assess, authed, header, php_assessment, register,
     registration, until,
-};
-use rdkafka::{
-    ClientConfig,
-    producer::{FutureProducer, FutureRecord},
 };
 use rstest::rstest;
 use tonic::{Code, transport::Channel};
@@ -815,32 +810,7 @@ fn plan_problems(target: NaiveDate) -> Vec<Problem> {
 
 /// Publishes `event` on `topic` about `pid`, as its context's relay would.
 async fn publish<M: prost::Name>(net: &TestNetwork, topic: &str, pid: &str, event: &M) {
-    let id = uuid::Uuid::now_v7().to_string();
-    let event_type = M::full_name();
-    let headers = OutboundAttributes {
-        id: &id,
-        source: "/iop/test/publisher",
-        event_type: &event_type,
-        time: Utc::now(),
-        subject: pid,
-        sequence: 1,
-        traceparent: None,
-    }
-    .headers();
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", net.bootstrap_servers())
-        .create()
-        .unwrap();
-    producer
-        .send(
-            FutureRecord::to(topic)
-                .key(pid)
-                .payload(&event.encode_to_vec())
-                .headers(headers),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    iop_testkit::publish(&net.bootstrap_servers(), topic, pid, event).await;
 }
 
 /// Publishes `WeeklyHoursEvaluated` below the band, as scheduling would.

@@ -1,0 +1,625 @@
+//! Testing-lab's tables and indexes, identifiers frozen here.
+
+use iop_runtime::schema::{
+    big_int, create_tables, day, drop_tables, flag, index, instant, int, key, optional_day,
+    optional_instant, optional_text, text,
+};
+use sea_orm_migration::prelude::*;
+
+/// The migration (named after this file).
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Patients {
+    Table,
+    PatientId,
+    Given,
+    Middle,
+    Family,
+    DateOfBirth,
+    Sex,
+}
+
+#[derive(DeriveIden)]
+enum EpisodeSpans {
+    Table,
+    Id,
+    EpisodeId,
+    PatientId,
+    FacilityId,
+    LevelOfCare,
+    FromDate,
+    ToDate,
+}
+
+#[derive(DeriveIden)]
+enum Coverages {
+    Table,
+    CoverageId,
+    PatientId,
+    SelfPay,
+    PayerId,
+    PayerName,
+    PlanName,
+    MemberId,
+    GroupNumber,
+    Relationship,
+    SubscriberName,
+    EffectiveFrom,
+    EffectiveTo,
+    RecordedAt,
+    AddressLine1,
+    AddressLine2,
+    AddressCity,
+    AddressState,
+    AddressZip,
+}
+
+#[derive(DeriveIden)]
+enum EligibilityChecks {
+    Table,
+    Id,
+    CoverageId,
+    PatientId,
+    FacilityId,
+    TraceNumber,
+    RequestedAt,
+    AnsweredAt,
+    Status,
+    FromDate,
+    ToDate,
+}
+
+#[derive(DeriveIden)]
+enum Authorizations {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    PayerId,
+    Number,
+    LevelOfCare,
+    UnitsApproved,
+    FromDate,
+    ToDate,
+    NextReviewOn,
+    RecordedAt,
+    RecordedBy,
+    Warned,
+}
+
+#[derive(DeriveIden)]
+enum Restrictions {
+    Table,
+    Id,
+    PatientId,
+    FromDate,
+    ToDate,
+    RecordedAt,
+    RecordedBy,
+}
+
+#[derive(DeriveIden)]
+enum Attendance {
+    Table,
+    SessionId,
+    PatientId,
+    FacilityId,
+    ServiceDate,
+    SessionType,
+    Minutes,
+    Clinical,
+}
+
+#[derive(DeriveIden)]
+enum SignedNotes {
+    Table,
+    NoteId,
+    PatientId,
+    ServiceDate,
+}
+
+#[derive(DeriveIden)]
+enum Diagnoses {
+    Table,
+    PatientId,
+    Codes,
+    PlanId,
+}
+
+#[derive(DeriveIden)]
+enum LabCodes {
+    Table,
+    PatientId,
+    ServiceDate,
+    FacilityId,
+    Presumptive,
+    Definitive,
+}
+
+#[derive(DeriveIden)]
+enum Days {
+    Table,
+    PatientId,
+    ServiceDate,
+    FacilityId,
+    Status,
+    Holds,
+    PayerId,
+    Minutes,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Charges {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    PayerId,
+    ServiceDate,
+    Kind,
+    Hcpcs,
+    RevenueCode,
+    Units,
+    AmountCents,
+    AuthorizationId,
+    Status,
+    ClaimId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Claims {
+    Table,
+    Id,
+    Number,
+    PatientId,
+    FacilityId,
+    PayerId,
+    ClaimType,
+    Status,
+    FromDate,
+    ToDate,
+    ChargeCents,
+    PaidCents,
+    PatientRespCents,
+    Diagnoses,
+    Adjustments,
+    PayerClaimNumber,
+    Interchange,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Counters {
+    Table,
+    Name,
+    Value,
+}
+
+#[derive(DeriveIden)]
+enum Remittances {
+    Table,
+    Id,
+    PayerId,
+    TraceNumber,
+    FacilityId,
+    PaidCents,
+    ProviderAdjustments,
+    AppliedAt,
+    AppliedBy,
+}
+
+#[derive(DeriveIden)]
+enum Payments {
+    Table,
+    Id,
+    PatientId,
+    FacilityId,
+    AmountCents,
+    Reference,
+    RecordedAt,
+    RecordedBy,
+}
+
+#[derive(DeriveIden)]
+enum WorkQueue {
+    Table,
+    Id,
+    FacilityId,
+    PatientId,
+    ClaimId,
+    Code,
+    Reason,
+    OpenedAt,
+    Resolved,
+    Resolution,
+    ResolvedBy,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let tables = vec![
+            Table::create()
+                .table(Patients::Table)
+                .col(key(Patients::PatientId))
+                .col(text(Patients::Given))
+                .col(text(Patients::Middle))
+                .col(text(Patients::Family))
+                .col(optional_day(Patients::DateOfBirth))
+                .col(int(Patients::Sex))
+                .to_owned(),
+            Table::create()
+                .table(EpisodeSpans::Table)
+                .col(key(EpisodeSpans::Id))
+                .col(text(EpisodeSpans::EpisodeId))
+                .col(text(EpisodeSpans::PatientId))
+                .col(text(EpisodeSpans::FacilityId))
+                .col(int(EpisodeSpans::LevelOfCare))
+                .col(day(EpisodeSpans::FromDate))
+                .col(optional_day(EpisodeSpans::ToDate))
+                .to_owned(),
+            Table::create()
+                .table(Coverages::Table)
+                .col(key(Coverages::CoverageId))
+                .col(text(Coverages::PatientId))
+                .col(flag(Coverages::SelfPay))
+                .col(text(Coverages::PayerId))
+                .col(text(Coverages::PayerName))
+                .col(text(Coverages::PlanName))
+                .col(text(Coverages::MemberId))
+                .col(text(Coverages::GroupNumber))
+                .col(int(Coverages::Relationship))
+                .col(text(Coverages::SubscriberName))
+                .col(day(Coverages::EffectiveFrom))
+                .col(optional_day(Coverages::EffectiveTo))
+                .col(instant(Coverages::RecordedAt))
+                .col(text(Coverages::AddressLine1))
+                .col(text(Coverages::AddressLine2))
+                .col(text(Coverages::AddressCity))
+                .col(text(Coverages::AddressState))
+                .col(text(Coverages::AddressZip))
+                .to_owned(),
+            Table::create()
+                .table(EligibilityChecks::Table)
+                .col(key(EligibilityChecks::Id))
+                .col(text(EligibilityChecks::CoverageId))
+                .col(text(EligibilityChecks::PatientId))
+                .col(text(EligibilityChecks::FacilityId))
+                .col(text(EligibilityChecks::TraceNumber))
+                .col(instant(EligibilityChecks::RequestedAt))
+                .col(optional_instant(EligibilityChecks::AnsweredAt))
+                .col(int(EligibilityChecks::Status))
+                .col(optional_day(EligibilityChecks::FromDate))
+                .col(optional_day(EligibilityChecks::ToDate))
+                .to_owned(),
+            Table::create()
+                .table(Authorizations::Table)
+                .col(key(Authorizations::Id))
+                .col(text(Authorizations::PatientId))
+                .col(text(Authorizations::FacilityId))
+                .col(text(Authorizations::PayerId))
+                .col(text(Authorizations::Number))
+                .col(int(Authorizations::LevelOfCare))
+                .col(int(Authorizations::UnitsApproved))
+                .col(day(Authorizations::FromDate))
+                .col(day(Authorizations::ToDate))
+                .col(optional_day(Authorizations::NextReviewOn))
+                .col(instant(Authorizations::RecordedAt))
+                .col(text(Authorizations::RecordedBy))
+                .col(text(Authorizations::Warned))
+                .to_owned(),
+            Table::create()
+                .table(Restrictions::Table)
+                .col(key(Restrictions::Id))
+                .col(text(Restrictions::PatientId))
+                .col(day(Restrictions::FromDate))
+                .col(optional_day(Restrictions::ToDate))
+                .col(instant(Restrictions::RecordedAt))
+                .col(text(Restrictions::RecordedBy))
+                .to_owned(),
+            Table::create()
+                .table(Attendance::Table)
+                .col(text(Attendance::SessionId))
+                .col(text(Attendance::PatientId))
+                .col(text(Attendance::FacilityId))
+                .col(day(Attendance::ServiceDate))
+                .col(int(Attendance::SessionType))
+                .col(int(Attendance::Minutes))
+                .col(flag(Attendance::Clinical))
+                .primary_key(
+                    Index::create()
+                        .col(Attendance::SessionId)
+                        .col(Attendance::PatientId),
+                )
+                .to_owned(),
+            Table::create()
+                .table(SignedNotes::Table)
+                .col(key(SignedNotes::NoteId))
+                .col(text(SignedNotes::PatientId))
+                .col(day(SignedNotes::ServiceDate))
+                .to_owned(),
+            Table::create()
+                .table(Diagnoses::Table)
+                .col(key(Diagnoses::PatientId))
+                .col(text(Diagnoses::Codes))
+                .col(text(Diagnoses::PlanId))
+                .to_owned(),
+            Table::create()
+                .table(LabCodes::Table)
+                .col(text(LabCodes::PatientId))
+                .col(day(LabCodes::ServiceDate))
+                .col(text(LabCodes::FacilityId))
+                .col(text(LabCodes::Presumptive))
+                .col(text(LabCodes::Definitive))
+                .primary_key(
+                    Index::create()
+                        .col(LabCodes::PatientId)
+                        .col(LabCodes::ServiceDate),
+                )
+                .to_owned(),
+            Table::create()
+                .table(Days::Table)
+                .col(text(Days::PatientId))
+                .col(day(Days::ServiceDate))
+                .col(text(Days::FacilityId))
+                .col(int(Days::Status))
+                .col(text(Days::Holds))
+                .col(text(Days::PayerId))
+                .col(int(Days::Minutes))
+                .col(instant(Days::UpdatedAt))
+                .primary_key(Index::create().col(Days::PatientId).col(Days::ServiceDate))
+                .to_owned(),
+            Table::create()
+                .table(Charges::Table)
+                .col(key(Charges::Id))
+                .col(text(Charges::PatientId))
+                .col(text(Charges::FacilityId))
+                .col(text(Charges::PayerId))
+                .col(day(Charges::ServiceDate))
+                .col(int(Charges::Kind))
+                .col(text(Charges::Hcpcs))
+                .col(text(Charges::RevenueCode))
+                .col(int(Charges::Units))
+                .col(big_int(Charges::AmountCents))
+                .col(text(Charges::AuthorizationId))
+                .col(int(Charges::Status))
+                .col(text(Charges::ClaimId))
+                .col(instant(Charges::CreatedAt))
+                .to_owned(),
+            Table::create()
+                .table(Claims::Table)
+                .col(key(Claims::Id))
+                .col(text(Claims::Number))
+                .col(text(Claims::PatientId))
+                .col(text(Claims::FacilityId))
+                .col(text(Claims::PayerId))
+                .col(text(Claims::ClaimType))
+                .col(int(Claims::Status))
+                .col(day(Claims::FromDate))
+                .col(day(Claims::ToDate))
+                .col(big_int(Claims::ChargeCents))
+                .col(big_int(Claims::PaidCents))
+                .col(big_int(Claims::PatientRespCents))
+                .col(text(Claims::Diagnoses))
+                .col(text(Claims::Adjustments))
+                .col(text(Claims::PayerClaimNumber))
+                .col(text(Claims::Interchange))
+                .col(instant(Claims::CreatedAt))
+                .col(instant(Claims::UpdatedAt))
+                .to_owned(),
+            Table::create()
+                .table(Counters::Table)
+                .col(key(Counters::Name))
+                .col(big_int(Counters::Value))
+                .to_owned(),
+            Table::create()
+                .table(Remittances::Table)
+                .col(key(Remittances::Id))
+                .col(text(Remittances::PayerId))
+                .col(text(Remittances::TraceNumber))
+                .col(text(Remittances::FacilityId))
+                .col(big_int(Remittances::PaidCents))
+                .col(text(Remittances::ProviderAdjustments))
+                .col(instant(Remittances::AppliedAt))
+                .col(text(Remittances::AppliedBy))
+                .to_owned(),
+            Table::create()
+                .table(Payments::Table)
+                .col(key(Payments::Id))
+                .col(text(Payments::PatientId))
+                .col(text(Payments::FacilityId))
+                .col(big_int(Payments::AmountCents))
+                .col(text(Payments::Reference))
+                .col(instant(Payments::RecordedAt))
+                .col(text(Payments::RecordedBy))
+                .to_owned(),
+            Table::create()
+                .table(WorkQueue::Table)
+                .col(key(WorkQueue::Id))
+                .col(text(WorkQueue::FacilityId))
+                .col(text(WorkQueue::PatientId))
+                .col(text(WorkQueue::ClaimId))
+                .col(text(WorkQueue::Code))
+                .col(text(WorkQueue::Reason))
+                .col(instant(WorkQueue::OpenedAt))
+                .col(flag(WorkQueue::Resolved))
+                .col(optional_text(WorkQueue::Resolution))
+                .col(optional_text(WorkQueue::ResolvedBy))
+                .to_owned(),
+        ];
+        create_tables(manager, tables).await?;
+        let indexes: [(&str, DynIden, Vec<DynIden>, bool); 19] = [
+            (
+                "ix_episode_spans_patient",
+                EpisodeSpans::Table.into_iden(),
+                vec![EpisodeSpans::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_episode_spans_episode",
+                EpisodeSpans::Table.into_iden(),
+                vec![EpisodeSpans::EpisodeId.into_iden()],
+                false,
+            ),
+            (
+                "ix_coverages_patient",
+                Coverages::Table.into_iden(),
+                vec![Coverages::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ux_eligibility_trace",
+                EligibilityChecks::Table.into_iden(),
+                vec![EligibilityChecks::TraceNumber.into_iden()],
+                true,
+            ),
+            (
+                "ix_eligibility_coverage",
+                EligibilityChecks::Table.into_iden(),
+                vec![EligibilityChecks::CoverageId.into_iden()],
+                false,
+            ),
+            (
+                "ix_authorizations_patient",
+                Authorizations::Table.into_iden(),
+                vec![Authorizations::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_restrictions_patient",
+                Restrictions::Table.into_iden(),
+                vec![Restrictions::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_attendance_patient_day",
+                Attendance::Table.into_iden(),
+                vec![
+                    Attendance::PatientId.into_iden(),
+                    Attendance::ServiceDate.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ix_signed_notes_patient_day",
+                SignedNotes::Table.into_iden(),
+                vec![
+                    SignedNotes::PatientId.into_iden(),
+                    SignedNotes::ServiceDate.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ix_days_facility_status",
+                Days::Table.into_iden(),
+                vec![
+                    Days::FacilityId.into_iden(),
+                    Days::Status.into_iden(),
+                    Days::ServiceDate.into_iden(),
+                ],
+                false,
+            ),
+            (
+                "ux_charges_once",
+                Charges::Table.into_iden(),
+                vec![
+                    Charges::PatientId.into_iden(),
+                    Charges::ServiceDate.into_iden(),
+                    Charges::PayerId.into_iden(),
+                    Charges::Hcpcs.into_iden(),
+                ],
+                true,
+            ),
+            (
+                "ix_charges_facility_status",
+                Charges::Table.into_iden(),
+                vec![Charges::FacilityId.into_iden(), Charges::Status.into_iden()],
+                false,
+            ),
+            (
+                "ix_charges_authorization",
+                Charges::Table.into_iden(),
+                vec![Charges::AuthorizationId.into_iden()],
+                false,
+            ),
+            (
+                "ux_claims_number",
+                Claims::Table.into_iden(),
+                vec![Claims::Number.into_iden()],
+                true,
+            ),
+            (
+                "ix_claims_facility_status",
+                Claims::Table.into_iden(),
+                vec![Claims::FacilityId.into_iden(), Claims::Status.into_iden()],
+                false,
+            ),
+            (
+                "ix_claims_patient",
+                Claims::Table.into_iden(),
+                vec![Claims::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ux_remittances_payment",
+                Remittances::Table.into_iden(),
+                vec![
+                    Remittances::PayerId.into_iden(),
+                    Remittances::TraceNumber.into_iden(),
+                ],
+                true,
+            ),
+            (
+                "ix_payments_patient",
+                Payments::Table.into_iden(),
+                vec![Payments::PatientId.into_iden()],
+                false,
+            ),
+            (
+                "ix_work_queue_facility_open",
+                WorkQueue::Table.into_iden(),
+                vec![
+                    WorkQueue::FacilityId.into_iden(),
+                    WorkQueue::Resolved.into_iden(),
+                    WorkQueue::OpenedAt.into_iden(),
+                ],
+                false,
+            ),
+        ];
+        for (name, table, columns, unique) in indexes {
+            index(manager, name, table, columns, unique).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_tables(
+            manager,
+            vec![
+                WorkQueue::Table.into_iden(),
+                Payments::Table.into_iden(),
+                Remittances::Table.into_iden(),
+                Counters::Table.into_iden(),
+                Claims::Table.into_iden(),
+                Charges::Table.into_iden(),
+                Days::Table.into_iden(),
+                LabCodes::Table.into_iden(),
+                Diagnoses::Table.into_iden(),
+                SignedNotes::Table.into_iden(),
+                Attendance::Table.into_iden(),
+                Restrictions::Table.into_iden(),
+                Authorizations::Table.into_iden(),
+                EligibilityChecks::Table.into_iden(),
+                Coverages::Table.into_iden(),
+                EpisodeSpans::Table.into_iden(),
+                Patients::Table.into_iden(),
+            ],
+        )
+        .await
+    }
+}
