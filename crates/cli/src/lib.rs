@@ -72,6 +72,17 @@ enum Command {
         #[arg(long, value_parser = PossibleValuesParser::new(iop_registry::names()))]
         service: String,
     },
+    /// Apply a service's pending database migrations and exit: what a
+    /// Kubernetes Job or init container runs under a migration role, before
+    /// `serve` starts with `database.migrate_at_start = false`.
+    Migrate {
+        /// Which service (see `iop services`).
+        #[arg(long, value_parser = PossibleValuesParser::new(iop_registry::names()))]
+        service: String,
+        /// Only list the pending migrations; exit 3 when there are any.
+        #[arg(long)]
+        check: bool,
+    },
     /// List the services of the network: name, gRPC services, topics.
     Services,
     /// Verify a service's audit trail: every row and the chain head hold.
@@ -217,6 +228,7 @@ pub fn main() -> ExitCode {
         Command::Dev { data_dir, listen } => dev(cli.config.as_deref(), data_dir, listen),
         Command::Serve { service } => serve(cli.config.as_deref(), &service),
         Command::Services => load(cli.config.as_deref()).map(|_| list_services()),
+        Command::Migrate { service, check } => migrate(cli.config.as_deref(), &service, check),
         Command::VerifyAudit { service, data_dir } => {
             match verify_audit(cli.config.as_deref(), &service, data_dir) {
                 Ok(true) => Ok(()),
@@ -422,6 +434,7 @@ fn dev(
 ) -> Result<(), BoxError> {
     // The embedded broker lives as long as this stack frame, i.e. the whole run.
     let e = embedded(config, data_dir, listen)?;
+    iop_messaging::kafka::check(&e.settings.kafka)?;
     // The OTLP exporter spawns onto the runtime, so the runtime comes first and
     // the telemetry guard is dropped (flushed) before it ends.
     let runtime = runtime()?;
@@ -557,6 +570,7 @@ async fn seed(address: SocketAddr, token: String) {
 fn serve(config: Option<&Path>, name: &str) -> Result<(), BoxError> {
     let service = iop_registry::find(name).ok_or_else(|| format!("no service named {name}"))?;
     let settings = load(config)?;
+    iop_messaging::kafka::check(&settings.kafka)?;
     let runtime = runtime()?;
     let telemetry = {
         let _entered = runtime.enter();
@@ -592,6 +606,37 @@ fn service_database(
     }
     let database = sqlite(dir, service, &settings.database);
     Ok((settings, database))
+}
+
+/// Applies (or, with `check`, lists) `service`'s pending migrations on the
+/// database in settings.
+fn migrate(config: Option<&Path>, name: &str, check: bool) -> Result<(), BoxError> {
+    use iop_runtime::service::Migrate;
+    let service = iop_registry::find(name).ok_or_else(|| format!("no service named {name}"))?;
+    let settings = load(config)?;
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
+        let db = iop_runtime::db::Database::connect(&settings.database).await?;
+        let what = if check {
+            Migrate::Pending
+        } else {
+            Migrate::Apply
+        };
+        let names = (service.migrate)(&db, what).await;
+        db.conn().clone().close().await?;
+        names
+    });
+    finish(runtime);
+    let names = result?;
+    let verb = if check { "pending" } else { "applied" };
+    println!("{name}: {} migration(s) {verb}", names.len());
+    for n in &names {
+        println!("  {n}");
+    }
+    if check && !names.is_empty() {
+        std::process::exit(3);
+    }
+    Ok(())
 }
 
 /// Lists or releases `service`'s parked outbox rows.

@@ -22,14 +22,51 @@ pub fn dead_letter_topic(consumer_group: &str) -> String {
     format!("{consumer_group}.dlq")
 }
 
-/// Base client configuration: brokers plus any pass-through properties.
+/// Base client configuration: brokers, security (`[kafka.security]`, the
+/// SASL password read from its file now), then any pass-through properties.
 pub fn client_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.bootstrap_servers);
+    let s = &settings.security;
+    config.set("security.protocol", s.protocol.to_ascii_uppercase());
+    for (key, path) in [
+        ("ssl.ca.location", &s.ca_file),
+        ("ssl.certificate.location", &s.cert_file),
+        ("ssl.key.location", &s.key_file),
+    ] {
+        if !path.is_empty() {
+            config.set(key, path);
+        }
+    }
+    if s.sasl() {
+        config.set("sasl.mechanism", &s.sasl_mechanism);
+        config.set("sasl.username", &s.username);
+        // Unreadable since start-up: the client fails to authenticate, loudly.
+        let password = std::fs::read_to_string(&s.password_file).unwrap_or_default();
+        config.set("sasl.password", password.trim_end_matches(['\n', '\r']));
+    }
     for (k, v) in &settings.properties {
         config.set(k, v.expose());
     }
     config
+}
+
+/// Makes a client from the settings once, so that a property librdkafka does
+/// not know, a value it refuses or a certificate it cannot load stops the
+/// process at start naming it, instead of being retried forever.
+pub fn check(settings: &KafkaSettings) -> Result<(), String> {
+    producer_config(settings, "iop-config-check")
+        .create::<rdkafka::producer::BaseProducer>()
+        .map(drop)
+        .map_err(|e| format!("kafka client configuration refused: {e}"))
+}
+
+/// What this build of librdkafka can do (`builtin.features`), e.g.
+/// `gzip,ssl,sasl,sasl_scram,…`.
+pub fn builtin_features() -> Result<String, KafkaError> {
+    ClientConfig::new()
+        .create_native_config()?
+        .get("builtin.features")
 }
 
 /// Producer configuration: idempotent, acknowledged by all in-sync replicas.
@@ -43,6 +80,7 @@ pub fn producer_config(settings: &KafkaSettings, client_id: &str) -> ClientConfi
             settings.message_timeout_ms.to_string(),
         ),
         ("linger.ms", settings.linger_ms.to_string()),
+        ("compression.type", settings.compression.clone()),
     ] {
         if !settings.properties.contains_key(key) {
             config.set(key, value);
@@ -56,6 +94,8 @@ pub fn producer_config(settings: &KafkaSettings, client_id: &str) -> ClientConfi
 /// replication. Existing topics are left as they are.
 pub async fn ensure_topics(settings: &KafkaSettings, topics: &[String]) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = client_config(settings).create()?;
+    let min_insync = settings.topic_min_insync_replicas.to_string();
+    let retention = settings.topic_retention_ms.to_string();
     let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| {
@@ -64,6 +104,8 @@ pub async fn ensure_topics(settings: &KafkaSettings, topics: &[String]) -> Resul
                 settings.topic_partitions,
                 TopicReplication::Fixed(settings.topic_replication),
             )
+            .set("min.insync.replicas", &min_insync)
+            .set("retention.ms", &retention)
         })
         .collect();
     let options = AdminOptions::new()
@@ -141,5 +183,73 @@ pub async fn prepare_topics(
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use iop_runtime::Settings;
+
+    use super::*;
+
+    fn kafka() -> KafkaSettings {
+        Settings::defaults(&[]).unwrap().kafka
+    }
+
+    #[test]
+    fn this_librdkafka_speaks_tls_scram_and_gzip() {
+        let features = builtin_features().unwrap();
+        for wanted in ["ssl", "sasl_scram", "sasl_plain", "gzip"] {
+            assert!(
+                features.split(',').any(|f| f == wanted),
+                "{wanted} missing from {features}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sasl_ssl_scram_gzip_client_starts_with_its_password_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("password");
+        std::fs::write(&password, "s3cret\n").unwrap();
+        let mut k = kafka();
+        k.compression = "gzip".into();
+        k.security.protocol = "sasl_ssl".into();
+        k.security.sasl_mechanism = "SCRAM-SHA-512".into();
+        k.security.username = "iop-billing".into();
+        k.security.password_file = password.to_string_lossy().into_owned();
+        k.security.check().unwrap();
+        check(&k).unwrap();
+        let config = client_config(&k);
+        assert_eq!(config.get("sasl.password"), Some("s3cret"));
+        assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
+    }
+
+    #[test]
+    fn a_bad_client_setting_is_refused_naming_it() {
+        let mut k = kafka();
+        k.properties.insert(
+            "no.such.property".into(),
+            iop_runtime::secret::Secret::new("1".into()),
+        );
+        let e = check(&k).unwrap_err();
+        assert!(e.contains("no.such.property"), "{e}");
+        let mut k = kafka();
+        k.security.protocol = "ssl".into();
+        k.security.ca_file = "/nonexistent/ca.pem".into();
+        let e = k.security.check().unwrap_err().to_string();
+        assert!(e.contains("kafka.security.ca_file"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("ca.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        k.security.ca_file = garbage.to_string_lossy().into_owned();
+        let e = check(&k).unwrap_err();
+        assert!(e.contains("ssl.ca.location"), "{e}");
+        let mut k = kafka();
+        k.security.protocol = "sasl_ssl".into();
+        let e = k.security.check().unwrap_err().to_string();
+        assert!(e.contains("kafka.security.sasl_mechanism"), "{e}");
     }
 }

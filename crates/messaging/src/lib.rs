@@ -85,6 +85,18 @@ pub enum StartError {
     /// The gRPC host failed.
     #[error(transparent)]
     Host(#[from] iop_runtime::server::HostError),
+    /// The schema is behind and the process may not migrate it.
+    #[error(
+        "the database of {service} is not migrated ({count} pending, first {first}); run `iop migrate --service {service}` (database.migrate_at_start is false)"
+    )]
+    NotMigrated {
+        /// The service.
+        service: &'static str,
+        /// How many are pending.
+        count: usize,
+        /// The first pending.
+        first: String,
+    },
     /// `audit.chain_key` is unusable.
     #[error(transparent)]
     ChainKey(#[from] iop_runtime::audit::chain::WeakChainKey),

@@ -4,7 +4,12 @@
 //! SERVING. A consumer that fails stops the process (its supervisor restarts it)
 //! rather than leave a healthy-looking service that applies nothing.
 
-use iop_runtime::{db::Database, server::Host, service::ServiceDef, settings::DatabaseSettings};
+use iop_runtime::{
+    db::Database,
+    server::Host,
+    service::{Migrate, ServiceDef},
+    settings::DatabaseSettings,
+};
 use sea_orm_migration::MigratorTrait;
 
 use iop_proto::{
@@ -24,7 +29,28 @@ use crate::{
     work::Ledger,
 };
 
-/// Connects to `service`'s database, applies `M`'s migrations, seals audit
+/// `M`'s migrations over `db`: the names pending, or applied now (under
+/// PostgreSQL's advisory lock, so concurrent migrators queue). A service's
+/// `ServiceDef::migrate` is this function for its migrator.
+pub fn migrations<M: MigratorTrait>(
+    db: &Database,
+    what: Migrate,
+) -> futures::future::BoxFuture<'_, Result<Vec<String>, sea_orm::DbErr>> {
+    Box::pin(async move {
+        let pending: Vec<String> = M::get_pending_migrations(db.conn())
+            .await?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        if what == Migrate::Apply && !pending.is_empty() {
+            db.migrate::<M>().await?;
+        }
+        Ok(pending)
+    })
+}
+
+/// Connects to `service`'s database, applies `M`'s migrations (or, with
+/// `database.migrate_at_start` false, refuses a schema that is behind), seals audit
 /// rows written before the chain existed, and returns the ledger every unit of
 /// work of the service begins on. Its audit trail joins the process's audit
 /// API (mounted with the first trail).
@@ -35,7 +61,18 @@ pub async fn open<M: MigratorTrait>(
 ) -> Result<Ledger, StartError> {
     let chain = AuditChain::new(&host.settings.audit.chain_key)?;
     let db = Database::connect(database).await?;
-    db.migrate::<M>().await?;
+    if database.migrate_at_start {
+        db.migrate::<M>().await?;
+    } else {
+        let pending = migrations::<M>(&db, Migrate::Pending).await?;
+        if let Some(first) = pending.first() {
+            return Err(StartError::NotMigrated {
+                service,
+                count: pending.len(),
+                first: first.clone(),
+            });
+        }
+    }
     let sealed = chain.seal(db.conn()).await?;
     if sealed > 0 {
         tracing::info!(

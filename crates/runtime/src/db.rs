@@ -234,6 +234,7 @@ mod tests {
             max_connections: 8,
             // A tiny timeout: without the writer slot this test fails with SQLITE_BUSY.
             busy_timeout_ms: 1,
+            migrate_at_start: true,
         };
         let db = Database::connect(&settings).await.unwrap();
         db.conn()

@@ -5,7 +5,6 @@
 //! Mimir's module table, in Rust).
 
 use futures::future::BoxFuture;
-use sea_orm_migration::MigrationTrait;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -27,6 +26,21 @@ pub type StartFn =
 /// asks for capacities no test will meet.
 pub type SeedFn =
     fn(tonic::transport::Channel, String, Seed) -> BoxFuture<'static, Result<(), tonic::Status>>;
+
+/// What to do with a service's migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrate {
+    /// Name the pending ones.
+    Pending,
+    /// Apply the pending ones (one process at a time on PostgreSQL).
+    Apply,
+}
+
+/// A service's migrator over a database: the names pending, or applied.
+pub type MigrateFn = for<'a> fn(
+    &'a crate::db::Database,
+    Migrate,
+) -> BoxFuture<'a, Result<Vec<String>, sea_orm::DbErr>>;
 
 /// How to seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +69,9 @@ pub struct ServiceDef {
     pub dead_letters: &'static [&'static str],
     /// Its settings section, if it has one.
     pub settings: Option<Section>,
-    /// Every migration of its database, in order.
-    pub migrations: fn() -> Vec<Box<dyn MigrationTrait>>,
+    /// Its database's migrations: the names pending, or applies them and
+    /// names those applied (`iop migrate`, and `start` unless told not to).
+    pub migrate: MigrateFn,
     /// How it starts on a host.
     pub start: StartFn,
     /// Its demo data, if any.

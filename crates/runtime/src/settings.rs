@@ -192,6 +192,10 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// SQLite only: how long a connection waits for a lock before failing.
     pub busy_timeout_ms: u64,
+    /// Apply pending migrations when a service starts (`iop dev`, small
+    /// sites). Set false where a Job runs `iop migrate` under a migration
+    /// role: `iop serve` then refuses to start on an unmigrated schema.
+    pub migrate_at_start: bool,
 }
 
 impl DatabaseSettings {
@@ -232,10 +236,121 @@ pub struct KafkaSettings {
     /// Create missing topics at start-up through the admin API. `iop dev` turns
     /// this off: its embedded broker has no admin API and creates them itself.
     pub create_topics: bool,
+    /// `min.insync.replicas` of a topic created at start-up (2 in production,
+    /// with 3 replicas: a write survives one broker down).
+    pub topic_min_insync_replicas: i32,
+    /// `retention.ms` of a topic created at start-up; -1 keeps records
+    /// forever. Longer than any outage the outbox could replay across.
+    pub topic_retention_ms: i64,
+    /// Producer `compression.type`: `none` or `gzip` (zlib is built in).
+    pub compression: String,
+    /// How clients reach the brokers: TLS and SASL, from files.
+    pub security: KafkaSecurity,
     /// Extra librdkafka properties passed through verbatim (e.g.
-    /// `security.protocol`); values are secrets (`sasl.password`).
+    /// `socket.keepalive.enable`); values are secrets. A property librdkafka
+    /// does not know, or a value it refuses, stops the process naming it.
     #[serde(default)]
     pub properties: BTreeMap<String, Secret<String>>,
+}
+
+/// `[kafka.security]`: the protocol, the brokers' CA, a client certificate
+/// for mutual TLS, and SASL SCRAM or PLAIN credentials; every secret a file
+/// (a mounted Kubernetes Secret), read when a client is made.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSecurity {
+    /// `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    pub protocol: String,
+    /// PEM of the CA that signed the brokers' certificates (`ssl.ca.location`);
+    /// empty: the system's trust store.
+    pub ca_file: String,
+    /// PEM client certificate for mutual TLS (`ssl.certificate.location`).
+    pub cert_file: String,
+    /// PEM key of that certificate (`ssl.key.location`).
+    pub key_file: String,
+    /// `SCRAM-SHA-512`, `SCRAM-SHA-256` or `PLAIN`.
+    pub sasl_mechanism: String,
+    /// SASL user name.
+    pub username: String,
+    /// File holding the SASL password (never in the settings themselves).
+    pub password_file: String,
+}
+
+impl KafkaSecurity {
+    /// Whether the protocol uses TLS.
+    pub fn tls(&self) -> bool {
+        matches!(self.protocol.as_str(), "ssl" | "sasl_ssl")
+    }
+
+    /// Whether the protocol uses SASL.
+    pub fn sasl(&self) -> bool {
+        matches!(self.protocol.as_str(), "sasl_plaintext" | "sasl_ssl")
+    }
+
+    /// The first key that is wrong, and why: an unknown protocol or
+    /// mechanism, a certificate without its key, SASL without credentials,
+    /// a file that cannot be read.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        if !matches!(
+            self.protocol.as_str(),
+            "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl"
+        ) {
+            return Err(SettingsError::invalid(
+                "kafka.security.protocol",
+                "must be plaintext, ssl, sasl_plaintext or sasl_ssl",
+            ));
+        }
+        let readable = |key: &'static str, path: &str| -> Result<(), SettingsError> {
+            if path.is_empty() || std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                Ok(())
+            } else {
+                Err(SettingsError::invalid(
+                    key,
+                    format!("{path} is not a readable file"),
+                ))
+            }
+        };
+        readable("kafka.security.ca_file", &self.ca_file)?;
+        readable("kafka.security.cert_file", &self.cert_file)?;
+        readable("kafka.security.key_file", &self.key_file)?;
+        readable("kafka.security.password_file", &self.password_file)?;
+        let tls_files = !self.ca_file.is_empty() || !self.cert_file.is_empty();
+        if tls_files && !self.tls() {
+            return Err(SettingsError::invalid(
+                "kafka.security.protocol",
+                "TLS files are set but the protocol has no TLS (ssl or sasl_ssl)",
+            ));
+        }
+        if self.cert_file.is_empty() != self.key_file.is_empty() {
+            return Err(SettingsError::invalid(
+                "kafka.security.key_file",
+                "a client certificate and its key go together",
+            ));
+        }
+        if self.sasl() {
+            if !matches!(
+                self.sasl_mechanism.as_str(),
+                "SCRAM-SHA-512" | "SCRAM-SHA-256" | "PLAIN"
+            ) {
+                return Err(SettingsError::invalid(
+                    "kafka.security.sasl_mechanism",
+                    "must be SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN",
+                ));
+            }
+            if self.username.is_empty() || self.password_file.is_empty() {
+                return Err(SettingsError::invalid(
+                    "kafka.security.username",
+                    "SASL needs username and password_file",
+                ));
+            }
+        } else if !self.username.is_empty() || !self.password_file.is_empty() {
+            return Err(SettingsError::invalid(
+                "kafka.security.protocol",
+                "SASL credentials are set but the protocol has no SASL",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Bearer-token validation.
@@ -516,6 +631,22 @@ impl Settings {
         if self.kafka.topic_replication < 1 {
             return Err(invalid("kafka.topic_replication", "must be at least 1"));
         }
+        if !(1..=self.kafka.topic_replication).contains(&self.kafka.topic_min_insync_replicas) {
+            return Err(invalid(
+                "kafka.topic_min_insync_replicas",
+                "must be 1 to topic_replication",
+            ));
+        }
+        if self.kafka.topic_retention_ms == 0 || self.kafka.topic_retention_ms < -1 {
+            return Err(invalid(
+                "kafka.topic_retention_ms",
+                "must be positive, or -1 (forever)",
+            ));
+        }
+        if !matches!(self.kafka.compression.as_str(), "none" | "gzip") {
+            return Err(invalid("kafka.compression", "must be none or gzip"));
+        }
+        self.kafka.security.check()?;
         if !self.auth.hs256_secret.is_empty() && self.auth.hs256_secret.expose().len() < 32 {
             return Err(invalid("auth.hs256_secret", "must be at least 32 bytes"));
         }

@@ -48,7 +48,6 @@ use iop_runtime::{
     service::{BoxError, Seed, ServiceDef},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 use tonic::{Request, Status, transport::Channel};
 
 pub use api::AdmissionsApi;
@@ -67,7 +66,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     consumes: &[topics::CLINICAL],
     dead_letters: &[topics::ADMISSIONS_DLQ],
     settings: Some(settings::SECTION),
-    migrations: migration::Migrator::migrations,
+    migrate: iop_messaging::mount::migrations::<migration::Migrator>,
     start,
     seed: Some(seed),
 };

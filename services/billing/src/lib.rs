@@ -38,7 +38,6 @@ use iop_runtime::{
     service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 
 pub use api::BillingApi;
 
@@ -60,7 +59,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     ],
     dead_letters: &[topics::BILLING_DLQ],
     settings: Some(settings::SECTION),
-    migrations: migration::Migrator::migrations,
+    migrate: iop_messaging::mount::migrations::<migration::Migrator>,
     start,
     seed: None,
 };

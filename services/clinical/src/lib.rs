@@ -39,7 +39,6 @@ use iop_runtime::{
     service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 
 pub use api::ClinicalApi;
 
@@ -56,7 +55,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     consumes: &[topics::ADMISSIONS, topics::SCHEDULING, topics::LAB],
     dead_letters: &[topics::CLINICAL_DLQ],
     settings: Some(settings::SECTION),
-    migrations: migration::Migrator::migrations,
+    migrate: iop_messaging::mount::migrations::<migration::Migrator>,
     start,
     seed: None,
 };

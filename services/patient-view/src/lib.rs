@@ -31,7 +31,6 @@ use iop_runtime::{
     service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 
 pub use api::PatientViewApi;
 pub use events::ViewHandler;
@@ -48,7 +47,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     consumes: &[topics::ADMISSIONS, topics::SCHEDULING, topics::CLINICAL],
     dead_letters: &[topics::PATIENT_VIEW_DLQ],
     settings: Some(settings::SECTION),
-    migrations: migration::Migrator::migrations,
+    migrate: iop_messaging::mount::migrations::<migration::Migrator>,
     start,
     seed: None,
 };

@@ -36,7 +36,6 @@ use iop_runtime::{
     service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 
 pub use api::SchedulingApi;
 /// Facility-local days and instants (shared with every context).
@@ -54,7 +53,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     consumes: &[topics::ADMISSIONS],
     dead_letters: &[topics::SCHEDULING_DLQ],
     settings: Some(settings::SECTION),
-    migrations: migration::Migrator::migrations,
+    migrate: iop_messaging::mount::migrations::<migration::Migrator>,
     start,
     seed: None,
 };

@@ -46,7 +46,6 @@ use iop_runtime::{
     service::{BoxError, ServiceDef},
     settings::DatabaseSettings,
 };
-use sea_orm_migration::MigratorTrait;
 
 pub use api::LabApi;
 
@@ -63,7 +62,7 @@ pub const SERVICE: ServiceDef = ServiceDef {
     consumes: &[topics::ADMISSIONS, topics::SCHEDULING, topics::CLINICAL],
     dead_letters: &[topics::LAB_DLQ],
     settings: Some(settings::SECTION),
-    migrations: migration::Migrator::migrations,
+    migrate: iop_messaging::mount::migrations::<migration::Migrator>,
     start,
     seed: None,
 };

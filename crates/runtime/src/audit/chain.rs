@@ -394,6 +394,7 @@ mod tests {
             url: format!("sqlite://{}/audit.db", dir.path().display()).into(),
             max_connections: 2,
             busy_timeout_ms: 1000,
+            migrate_at_start: true,
         })
         .await
         .unwrap();
