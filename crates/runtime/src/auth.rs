@@ -4,10 +4,20 @@
 //! extensions; a missing or bad token gets UNAUTHENTICATED before any handler
 //! runs. Handlers then ask the caller for roles and facilities.
 //!
-//! HS256 with a shared secret keeps the one-machine mode self-contained; a
-//! deployment behind an identity provider would swap in its public key here.
+//! Keys: with `auth.jwks_file` set, the identity provider's public keys
+//! (RS256, ES256, EdDSA) from a JSON Web Key Set, chosen by the token's `kid`
+//! and re-read when the file changes (a key added is trusted, a key removed
+//! no longer is, without a restart); HS256 with the shared secret is then
+//! refused. Without it, HS256 with `auth.hs256_secret`: the one-machine mode
+//! (`iop dev`), self-contained.
 
-use std::{collections::HashSet, fmt, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    fmt,
+    path::PathBuf,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant, SystemTime},
+};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -218,6 +228,142 @@ impl Denied {
 #[error("auth.hs256_secret must be at least 32 bytes")]
 pub struct WeakSecret;
 
+/// Verification keys that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The shared secret is too short.
+    #[error("settings: invalid `auth.hs256_secret`: {0}")]
+    Weak(#[from] WeakSecret),
+    /// The JWKS file cannot be read or holds no usable key.
+    #[error("settings: invalid `auth.jwks_file`: {0}")]
+    Jwks(String),
+}
+
+/// The algorithm a JWK is used with: its `alg`, else what its key type
+/// implies; only RS256, ES256 and EdDSA are accepted.
+fn jwk_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
+    let named = match jwk.common.key_algorithm {
+        Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
+        Some(KeyAlgorithm::ES256) => Some(Algorithm::ES256),
+        Some(KeyAlgorithm::EdDSA) => Some(Algorithm::EdDSA),
+        Some(_) => return None,
+        None => None,
+    };
+    let implied = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            Algorithm::EdDSA
+        }
+        _ => return None,
+    };
+    match named {
+        Some(a) if a != implied => None,
+        _ => Some(implied),
+    }
+}
+
+/// Signing keys by `kid`, read from a JWKS file.
+fn read_jwks(path: &std::path::Path) -> Result<HashMap<String, (DecodingKey, Algorithm)>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a JWKS: {e}", path.display()))?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let signing = !matches!(
+            jwk.common.public_key_use,
+            Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+        );
+        let (Some(kid), Some(alg), true) = (&jwk.common.key_id, jwk_algorithm(jwk), signing) else {
+            continue;
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("key {kid}: {e}"))?;
+        keys.insert(kid.clone(), (key, alg));
+    }
+    if keys.is_empty() {
+        return Err(format!(
+            "{}: no signing key with a kid (RS256, ES256, EdDSA)",
+            path.display()
+        ));
+    }
+    Ok(keys)
+}
+
+/// How often the JWKS file is looked at for a change, at most.
+const JWKS_CHECK: Duration = Duration::from_secs(1);
+
+/// The identity provider's keys and when the file was last seen.
+struct Jwks {
+    path: PathBuf,
+    state: RwLock<JwksState>,
+}
+
+struct JwksState {
+    keys: HashMap<String, (DecodingKey, Algorithm)>,
+    stamp: Option<(SystemTime, u64)>,
+    checked: Instant,
+}
+
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+impl Jwks {
+    fn open(path: &str) -> Result<Self, KeysError> {
+        let path = PathBuf::from(path);
+        let keys = read_jwks(&path).map_err(KeysError::Jwks)?;
+        let state = JwksState {
+            keys,
+            stamp: stamp(&path),
+            checked: Instant::now(),
+        };
+        Ok(Self {
+            path,
+            state: RwLock::new(state),
+        })
+    }
+
+    /// The key and algorithm of `kid`, re-reading the file first when it
+    /// changed (a file that no longer reads keeps the keys it held).
+    fn key(&self, kid: &str) -> Option<(DecodingKey, Algorithm)> {
+        let stale = self
+            .state
+            .read()
+            .map(|s| s.checked.elapsed() >= JWKS_CHECK)
+            .unwrap_or(true);
+        if stale && let Ok(mut s) = self.state.write() {
+            s.checked = Instant::now();
+            let now = stamp(&self.path);
+            if now != s.stamp {
+                match read_jwks(&self.path) {
+                    Ok(keys) => {
+                        tracing::info!(
+                            keys = keys.len(),
+                            "verification keys reloaded from auth.jwks_file"
+                        );
+                        s.keys = keys;
+                        s.stamp = now;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "auth.jwks_file changed but does not read; keeping the keys it held")
+                    }
+                }
+            }
+        }
+        self.state.read().ok()?.keys.get(kid).cloned()
+    }
+}
+
+/// Where verification keys come from.
+enum Keys {
+    /// HS256 with the shared secret (`iop dev`).
+    Shared(DecodingKey),
+    /// The identity provider's, by `kid`.
+    Provider(Jwks),
+}
+
 /// Longest token subject, in bytes.
 pub const MAX_SUBJECT_BYTES: usize = 256;
 
@@ -227,16 +373,25 @@ const LEEWAY_S: u64 = 30;
 /// Validates bearer tokens; cheap to clone (one per service).
 #[derive(Clone)]
 pub struct Authenticator {
-    inner: Arc<(DecodingKey, Validation)>,
+    inner: Arc<(Keys, Validation)>,
     max_lifetime: i64,
 }
 
 impl Authenticator {
-    /// Builds the validator from settings.
-    pub fn new(settings: &AuthSettings) -> Result<Self, WeakSecret> {
+    /// Builds the validator from settings: the JWKS file's keys when
+    /// `auth.jwks_file` is set, else the HS256 secret.
+    pub fn new(settings: &AuthSettings) -> Result<Self, KeysError> {
+        // The secret keys consistency tokens in either mode.
         if settings.hs256_secret.expose().len() < 32 {
-            return Err(WeakSecret);
+            return Err(WeakSecret.into());
         }
+        let keys = if settings.jwks_file.is_empty() {
+            Keys::Shared(DecodingKey::from_secret(
+                settings.hs256_secret.expose().as_bytes(),
+            ))
+        } else {
+            Keys::Provider(Jwks::open(&settings.jwks_file)?)
+        };
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
@@ -244,10 +399,7 @@ impl Authenticator {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_S;
         Ok(Self {
-            inner: Arc::new((
-                DecodingKey::from_secret(settings.hs256_secret.expose().as_bytes()),
-                validation,
-            )),
+            inner: Arc::new((keys, validation)),
             max_lifetime: i64::try_from(settings.max_token_lifetime_s).unwrap_or(i64::MAX),
         })
     }
@@ -261,10 +413,23 @@ impl Authenticator {
             tracing::debug!(reason = %why, "bearer token refused");
             Status::unauthenticated("invalid bearer token")
         };
-        let (key, validation) = &*self.inner;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, validation)
-            .map_err(|e| invalid(&e))?
-            .claims;
+        let (keys, template) = &*self.inner;
+        let claims = match keys {
+            Keys::Shared(key) => jsonwebtoken::decode::<Claims>(token, key, template),
+            Keys::Provider(jwks) => {
+                let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(&e))?;
+                let kid = header.kid.ok_or_else(|| invalid(&"no kid in the header"))?;
+                let (key, alg) = jwks.key(&kid).ok_or_else(|| invalid(&"unknown kid"))?;
+                if header.alg != alg {
+                    return Err(invalid(&"alg is not the key's"));
+                }
+                let mut validation = template.clone();
+                validation.algorithms = vec![alg];
+                jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            }
+        }
+        .map_err(|e| invalid(&e))?
+        .claims;
         let now = chrono::Utc::now().timestamp();
         // The subject goes into audit rows and events (who linked, who broke
         // the glass): bounded like every other string that reaches them.
@@ -366,6 +531,7 @@ mod tests {
     fn settings(secret: &str) -> AuthSettings {
         AuthSettings {
             hs256_secret: secret.into(),
+            jwks_file: String::new(),
             issuer: "iop".into(),
             audience: "iop".into(),
             max_token_lifetime_s: 43_200,
@@ -491,5 +657,96 @@ mod tests {
             caller.require_role(&[Role::Billing]).unwrap_err().code(),
             tonic::Code::PermissionDenied
         );
+    }
+
+    /// An identity provider's Ed25519 key: its id, its PKCS#8 private key
+    /// and its public JWK.
+    fn provider_key(kid: &str) -> (String, Vec<u8>, serde_json::Value) {
+        use base64::Engine as _;
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        use rand::RngCore;
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let der = key.to_pkcs8_der().unwrap().as_bytes().to_vec();
+        let x =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
+        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"});
+        (kid.to_owned(), der, jwk)
+    }
+
+    fn signed_by((kid, der, _): &(String, Vec<u8>, serde_json::Value)) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: "dr-okafor".into(),
+            roles: vec![Role::Clinician],
+            facilities: vec!["oakland".into()],
+            iss: "iop".into(),
+            aud: "iop".into(),
+            exp: now + 300,
+            iat: now,
+            nbf: None,
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.clone());
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der)).unwrap()
+    }
+
+    fn publish(path: &std::path::Path, keys: &[&(String, Vec<u8>, serde_json::Value)]) {
+        let set = serde_json::json!({"keys": keys.iter().map(|k| k.2.clone()).collect::<Vec<_>>()});
+        // Written beside and renamed, as a ConfigMap update lands.
+        let next = path.with_extension("next");
+        std::fs::write(&next, serde_json::to_vec(&set).unwrap()).unwrap();
+        std::fs::rename(&next, path).unwrap();
+    }
+
+    /// Polls `auth` on `token` until it answers `accepted` (the file is
+    /// looked at once a second at most); fails after 10 s.
+    fn until_answer(auth: &Authenticator, token: &str, accepted: bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while auth.verify(token).is_ok() != accepted {
+            assert!(Instant::now() < deadline, "the key change was not seen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    #[test]
+    fn keys_from_a_jwks_rotate_without_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwks.json");
+        let (old, new) = (provider_key("2026-11"), provider_key("2026-12"));
+        publish(&path, &[&old]);
+        let mut s = settings(&generate_secret());
+        s.jwks_file = path.to_string_lossy().into_owned();
+        let auth = Authenticator::new(&s).unwrap();
+        let caller = auth.verify(&signed_by(&old)).unwrap();
+        assert_eq!(caller.subject(), "dr-okafor");
+        assert_eq!(
+            auth.verify(&signed_by(&new)).unwrap_err().code(),
+            tonic::Code::Unauthenticated,
+            "a key not published yet"
+        );
+        // The provider publishes the next key beside the current one...
+        publish(&path, &[&old, &new]);
+        until_answer(&auth, &signed_by(&new), true);
+        assert!(
+            auth.verify(&signed_by(&old)).is_ok(),
+            "both during the overlap"
+        );
+        // ...then withdraws the old one.
+        publish(&path, &[&new]);
+        until_answer(&auth, &signed_by(&old), false);
+        assert!(auth.verify(&signed_by(&new)).is_ok());
+        // The shared secret signs no bearer token any more: even one made
+        // with it is refused.
+        let hs = TokenIssuer::new(&s)
+            .unwrap()
+            .issue("x", &[Role::Admin], &["*"], 60)
+            .unwrap();
+        assert!(auth.verify(&hs).is_err());
+        // A file that is not a key set stops start-up, naming the setting.
+        std::fs::write(&path, "{}").unwrap();
+        let e = Authenticator::new(&s).err().unwrap().to_string();
+        assert!(e.contains("auth.jwks_file"), "{e}");
     }
 }

@@ -131,6 +131,7 @@ mod tests {
     fn key(secret: &str) -> TokenKey {
         TokenKey::from_settings(&AuthSettings {
             hs256_secret: secret.repeat(32).into(),
+            jwks_file: String::new(),
             issuer: "iop".into(),
             audience: "iop".into(),
             max_token_lifetime_s: 60,

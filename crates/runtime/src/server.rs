@@ -219,9 +219,9 @@ pub struct Host {
 /// The host could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
-    /// `auth.hs256_secret` is unusable.
-    #[error("settings: invalid `auth.hs256_secret`: {0}")]
-    Auth(#[from] crate::auth::WeakSecret),
+    /// The verification keys are unusable.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::KeysError),
     /// The server failed.
     #[error(transparent)]
     Server(#[from] ServerError),

@@ -361,6 +361,13 @@ pub struct AuthSettings {
     /// `iop dev` generates one when empty.
     #[serde(default)]
     pub hs256_secret: Secret<String>,
+    /// A JSON Web Key Set of the identity provider's signing keys (RS256,
+    /// ES256, EdDSA, each with a `kid`), e.g. a mounted ConfigMap its
+    /// publisher keeps current; re-read when it changes. When set, HS256
+    /// tokens are refused: `hs256_secret` then signs no bearer token and only
+    /// keys consistency tokens (still required, shared by the services).
+    #[serde(default)]
+    pub jwks_file: String,
     /// Expected `iss` claim.
     pub issuer: String,
     /// Expected `aud` claim.
