@@ -32,6 +32,38 @@ pub enum ServerError {
     /// The transport failed.
     #[error("grpc transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// A TLS file could not be read.
+    #[error("grpc.tls: {path}: {source}")]
+    Tls {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The server's TLS configuration from `[grpc.tls]`, if it has one.
+fn tls_config(
+    tls: &crate::settings::GrpcTls,
+) -> Result<Option<tonic::transport::ServerTlsConfig>, ServerError> {
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    if !tls.enabled() {
+        return Ok(None);
+    }
+    let read = |path: &str| {
+        std::fs::read(path).map_err(|source| ServerError::Tls {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(
+        read(&tls.cert_file)?,
+        read(&tls.key_file)?,
+    ));
+    if !tls.client_ca_file.is_empty() {
+        config = config.client_ca_root(Certificate::from_pem(read(&tls.client_ca_file)?));
+    }
+    Ok(Some(config))
 }
 
 /// Health of the services in one process. Every service starts NOT_SERVING;
@@ -152,7 +184,11 @@ pub async fn serve(
             Ok(stream)
         })
     });
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls_config(&settings.tls)? {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .timeout(settings.request_timeout())
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -333,5 +369,134 @@ impl Host {
             }
         }
         result.map_err(HostError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    };
+    use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    use super::*;
+
+    /// A CA, and a certificate it signed for `name` with `purpose`.
+    fn issued(
+        ca: &(rcgen::Certificate, KeyPair),
+        name: &str,
+        purpose: ExtendedKeyUsagePurpose,
+    ) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![purpose];
+        let cert = params.signed_by(&key, &ca.0, &ca.1).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    async fn check(channel: Channel) -> Result<(), tonic::Status> {
+        HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(drop)
+    }
+
+    #[tokio::test]
+    async fn mutual_tls_lets_in_only_a_client_the_ca_signed() {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "IOP test CA");
+        let ca = (ca_params.self_signed(&ca_key).unwrap(), ca_key);
+        let ca_pem = ca.0.pem();
+        let (server_cert, server_key) =
+            issued(&ca, "localhost", ExtendedKeyUsagePurpose::ServerAuth);
+        let (client_cert, client_key) =
+            issued(&ca, "facility-system", ExtendedKeyUsagePurpose::ClientAuth);
+        // Another CA's client: refused as well.
+        let other_key = KeyPair::generate().unwrap();
+        let mut other_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        other_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let other = (other_params.self_signed(&other_key).unwrap(), other_key);
+        let (stranger_cert, stranger_key) =
+            issued(&other, "stranger", ExtendedKeyUsagePurpose::ClientAuth);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let mut grpc = crate::Settings::defaults(&[]).unwrap().grpc;
+        grpc.tls.cert_file = file("server.pem", &server_cert);
+        grpc.tls.key_file = file("server.key", &server_key);
+        grpc.tls.client_ca_file = file("ca.pem", &ca_pem);
+        grpc.tls.check().unwrap();
+        grpc.drain_ms = 0;
+
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (health, health_server) = Health::new(&["iop.test.v1.Test"]).await;
+        health.serving("iop.test.v1.Test").await;
+        let mut routes = tonic::service::RoutesBuilder::default();
+        routes.add_service(health_server);
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { serve(listener, &grpc, routes.routes(), health, shutdown).await }
+        });
+
+        let tls = || {
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(&ca_pem))
+                .domain_name("localhost")
+        };
+        let connect = |config: ClientTlsConfig| async move {
+            Channel::from_shared(format!("https://127.0.0.1:{port}"))
+                .unwrap()
+                .tls_config(config)
+                .unwrap()
+                .connect()
+                .await
+        };
+        // With the CA's client certificate: in.
+        let ours = connect(tls().identity(Identity::from_pem(&client_cert, &client_key)))
+            .await
+            .expect("a client the CA signed connects");
+        check(ours).await.expect("and is answered");
+        // Without a certificate, or with another CA's: no answer.
+        for config in [
+            tls(),
+            tls().identity(Identity::from_pem(&stranger_cert, &stranger_key)),
+        ] {
+            let refused = match connect(config).await {
+                Err(_) => true,
+                Ok(channel) => check(channel).await.is_err(),
+            };
+            assert!(
+                refused,
+                "a client without the CA's certificate was answered"
+            );
+        }
+        // Nor in plaintext.
+        let plain = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await;
+        let refused = match plain {
+            Err(_) => true,
+            Ok(channel) => check(channel).await.is_err(),
+        };
+        assert!(refused, "plaintext was answered on a TLS port");
+        shutdown.cancel();
+        server.await.unwrap().unwrap();
     }
 }

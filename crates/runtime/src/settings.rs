@@ -172,6 +172,58 @@ pub struct GrpcSettings {
     /// On shutdown, time between reporting NOT_SERVING and closing the listener, so
     /// load balancers stop routing before connections go away.
     pub drain_ms: u64,
+    /// TLS on the gRPC port, and mutual TLS when a client CA is given.
+    pub tls: GrpcTls,
+}
+
+/// `[grpc.tls]`: PEM files, read at start (a renewed certificate takes a
+/// restart, e.g. a rollout when its Secret changes).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcTls {
+    /// The server's certificate chain; empty: plaintext (h2c).
+    pub cert_file: String,
+    /// Its private key.
+    pub key_file: String,
+    /// CA of the client certificates to require (mutual TLS); empty: any
+    /// client may connect (and still needs a bearer token).
+    pub client_ca_file: String,
+}
+
+impl GrpcTls {
+    /// Whether the port speaks TLS.
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.is_empty()
+    }
+
+    /// The first key that is wrong, and why.
+    pub fn check(&self) -> Result<(), SettingsError> {
+        for (key, path) in [
+            ("grpc.tls.cert_file", &self.cert_file),
+            ("grpc.tls.key_file", &self.key_file),
+            ("grpc.tls.client_ca_file", &self.client_ca_file),
+        ] {
+            if !path.is_empty() && !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                return Err(SettingsError::invalid(
+                    key,
+                    format!("{path} is not a readable file"),
+                ));
+            }
+        }
+        if self.cert_file.is_empty() != self.key_file.is_empty() {
+            return Err(SettingsError::invalid(
+                "grpc.tls.key_file",
+                "a certificate and its key go together",
+            ));
+        }
+        if !self.client_ca_file.is_empty() && !self.enabled() {
+            return Err(SettingsError::invalid(
+                "grpc.tls.client_ca_file",
+                "mutual TLS needs cert_file and key_file",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl GrpcSettings {
@@ -610,6 +662,7 @@ impl Settings {
         if self.grpc.max_message_bytes < 1024 {
             return Err(invalid("grpc.max_message_bytes", "must be at least 1024"));
         }
+        self.grpc.tls.check()?;
         if self.grpc.request_timeout_ms == 0 {
             return Err(invalid("grpc.request_timeout_ms", "must be positive"));
         }
