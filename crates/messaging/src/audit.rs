@@ -45,7 +45,7 @@ impl AuditTrails {
             .push((service, ledger));
     }
 
-    fn all(&self) -> Vec<(&'static str, Ledger)> {
+    pub(crate) fn all(&self) -> Vec<(&'static str, Ledger)> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

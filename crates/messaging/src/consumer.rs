@@ -221,6 +221,9 @@ async fn monitor(m: Monitor, stop: CancellationToken, stalled: tokio::sync::ones
 /// Commits what was stored and closes the client, once the stall watch has
 /// let go of it (an observation in flight holds it for a few seconds at most).
 /// Blocking.
+/// How long closing a consumer client may take before it is left behind.
+const CLOSE_WITHIN: Duration = Duration::from_secs(30);
+
 fn close(name: &str, mut consumer: Arc<GroupConsumer>) {
     if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
         // Nothing stored since the last commit is a normal outcome.
@@ -367,9 +370,21 @@ impl<H: EventHandler> EventConsumer<H> {
             // its broker is still there (a client closed later, against a
             // broker that is gone, waits forever). A dynamic member's close
             // leaves the group, so the broker rebalances at once.
+            // On a thread of its own, awaited for a bounded time: librdkafka
+            // has been seen to block forever closing a client in the middle
+            // of a rebalance (its assign op never served), and a blocking
+            // task of the runtime would then hold the process's shutdown.
             let name = self.name.clone();
-            let closed = tokio::task::spawn_blocking(move || close(&name, consumer));
-            let _ = closed.await;
+            let (done, closed) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new()
+                .name(format!("close-{}", self.name))
+                .spawn(move || {
+                    close(&name, consumer);
+                    let _ = done.send(());
+                });
+            if spawned.is_ok() && tokio::time::timeout(CLOSE_WITHIN, closed).await.is_err() {
+                tracing::warn!(consumer = %self.name, "closing the consumer client did not finish; left behind");
+            }
             let End::Stalled = end else {
                 return Ok(());
             };
@@ -444,14 +459,16 @@ impl<H: EventHandler> EventConsumer<H> {
             if matches!(disposition, Disposition::Interrupted) {
                 return End::Shutdown;
             }
-            if let Disposition::DeadLettered(reason) = &disposition
-                && !self
+            if let Disposition::DeadLettered(reason) = &disposition {
+                if !self
                     .dead_letter(dlq, &dlq_topic, &message, reason, shutdown)
                     .await
-            {
-                // Shutting down before the dead letter was accepted: leave the
-                // offset unstored so the record is read again next time.
-                return End::Shutdown;
+                {
+                    // Shutting down before the dead letter was accepted: leave the
+                    // offset unstored so the record is read again next time.
+                    return End::Shutdown;
+                }
+                iop_runtime::metrics::observe_dead_letter(&self.name);
             }
             if let Err(e) = consumer.store_offset_from_message(&message) {
                 tracing::warn!(consumer = %self.name, error = %e, "cannot store offset");

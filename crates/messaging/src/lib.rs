@@ -27,6 +27,7 @@ pub mod cloudevents;
 pub mod consumer;
 pub mod kafka;
 pub mod membership;
+pub mod metrics;
 pub mod mount;
 pub mod ops;
 pub mod outbox;
@@ -96,6 +97,14 @@ pub enum StartError {
         count: usize,
         /// The first pending.
         first: String,
+    },
+    /// The metrics endpoint cannot listen.
+    #[error("telemetry.metrics_listen {listen}: {source}")]
+    Metrics {
+        /// The address.
+        listen: String,
+        /// Why.
+        source: std::io::Error,
     },
     /// `audit.chain_key` is unusable.
     #[error(transparent)]

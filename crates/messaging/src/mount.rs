@@ -85,10 +85,30 @@ pub async fn open<M: MigratorTrait>(
     let (trails, first) = host.shared::<AuditTrails>();
     if first {
         iop_runtime::mount!(host, AuditServiceServer::new(AuditApi::new(trails.clone())));
+        // The first service of the process opens the metrics endpoint over
+        // every service's outbox and every consumer of the process.
+        let listen = host.settings.telemetry.metrics_listen.clone();
+        if !listen.is_empty() {
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|source| StartError::Metrics { listen, source })?;
+            let (board, _) = host.shared::<Board>();
+            let shutdown = host.shutdown.clone();
+            host.spawn(crate::metrics::serve(
+                listener,
+                trails.clone(),
+                board,
+                shutdown,
+            ));
+        }
     }
     trails.add(service, ledger.clone());
     Ok(ledger)
 }
+
+/// Marks that the process mounted the operations API.
+#[derive(Clone, Default)]
+struct OperationsMounted;
 
 /// Starts `service`'s consumer: group `group` over the topics the service
 /// consumes, applying events with `handler` in units of work of `ledger`;
@@ -100,7 +120,8 @@ pub fn consume<H: EventHandler + Send + Sync + 'static>(
     ledger: Ledger,
     handler: H,
 ) {
-    let (board, first) = host.shared::<Board>();
+    let (board, _) = host.shared::<Board>();
+    let (_, first) = host.shared::<OperationsMounted>();
     if first {
         // The first consumer of the process mounts the operations API over the board.
         let (trails, _) = host.shared::<AuditTrails>();

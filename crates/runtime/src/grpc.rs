@@ -227,25 +227,32 @@ macro_rules! grpc_service {
                     $crate::grpc::__private::tonic::Status,
                 > {
                     let action = $crate::grpc::action($name, stringify!($rpc));
-                    let call = match $crate::grpc::begin(&request, $roles) {
-                        Ok(call) => call,
-                        Err(not_opened) => {
-                            return Err($crate::grpc::refuse(
-                                &self.$trail,
-                                not_opened,
-                                action,
-                                request.get_ref(),
-                            )
-                            .await);
+                    let started = ::std::time::Instant::now();
+                    let answer = async {
+                        let call = match $crate::grpc::begin(&request, $roles) {
+                            Ok(call) => call,
+                            Err(not_opened) => {
+                                return Err($crate::grpc::refuse(
+                                    &self.$trail,
+                                    not_opened,
+                                    action,
+                                    request.get_ref(),
+                                )
+                                .await);
+                            }
+                        };
+                        let named = $crate::bounds::screen(request.get_ref()).map_err(|e| {
+                            $crate::status::invalid_argument("iop.request", e.field, &e.reason)
+                        })?;
+                        match self.$handler(&call, request.into_inner()).await {
+                            Ok(response) => Ok($crate::grpc::__private::tonic::Response::new(response)),
+                            Err(e) => Err($crate::grpc::settle(&self.$trail, &call, action, named, e.into()).await),
                         }
-                    };
-                    let named = $crate::bounds::screen(request.get_ref()).map_err(|e| {
-                        $crate::status::invalid_argument("iop.request", e.field, &e.reason)
-                    })?;
-                    match self.$handler(&call, request.into_inner()).await {
-                        Ok(response) => Ok($crate::grpc::__private::tonic::Response::new(response)),
-                        Err(e) => Err($crate::grpc::settle(&self.$trail, &call, action, named, e.into()).await),
                     }
+                    .await;
+                    let code = answer.as_ref().map_or_else(|s| s.code(), |_| $crate::grpc::__private::tonic::Code::Ok);
+                    $crate::metrics::observe_request(action, code, started.elapsed());
+                    answer
                 }
             )*
         }

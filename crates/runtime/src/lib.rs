@@ -13,6 +13,7 @@ pub mod consistency;
 pub mod db;
 pub mod grpc;
 pub mod ids;
+pub mod metrics;
 pub mod phi;
 pub mod schema;
 pub mod secret;

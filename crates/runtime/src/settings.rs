@@ -442,6 +442,10 @@ pub struct TelemetrySettings {
     pub otlp_endpoint: String,
     /// Fraction of new traces sampled, 0.0–1.0.
     pub sample_ratio: f64,
+    /// Address of the Prometheus endpoint (`GET /metrics`), e.g.
+    /// `0.0.0.0:9464`; empty: none.
+    #[serde(default)]
+    pub metrics_listen: String,
 }
 
 /// Outbox relay behaviour.

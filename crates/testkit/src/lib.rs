@@ -167,6 +167,17 @@ impl TestNetwork {
         network
     }
 
+    /// Takes the mock cluster's only broker down: clients' requests fail
+    /// until [`TestNetwork::broker_up`].
+    pub fn broker_down(&self) {
+        self.broker.broker_down(1).expect("broker down");
+    }
+
+    /// Brings the broker back.
+    pub fn broker_up(&self) {
+        self.broker.broker_up(1).expect("broker up");
+    }
+
     /// The database settings of the service named `name`.
     pub fn database(&self, name: &str) -> &DatabaseSettings {
         self.databases
@@ -422,14 +433,16 @@ pub async fn admitted_patient(
     (id, admitted)
 }
 
-/// Polls `f` until it yields a value, for up to 30 s (CI machines are slow);
-/// fails the test naming `what` otherwise.
+/// Polls `f` until it yields a value, for up to 60 s (CI machines are slow,
+/// and a test binary runs its networks in parallel: a lab test once took
+/// 30 s for one consumer hop under that load); fails the test naming `what`
+/// otherwise.
 pub async fn until<T, F, Fut>(what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(v) = f().await {
             return v;
