@@ -213,6 +213,17 @@ pub fn request_id(value: &str) -> Result<Option<String>, FieldError> {
     Ok(Some(value.to_owned()))
 }
 
+/// A required UUID field naming a record by its own id (a claim, a task, a
+/// work item), in canonical lower-case form.
+pub fn uuid(field: &'static str, value: &str) -> Result<String, FieldError> {
+    if value.is_empty() {
+        return Err(FieldError::required(field));
+    }
+    uuid::Uuid::parse_str(value)
+        .map(|u| u.to_string())
+        .map_err(|_| FieldError::new(field, "must be a UUID"))
+}
+
 /// A required free-text reason of 1–`max` characters, trimmed.
 pub fn reason(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
     let value = value.trim();

@@ -185,6 +185,27 @@ pub fn filing_deadline(payer: &Payer, day: NaiveDate) -> NaiveDate {
     }
 }
 
+/// Why a coverage is due an eligibility check on `today`, if it is: never
+/// answered, changed (recorded again) since its last answer, or last answered
+/// in an earlier month or `every_days` ago or more (monthly re-verification).
+/// `last` is the last answer's instant and its facility-local day.
+pub fn eligibility_due(
+    last: Option<(DateTime<Utc>, NaiveDate)>,
+    recorded_at: DateTime<Utc>,
+    today: NaiveDate,
+    every_days: u32,
+) -> Option<&'static str> {
+    match last {
+        None => Some("never checked"),
+        Some((at, _)) if at < recorded_at => Some("coverage changed"),
+        Some((_, day)) => {
+            let stale = (today - day).num_days() >= i64::from(every_days);
+            let earlier_month = (day.year(), day.month()) != (today.year(), today.month());
+            (stale || earlier_month).then_some("monthly")
+        }
+    }
+}
+
 /// The Monday of `day`'s week.
 pub fn week_start(day: NaiveDate) -> NaiveDate {
     day - Days::new(u64::from(day.weekday().num_days_from_monday()))

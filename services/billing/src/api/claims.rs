@@ -455,10 +455,5 @@ impl BillingApi {
 
 /// A UUID id field, canonical.
 pub(super) fn uuid_field(field: &'static str, value: &str) -> Result<String> {
-    if value.is_empty() {
-        return Err(BillingError::invalid(field, "is required"));
-    }
-    uuid::Uuid::parse_str(value)
-        .map(|u| u.to_string())
-        .map_err(|_| BillingError::invalid(field, "must be a UUID"))
+    Ok(iop_runtime::ids::uuid(field, value)?)
 }

@@ -3,7 +3,7 @@
 //! covering payment, accounted for in the audit trail), 271 answers applied
 //! to coverages, and which coverages are due a check.
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use iop_consent::gate::Intent;
 use iop_messaging::work::{Access, Actor, Stream};
 use iop_proto::billing::{events::v1 as events, v1 as api};
@@ -232,18 +232,13 @@ impl BillingApi {
                 .filter(|k| k.coverage_id == c.coverage_id)
                 .filter_map(|k| k.answered_at)
                 .max();
-            let why = match last {
-                None => Some("never checked"),
-                Some(at) if at < c.recorded_at => Some("coverage changed"),
-                Some(at) => {
-                    let local = iop_care::calendar::local(at, tz).date();
-                    let stale =
-                        (today - local).num_days() >= i64::from(self.rules.eligibility_every_days);
-                    let earlier_month =
-                        (local.year(), local.month()) != (today.year(), today.month());
-                    (stale || earlier_month).then_some("monthly")
-                }
-            };
+            let last = last.map(|at| (at, iop_care::calendar::local(at, tz).date()));
+            let why = rules::eligibility_due(
+                last,
+                c.recorded_at,
+                today,
+                self.rules.eligibility_every_days,
+            );
             if let Some(why) = why {
                 due.push(api::EligibilityDue {
                     patient_id: c.patient_id.clone(),

@@ -6,10 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use iop_messaging::work::{Actor, Stream};
-use iop_proto::billing::{
-    events::v1 as events,
-    v1::{self as api, ClaimStatus},
-};
+use iop_proto::billing::{events::v1 as events, v1 as api};
 use iop_runtime::{grpc::Call, ids::FacilityId, wire};
 
 use super::{
@@ -23,24 +20,6 @@ use crate::{
     money, store,
     x12::remit,
 };
-
-/// What a denial's reason codes mean to a biller.
-fn denial_reason(codes: &[String]) -> String {
-    let known: Vec<String> = codes
-        .iter()
-        .map(|c| match c.as_str() {
-            "CO-197" => "CO-197: precertification/authorization absent".to_owned(),
-            "CO-29" => "CO-29: the time limit for filing has expired".to_owned(),
-            "CO-16" => "CO-16: the claim lacks information needed to adjudicate it".to_owned(),
-            "CO-50" => "CO-50: not deemed a medical necessity by the payer".to_owned(),
-            other => other.to_owned(),
-        })
-        .collect();
-    known.join("; ")
-}
-
-/// Codes that always need a biller, even on a paid claim.
-const WORK_CODES: [&str; 2] = ["CO-197", "CO-29"];
 
 impl BillingApi {
     pub(super) async fn apply_remittance(
@@ -117,18 +96,11 @@ impl BillingApi {
                 c = newer;
             }
             let codes: Vec<String> = p.all_adjustments().map(remit::Adjustment::code).collect();
+            let outcome = p.outcome();
             let balance_before = c.patient_resp_cents;
             c.paid_cents += p.paid;
             c.patient_resp_cents += p.patient_responsibility;
-            let denied =
-                p.is_denied() || (!p.is_reversal() && p.paid == 0 && p.patient_responsibility == 0);
-            c.status = if p.is_reversal() {
-                ClaimStatus::Reversed
-            } else if denied {
-                ClaimStatus::Denied
-            } else {
-                ClaimStatus::Paid
-            } as i32;
+            c.status = outcome.status as i32;
             let mut all: Vec<String> = c
                 .adjustments
                 .split(',')
@@ -146,22 +118,7 @@ impl BillingApi {
             }
             c.updated_at = now;
             store::put::<claim::Entity, _>(work.txn(), c.clone()).await?;
-            let needs_work: Vec<String> = codes
-                .iter()
-                .filter(|code| denied || WORK_CODES.contains(&code.as_str()))
-                .filter(|code| !code.starts_with("PR-"))
-                .cloned()
-                .collect();
-            if denied || !needs_work.is_empty() {
-                let code = needs_work
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "DENIED".into());
-                let reason = if needs_work.is_empty() {
-                    "denied without a reason code".to_owned()
-                } else {
-                    denial_reason(&needs_work)
-                };
+            if let Some((code, reason)) = outcome.work {
                 queue(&mut work, (f, &c.patient_id, &c.id), &code, reason).await?;
                 work_items += 1;
             }

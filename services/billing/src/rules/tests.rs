@@ -266,6 +266,54 @@ fn a_revocation_stops_later_days_not_earlier_ones() {
 }
 
 #[test]
+fn eligibility_is_due_when_never_checked_changed_or_a_month_old() {
+    let at = |d| Utc.with_ymd_and_hms(2026, 11, d, 18, 0, 0).unwrap();
+    let recorded = at(2);
+    assert_eq!(
+        eligibility_due(None, recorded, day(2026, 11, 20), 30),
+        Some("never checked")
+    );
+    assert_eq!(
+        eligibility_due(
+            Some((at(1), day(2026, 11, 1))),
+            recorded,
+            day(2026, 11, 20),
+            30
+        ),
+        Some("coverage changed")
+    );
+    assert_eq!(
+        eligibility_due(
+            Some((at(3), day(2026, 11, 3))),
+            recorded,
+            day(2026, 11, 20),
+            30
+        ),
+        None
+    );
+    assert_eq!(
+        eligibility_due(
+            Some((at(3), day(2026, 11, 3))),
+            recorded,
+            day(2026, 12, 1),
+            30
+        ),
+        Some("monthly"),
+        "a new month"
+    );
+    assert_eq!(
+        eligibility_due(
+            Some((at(3), day(2026, 11, 3))),
+            recorded,
+            day(2026, 11, 20),
+            10
+        ),
+        Some("monthly"),
+        "older than every_days"
+    );
+}
+
+#[test]
 fn timely_filing_counts_from_the_service_or_its_month() {
     assert_eq!(
         filing_deadline(&payer("01112"), day(2026, 1, 15)),

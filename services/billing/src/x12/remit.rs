@@ -85,6 +85,70 @@ impl ClaimPayment {
     }
 }
 
+/// What a claim payment does to its claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The claim's status after it.
+    pub status: iop_proto::billing::v1::ClaimStatus,
+    /// Adjustment codes a biller must act on, with the reason, when any:
+    /// every non-patient code of a denial, and CO-197 (no authorization) or
+    /// CO-29 (timely filing) anywhere.
+    pub work: Option<(String, String)>,
+}
+
+/// Codes that always need a biller, even on a paid claim.
+const WORK_CODES: [&str; 2] = ["CO-197", "CO-29"];
+
+/// What a denial's reason code means to a biller.
+fn meaning(code: &str) -> String {
+    match code {
+        "CO-197" => "CO-197: precertification/authorization absent".to_owned(),
+        "CO-29" => "CO-29: the time limit for filing has expired".to_owned(),
+        "CO-16" => "CO-16: the claim lacks information needed to adjudicate it".to_owned(),
+        "CO-50" => "CO-50: not deemed a medical necessity by the payer".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+impl ClaimPayment {
+    /// CLP02 1-3 pay, 4 (or nothing paid and nothing the patient's) denies,
+    /// 22 reverses; denials and CO-197/CO-29 go to a biller with the reason.
+    pub fn outcome(&self) -> Outcome {
+        use iop_proto::billing::v1::ClaimStatus;
+        let denied = self.is_denied()
+            || (!self.is_reversal() && self.paid == 0 && self.patient_responsibility == 0);
+        let status = if self.is_reversal() {
+            ClaimStatus::Reversed
+        } else if denied {
+            ClaimStatus::Denied
+        } else {
+            ClaimStatus::Paid
+        };
+        let codes: Vec<String> = self
+            .all_adjustments()
+            .map(Adjustment::code)
+            .filter(|c| !c.starts_with("PR-"))
+            .filter(|c| denied || WORK_CODES.contains(&c.as_str()))
+            .collect();
+        let work = match codes.first() {
+            Some(first) => Some((
+                first.clone(),
+                codes
+                    .iter()
+                    .map(|c| meaning(c))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )),
+            None if denied => Some((
+                "DENIED".to_owned(),
+                "denied without a reason code".to_owned(),
+            )),
+            None => None,
+        };
+        Outcome { status, work }
+    }
+}
+
 /// A provider-level adjustment (PLB).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderAdjustment {
@@ -117,6 +181,20 @@ fn el(s: &Segment, i: usize) -> &str {
     s.get(i).map(String::as_str).unwrap_or_default()
 }
 
+/// An element that is kept or published, at most `max` characters (its
+/// X12 maximum): a payer's file cannot put an arbitrary string into a row
+/// or an event.
+fn bounded(s: &Segment, i: usize, max: usize) -> Result<&str, String> {
+    let v = el(s, i);
+    if v.chars().count() > max {
+        return Err(format!(
+            "{}{i:02} is longer than {max} characters",
+            el(s, 0)
+        ));
+    }
+    Ok(v)
+}
+
 fn amount(s: &Segment, i: usize, what: &str) -> Result<i64, String> {
     money::from_x12(el(s, i)).ok_or_else(|| {
         format!(
@@ -128,7 +206,7 @@ fn amount(s: &Segment, i: usize, what: &str) -> Result<i64, String> {
 }
 
 fn adjustments(s: &Segment) -> Result<Vec<Adjustment>, String> {
-    let group = el(s, 1).to_owned();
+    let group = bounded(s, 1, 2)?.to_owned();
     if !matches!(group.as_str(), "CO" | "PR" | "OA" | "PI" | "CR") {
         return Err(format!("CAS01 {group:?} is not an adjustment group"));
     }
@@ -139,7 +217,7 @@ fn adjustments(s: &Segment) -> Result<Vec<Adjustment>, String> {
         }
         out.push(Adjustment {
             group: group.clone(),
-            reason: el(s, i).to_owned(),
+            reason: bounded(s, i, 5)?.to_owned(),
             cents: amount(s, i + 1, "adjustment amount")?,
         });
     }
@@ -169,20 +247,22 @@ pub fn read(parsed: &Parsed) -> Result<Remittance, String> {
                 saw_bpr = true;
             }
             "TRN" => {
-                r.trace = el(s, 2).to_owned();
-                trn03 = el(s, 3).to_owned();
+                r.trace = bounded(s, 2, 50)?.to_owned();
+                trn03 = bounded(s, 3, 10)?.to_owned();
             }
-            "REF" if el(s, 1) == "2U" && r.claims.is_empty() => ref_2u = el(s, 2).to_owned(),
-            "N1" if el(s, 1) == "PR" => r.payer_id = el(s, 4).to_owned(),
-            "N1" if el(s, 1) == "PE" => r.payee_npi = el(s, 4).to_owned(),
+            "REF" if el(s, 1) == "2U" && r.claims.is_empty() => {
+                ref_2u = bounded(s, 2, 50)?.to_owned();
+            }
+            "N1" if el(s, 1) == "PR" => r.payer_id = bounded(s, 4, 80)?.to_owned(),
+            "N1" if el(s, 1) == "PE" => r.payee_npi = bounded(s, 4, 80)?.to_owned(),
             "CLP" => {
                 in_line = false;
                 if el(s, 1).is_empty() {
                     return Err(format!("CLP01 is empty in claim {}", r.claims.len() + 1));
                 }
                 r.claims.push(ClaimPayment {
-                    number: el(s, 1).to_owned(),
-                    status: el(s, 2).to_owned(),
+                    number: bounded(s, 1, 38)?.to_owned(),
+                    status: bounded(s, 2, 2)?.to_owned(),
                     charge: amount(s, 3, "claim charge")?,
                     paid: amount(s, 4, "claim paid")?,
                     patient_responsibility: if el(s, 5).is_empty() {
@@ -190,7 +270,7 @@ pub fn read(parsed: &Parsed) -> Result<Remittance, String> {
                     } else {
                         amount(s, 5, "patient responsibility")?
                     },
-                    payer_claim_number: el(s, 7).to_owned(),
+                    payer_claim_number: bounded(s, 7, 50)?.to_owned(),
                     adjustments: Vec::new(),
                     lines: Vec::new(),
                 });
@@ -237,9 +317,16 @@ pub fn read(parsed: &Parsed) -> Result<Remittance, String> {
                         continue;
                     }
                     let parts = parsed.components(el(s, i));
+                    let part = |k: usize, max: usize| -> Result<String, String> {
+                        let v = parts.get(k).copied().unwrap_or_default();
+                        if v.chars().count() > max {
+                            return Err(format!("PLB{i:02} is longer than X12 allows"));
+                        }
+                        Ok(v.to_owned())
+                    };
                     r.provider_adjustments.push(ProviderAdjustment {
-                        reason: parts.first().map(|p| (*p).to_owned()).unwrap_or_default(),
-                        reference: parts.get(1).map(|p| (*p).to_owned()).unwrap_or_default(),
+                        reason: part(0, 2)?,
+                        reference: part(1, 50)?,
                         cents: amount(s, i + 1, "provider adjustment")?,
                     });
                 }
@@ -369,6 +456,78 @@ mod tests {
         assert_eq!(c.lines[0].adjustments[0].code(), "PR-2");
         assert_eq!(r.provider_adjustments.len(), 2);
         assert_eq!(r.provider_adjustments[1].cents, 2_500);
+    }
+
+    fn payment(status: &str, paid: i64, adjustments: &[(&str, &str, i64)]) -> ClaimPayment {
+        let adjustments: Vec<Adjustment> = adjustments
+            .iter()
+            .map(|(g, r, c)| Adjustment {
+                group: (*g).into(),
+                reason: (*r).into(),
+                cents: *c,
+            })
+            .collect();
+        let pr = adjustments
+            .iter()
+            .filter(|a| a.group == "PR")
+            .map(|a| a.cents)
+            .sum();
+        ClaimPayment {
+            number: "C1".into(),
+            status: status.into(),
+            charge: 25_000,
+            paid,
+            patient_responsibility: pr,
+            payer_claim_number: String::new(),
+            adjustments,
+            lines: vec![],
+        }
+    }
+
+    #[test]
+    fn a_payment_pays_denies_or_reverses_and_names_what_a_biller_must_do() {
+        use iop_proto::billing::v1::ClaimStatus;
+        let paid = payment("1", 20_000, &[("CO", "45", 5_000)]).outcome();
+        assert_eq!((paid.status, paid.work), (ClaimStatus::Paid, None));
+        let coinsurance = payment("1", 20_000, &[("PR", "2", 5_000)]).outcome();
+        assert_eq!(
+            (coinsurance.status, coinsurance.work),
+            (ClaimStatus::Paid, None)
+        );
+        let denied = payment("4", 0, &[("CO", "197", 25_000)]).outcome();
+        assert_eq!(denied.status, ClaimStatus::Denied);
+        let (code, why) = denied.work.unwrap();
+        assert_eq!(code, "CO-197");
+        assert!(why.contains("authorization"), "{why}");
+        let nothing = payment("1", 0, &[("CO", "29", 25_000)]).outcome();
+        assert_eq!(
+            nothing.status,
+            ClaimStatus::Denied,
+            "paid nothing, owed nothing"
+        );
+        assert_eq!(nothing.work.unwrap().0, "CO-29");
+        let partly = payment("1", 10_000, &[("CO", "197", 15_000)]).outcome();
+        assert_eq!(
+            (partly.status, partly.work.unwrap().0.as_str()),
+            (ClaimStatus::Paid, "CO-197")
+        );
+        let bare = payment("4", 0, &[]).outcome();
+        assert_eq!(bare.work.unwrap().0, "DENIED");
+        let reversed = payment("22", -25_000, &[]).outcome();
+        assert_eq!(
+            (reversed.status, reversed.work),
+            (ClaimStatus::Reversed, None)
+        );
+    }
+
+    #[test]
+    fn a_value_longer_than_x12_allows_is_refused() {
+        let text = file(&[
+            "BPR*I*0*C*ACH",
+            &format!("TRN*1*{}*1512345678", "9".repeat(60)),
+        ]);
+        let e = read(&parse(&text).unwrap()).unwrap_err();
+        assert!(e.contains("TRN02"), "{e}");
     }
 
     #[test]

@@ -364,10 +364,5 @@ async fn emit_plan(
 
 /// A UUID id field, canonical.
 pub(super) fn uuid_field(field: &'static str, value: &str) -> Result<String> {
-    if value.is_empty() {
-        return Err(ClinicalError::invalid(field, "is required"));
-    }
-    uuid::Uuid::parse_str(value)
-        .map(|u| u.to_string())
-        .map_err(|_| ClinicalError::invalid(field, "must be a UUID"))
+    Ok(iop_runtime::ids::uuid(field, value)?)
 }
