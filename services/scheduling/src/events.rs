@@ -205,7 +205,7 @@ impl AdmissionsHandler {
         // was recorded for them, which stays for review); later ones move.
         let from = calendar::instant(effective, chrono::NaiveTime::MIN, old_zone).min(now);
         let since = from - chrono::Duration::seconds(1);
-        for b in bookings::upcoming(work.txn(), &e.patient_id, since).await? {
+        for b in bookings::upcoming(work.txn(), &e.patient_id, Some(since)).await? {
             let Some(old) = sessions::session(work.txn(), &b.session_id).await? else {
                 continue;
             };
@@ -300,7 +300,7 @@ impl AdmissionsHandler {
         for b in bookings::upcoming(
             work.txn(),
             &e.patient_id,
-            from - chrono::Duration::seconds(1),
+            Some(from - chrono::Duration::seconds(1)),
         )
         .await?
         {
@@ -317,7 +317,7 @@ impl AdmissionsHandler {
         work.lock(Stream::patient(to)).await?;
         // One person holds one place per session: the duplicate's booking of a
         // session the survivor holds too is cancelled, saying why.
-        for b in bookings::upcoming(work.txn(), from, DateTime::<Utc>::MIN_UTC).await? {
+        for b in bookings::upcoming(work.txn(), from, None).await? {
             if bookings::held(work.txn(), to, &b.session_id)
                 .await?
                 .is_some()

@@ -45,7 +45,7 @@ impl SchedulingApi {
             .await?;
         let db = self.ledger.conn();
         let track_ids = enrollments::tracks_of(db, &e.patient_id).await?;
-        let upcoming = bookings::upcoming(db, &e.patient_id, Utc::now()).await?;
+        let upcoming = bookings::upcoming(db, &e.patient_id, Some(Utc::now())).await?;
         Ok(api::GetEnrollmentResponse {
             enrollment: Some(convert::enrollment(&e, track_ids)),
             bookings: upcoming.iter().map(convert::booking).collect(),

@@ -55,19 +55,21 @@ async fn overlapping<C: ConnectionTrait>(
         .await
 }
 
-/// The patient's held bookings starting after `after`, earliest first.
+/// The patient's held bookings starting after `after` (every one: `None`),
+/// earliest first. No sentinel instant stands for "ever": PostgreSQL refuses
+/// timestamps before 4713 BC, such as `DateTime::MIN_UTC`.
 pub async fn upcoming<C: ConnectionTrait>(
     db: &C,
     patient_id: &str,
-    after: DateTime<Utc>,
+    after: Option<DateTime<Utc>>,
 ) -> Result<Vec<booking::Model>, DbErr> {
-    booking::Entity::find()
+    let mut held = booking::Entity::find()
         .filter(booking::Column::PatientId.eq(patient_id))
-        .filter(booking::Column::Status.eq(Status::Booked))
-        .filter(booking::Column::StartsAt.gt(after))
-        .order_by_asc(booking::Column::StartsAt)
-        .all(db)
-        .await
+        .filter(booking::Column::Status.eq(Status::Booked));
+    if let Some(after) = after {
+        held = held.filter(booking::Column::StartsAt.gt(after));
+    }
+    held.order_by_asc(booking::Column::StartsAt).all(db).await
 }
 
 /// Books the patient into `s` if the booking rules allow it; emits `SessionBooked`.

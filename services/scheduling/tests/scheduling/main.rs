@@ -1241,10 +1241,13 @@ async fn days_are_the_facility_s_days_and_groups_and_episodes_are_bounded() {
     net.stop().await;
 }
 
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_merge_sums_both_records_weeks_in_scheduling_and_in_the_view() {
+async fn a_merge_sums_both_records_weeks_in_scheduling_and_in_the_view(#[case] backend: Backend) {
     use iop_proto::admissions::v1::MergePatientsRequest;
-    let net = TestNetwork::start(Backend::Sqlite).await;
+    let net = TestNetwork::start(backend).await;
     let staff = net.token(&[Role::Intake, Role::Clinician], &["sacramento"]);
     let s = net.scheduling().await;
     let last_monday = monday_of(today()) - Days::new(7);
