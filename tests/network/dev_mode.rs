@@ -19,15 +19,22 @@ use iop_testkit::{admit, channel, patient, read_view, register, registration, wa
 
 const WITHIN: Duration = Duration::from_secs(10);
 
-/// Starts `iop dev` and reads the address and token it prints.
-fn start_dev(data: &std::path::Path, logs: &std::path::Path) -> (Proc, String, String) {
+/// Starts `iop dev` and reads the gRPC address, broker address and token it prints.
+fn start_dev(data: &std::path::Path, logs: &std::path::Path) -> (Proc, String, String, String) {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(logs.join("dev.log"))
         .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_iop"))
-        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--kafka-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -41,12 +48,16 @@ fn start_dev(data: &std::path::Path, logs: &std::path::Path) -> (Proc, String, S
         name: "iop dev".into(),
     };
     let mut address = None;
+    let mut kafka = None;
     let mut token = None;
     let mut lines = BufReader::new(stdout).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(a) = line.strip_prefix("grpc: ") {
             address = Some(a.to_owned());
+        }
+        if let Some(k) = line.strip_prefix("kafka: ") {
+            kafka = Some(k.to_owned());
         }
         if let Some(t) = line.strip_prefix("token: ") {
             token = Some(t.to_owned());
@@ -56,6 +67,7 @@ fn start_dev(data: &std::path::Path, logs: &std::path::Path) -> (Proc, String, S
     (
         proc,
         address.expect("address printed"),
+        kafka.expect("broker address printed"),
         token.expect("token printed"),
     )
 }
@@ -64,7 +76,7 @@ fn start_dev(data: &std::path::Path, logs: &std::path::Path) -> (Proc, String, S
 async fn dev_mode_survives_a_restart_with_complete_views() {
     let dir = Workdir::new();
     let data = dir.path().join("data");
-    let (mut dev, address, token) = start_dev(&data, dir.path());
+    let (mut dev, address, kafka, token) = start_dev(&data, dir.path());
     wait_serving(
         crate::support::socket(&address),
         "",
@@ -83,6 +95,15 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
         .await
         .unwrap();
     assert_eq!(before.timeline.len(), 2);
+    // A Kafka client outside the process reads the topics from the address
+    // `iop dev` printed (`--kafka-listen`: a fixed port forwarded to the
+    // embedded broker).
+    let records = iop_testkit::read_topic(&kafka, "iop.admissions.v1", 1).await;
+    let event_type = iop_testkit::header(&records[0], "ce_type").unwrap_or_default();
+    assert!(
+        event_type.starts_with("iop.admissions."),
+        "a CloudEvents record of admissions: {event_type:?}"
+    );
 
     assert!(
         dev.terminate(Duration::from_secs(20)).success(),
@@ -90,7 +111,7 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
     );
 
     // Same data directory: same signing key, same databases, a new empty broker.
-    let (_dev, address, token_again) = start_dev(&data, dir.path());
+    let (_dev, address, _, token_again) = start_dev(&data, dir.path());
     wait_serving(
         crate::support::socket(&address),
         "",

@@ -21,4 +21,5 @@ mod races;
 mod recovery;
 mod settings;
 mod support;
+mod tasks;
 mod trace;

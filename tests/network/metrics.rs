@@ -1,6 +1,8 @@
-//! The metrics endpoint as Prometheus scrapes it: RED per RPC, and the
-//! outbox backlog growing while the broker is down and falling once it is
-//! back (the mock broker's only broker taken down and up).
+//! The metrics endpoint as Prometheus scrapes it: RED per RPC, the outbox
+//! backlog growing while the broker is down and falling once it is back (the
+//! mock broker's only broker taken down and up), a read waiting on its
+//! consistency token meanwhile, consumers' lag, and the audit chains as the
+//! process verifies them by itself.
 
 use std::{
     io::{Read, Write},
@@ -42,6 +44,7 @@ async fn the_outbox_backlog_grows_while_the_broker_is_down_and_falls_after() {
         .port();
     let net = TestNetwork::start_with(Backend::Sqlite, |s| {
         s.telemetry.metrics_listen = format!("127.0.0.1:{port}");
+        s.audit.verify_every_s = 1;
     })
     .await;
     let backlog = "iop_outbox_unpublished{service=\"admissions\"}";
@@ -61,6 +64,33 @@ async fn the_outbox_backlog_grows_while_the_broker_is_down_and_falls_after() {
     for family in ["Alder", "Birch", "Cedar"] {
         iop_testkit::patient(&mut admissions, &token, "Metric", family, "oakland").await;
     }
+    // A read that must see a write still in the outbox waits for it.
+    let (waited_for, consistency) = iop_testkit::register(
+        &mut admissions,
+        &token,
+        iop_testkit::registration("Metric", "Dogwood", "oakland"),
+    )
+    .await
+    .unwrap();
+    let mut view = net.view().await;
+    let reader = tokio::spawn({
+        let token = token.clone();
+        async move {
+            view.get_patient_view(iop_testkit::authed(
+                iop_proto::patientview::v1::GetPatientViewRequest {
+                    patient_id: waited_for,
+                    consistency_token: consistency,
+                },
+                &token,
+            ))
+            .await
+        }
+    });
+    let waiters = "iop_consistency_waiters{service=\"patient-view\"}";
+    until("the read to be counted as waiting", || async {
+        (sample(&scrape(port), waiters) == Some(1.0)).then_some(())
+    })
+    .await;
     let during = until("the backlog to show", || async {
         let text = scrape(port);
         (sample(&text, backlog).unwrap_or(0.0) >= 3.0).then_some(text)
@@ -90,6 +120,13 @@ async fn the_outbox_backlog_grows_while_the_broker_is_down_and_falls_after() {
         (sample(&scrape(port), backlog) == Some(0.0)).then_some(())
     })
     .await;
+    // The read ended (answered, or NOT_YET_APPLIED after its 10 s) and is
+    // counted no more.
+    match reader.await.unwrap() {
+        Ok(_) => {}
+        Err(s) => assert_eq!(s.code(), tonic::Code::DeadlineExceeded, "{s:?}"),
+    }
+    assert_eq!(sample(&scrape(port), waiters), Some(0.0));
     // Each consumer's lag per partition, as its watch last observed it.
     let after = until("the consumers' lag", || async {
         let text = scrape(port);
@@ -101,5 +138,22 @@ async fn the_outbox_backlog_grows_while_the_broker_is_down_and_falls_after() {
         after.contains("iop_consumer_stalled{group=\"iop.billing\"} 0"),
         "{after}"
     );
+    // Every trail of the process verified by itself, each intact, with the
+    // rows the calls above wrote.
+    let verified = until("the audit chains verified", || async {
+        let text = scrape(port);
+        iop_registry::SERVICES
+            .iter()
+            .all(|s| {
+                text.contains(&format!(
+                    "iop_audit_chain_intact{{service=\"{}\"}} 1",
+                    s.name
+                ))
+            })
+            .then_some(text)
+    })
+    .await;
+    let rows = sample(&verified, "iop_audit_chain_rows{service=\"admissions\"}").unwrap();
+    assert!(rows >= 4.0, "four registrations audited: {rows}");
     net.stop().await;
 }

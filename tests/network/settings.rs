@@ -56,35 +56,61 @@ fn an_unknown_service_is_refused_with_the_registry_s_names() {
 }
 
 #[test]
-fn the_settings_file_the_manifests_ship_loads_for_every_service() {
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/deploy/configmap.yaml"
-    ))
-    .unwrap();
-    let toml: String = manifest
-        .split("iop.toml: |\n")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .take_while(|l| l.is_empty() || l.starts_with("    "))
-        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
-        .collect();
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    file.write_all(toml.as_bytes()).unwrap();
-    let path = file.path().to_string_lossy().into_owned();
-    let out = Command::new(env!("CARGO_BIN_EXE_iop"))
-        .args(["--config", &path, "services"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let settings =
-        iop_runtime::Settings::load(Some(file.path()), &iop_registry::sections()).unwrap();
-    assert_eq!(settings.kafka.topic_replication, 3);
+fn the_settings_files_the_manifests_ship_load_for_every_service() {
+    for (file, replication, site) in [
+        ("deploy/base/iop.toml", 3, "site-1"),
+        ("deploy/overlays/site-example/iop.toml", 3, "bay-area"),
+    ] {
+        let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new(env!("CARGO_BIN_EXE_iop"))
+            .args(["--config", &path, "services"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let settings = iop_runtime::Settings::load(
+            Some(std::path::Path::new(&path)),
+            &iop_registry::sections(),
+        )
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(settings.kafka.topic_replication, replication, "{file}");
+        assert_eq!(settings.site.id, site, "{file}");
+    }
+}
+
+/// Every service of the registry has its Deployment and migration Job in
+/// the manifests' base, so a service added later cannot be left out.
+#[test]
+fn the_manifests_run_every_service_of_the_registry() {
+    for s in iop_registry::SERVICES {
+        let path = format!("{}/deploy/base/{}.yaml", env!("CARGO_MANIFEST_DIR"), s.name);
+        let manifest = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: no manifest {path}: {e}", s.name));
+        for expected in [
+            "kind: Deployment".to_owned(),
+            "kind: Job".to_owned(),
+            "kind: PodDisruptionBudget".to_owned(),
+            "kind: ServiceAccount".to_owned(),
+            format!("[\"serve\", \"--service\", \"{}\"", s.name),
+            format!("[\"migrate\", \"--service\", \"{}\"", s.name),
+        ] {
+            assert!(
+                manifest.contains(&expected),
+                "{}: {expected} missing from {path}",
+                s.name
+            );
+        }
+        for grpc in s.grpc {
+            assert!(
+                manifest.contains(&format!("service: {grpc}")),
+                "{}: no readiness probe on {grpc}",
+                s.name
+            );
+        }
+    }
 }

@@ -30,6 +30,7 @@ use std::{
 use clap::{Parser, Subcommand, ValueEnum, builder::PossibleValuesParser};
 
 pub mod bench;
+pub mod task;
 use iop_registry::SERVICES;
 use iop_runtime::{
     CancellationToken, Settings,
@@ -65,6 +66,12 @@ enum Command {
         /// gRPC address (default: grpc.listen); port 0 picks a free one.
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// A fixed address for Kafka clients (e.g. 127.0.0.1:9092): it
+        /// forwards to the embedded broker, whose own port changes at every
+        /// start. Clients then follow the broker's advertised address on
+        /// 127.0.0.1, so it serves clients on this machine.
+        #[arg(long)]
+        kafka_listen: Option<SocketAddr>,
     },
     /// Run one service against the broker and database in settings.
     Serve {
@@ -154,6 +161,15 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Make one of the calls a site schedules (a CronJob per time zone):
+    /// the weekly close, the day's lab orders and draw, the week's claims.
+    Task {
+        /// Which call.
+        #[arg(value_enum)]
+        task: task::Task,
+        #[command(flatten)]
+        call: task::Call,
+    },
     /// Print a bearer token signed with the configured key (or the dev key).
     Token {
         /// Token subject (who calls).
@@ -225,9 +241,18 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dev { data_dir, listen } => dev(cli.config.as_deref(), data_dir, listen),
+        Command::Dev {
+            data_dir,
+            listen,
+            kafka_listen,
+        } => dev(cli.config.as_deref(), data_dir, listen, kafka_listen),
         Command::Serve { service } => serve(cli.config.as_deref(), &service),
         Command::Services => load(cli.config.as_deref()).map(|_| list_services()),
+        Command::Task { task, call } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(BoxError::from)
+            .and_then(|rt| rt.block_on(task::run(task, call))),
         Command::Migrate { service, check } => migrate(cli.config.as_deref(), &service, check),
         Command::VerifyAudit { service, data_dir } => {
             match verify_audit(cli.config.as_deref(), &service, data_dir) {
@@ -427,10 +452,26 @@ async fn start_embedded(
     Ok((host, listener, address))
 }
 
+/// Forwards every connection to `listener` to the broker at `bootstrap`.
+async fn forward_kafka(listener: tokio::net::TcpListener, bootstrap: String) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else {
+            continue;
+        };
+        let bootstrap = bootstrap.clone();
+        tokio::spawn(async move {
+            if let Ok(mut broker) = tokio::net::TcpStream::connect(&bootstrap).await {
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut broker).await;
+            }
+        });
+    }
+}
+
 fn dev(
     config: Option<&Path>,
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    kafka_listen: Option<SocketAddr>,
 ) -> Result<(), BoxError> {
     // The embedded broker lives as long as this stack frame, i.e. the whole run.
     let e = embedded(config, data_dir, listen)?;
@@ -446,6 +487,20 @@ fn dev(
         let shutdown = CancellationToken::new();
         server::cancel_on_signals(shutdown.clone());
         let (host, listener, address) = start_embedded(&e, shutdown).await?;
+        let kafka = match kafka_listen {
+            None => e.settings.kafka.bootstrap_servers.clone(),
+            Some(at) => {
+                let forwarder = tokio::net::TcpListener::bind(at)
+                    .await
+                    .map_err(|err| format!("--kafka-listen {at}: {err}"))?;
+                let bound = forwarder.local_addr()?;
+                tokio::spawn(forward_kafka(
+                    forwarder,
+                    e.settings.kafka.bootstrap_servers.clone(),
+                ));
+                bound.to_string()
+            }
+        };
         tokio::spawn(seed(address, e.token.clone()));
         // Written, not println!: a closed stdout must not stop the network.
         {
@@ -453,6 +508,9 @@ fn dev(
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "IOP Network (dev): every service in one process");
             let _ = writeln!(out, "grpc: {address}");
+            // The embedded broker speaks the Kafka protocol: any client on
+            // this machine can read the topics from it.
+            let _ = writeln!(out, "kafka: {kafka}");
             let _ = writeln!(out, "data: {}", e.data_dir.display());
             let _ = writeln!(
                 out,

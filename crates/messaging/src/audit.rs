@@ -362,9 +362,44 @@ impl AuditApi {
                 .verify(ledger.conn())
                 .await
                 .map_err(storage)?;
+            iop_runtime::metrics::observe_audit_verification(service, v.intact(), v.rows);
             out.push(verification(service, &v));
         }
         Ok(api::VerifyAuditChainResponse { trails: out })
+    }
+}
+
+/// Verifies every trail of the process each `every`, from one `every`
+/// after start, until `shutdown`: the outcome goes to the metrics, and a
+/// break is logged as an ERROR naming the service and the first broken
+/// sequence (never the row's content).
+pub async fn verify_periodically(
+    trails: AuditTrails,
+    every: std::time::Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        for (service, ledger) in trails.all() {
+            match ledger.chain().verify(ledger.conn()).await {
+                Ok(v) => {
+                    iop_runtime::metrics::observe_audit_verification(service, v.intact(), v.rows);
+                    if let Some(broken) = &v.broken {
+                        tracing::error!(
+                            service = %service,
+                            sequence = broken.sequence,
+                            "audit chain broken: a row was changed, removed or added outside the chain"
+                        );
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(service = %service, error = %e, "audit chain not verified")
+                }
+            }
+        }
     }
 }
 

@@ -487,14 +487,19 @@ impl<H: EventHandler> EventConsumer<H> {
             Ok(e) => e,
             Err(e) => return Disposition::DeadLettered(format!("malformed event: {e}")),
         };
+        // The CONSUMER span, a child of the relay's PRODUCER span.
         let span = tracing::info_span!(
             "event.apply",
-            otel.name = %format!("apply {}", event.event_type),
-            consumer = %self.name,
-            event.id = %event.id,
-            event.r#type = %event.event_type,
-            messaging.kafka.partition = event.partition,
+            otel.name = %format!("{} process", event.topic),
+            otel.kind = "consumer",
+            messaging.system = "kafka",
+            messaging.operation = "process",
+            messaging.destination.name = %event.topic,
+            messaging.consumer.group.name = %self.name,
+            messaging.message.id = %event.id,
+            messaging.destination.partition.id = event.partition,
             messaging.kafka.offset = event.offset,
+            event.r#type = %event.event_type,
         );
         iop_runtime::telemetry::set_parent(&span, event.traceparent.as_deref());
         async {

@@ -37,16 +37,51 @@ pub fn migrations<M: MigratorTrait>(
     what: Migrate,
 ) -> futures::future::BoxFuture<'_, Result<Vec<String>, sea_orm::DbErr>> {
     Box::pin(async move {
+        if what == Migrate::Pending {
+            return pending::<M>(db).await;
+        }
         let pending: Vec<String> = M::get_pending_migrations(db.conn())
             .await?
             .iter()
             .map(|m| m.name().to_owned())
             .collect();
-        if what == Migrate::Apply && !pending.is_empty() {
+        if !pending.is_empty() {
             db.migrate::<M>().await?;
         }
         Ok(pending)
     })
+}
+
+/// `M`'s migrations not yet applied, read without writing anything: the
+/// runtime role of a site that migrates with a Job may not create tables,
+/// and sea-orm's own listing first creates its bookkeeping table. No such
+/// table yet means nothing is applied.
+async fn pending<M: MigratorTrait>(db: &Database) -> Result<Vec<String>, sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = db.conn();
+    let select = Statement::from_string(
+        conn.get_database_backend(),
+        "SELECT version FROM seaql_migrations",
+    );
+    let applied: std::collections::BTreeSet<String> = match conn.query_all(select).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "version"))
+            .collect::<Result<_, _>>()?,
+        Err(e) => {
+            let text = e.to_string();
+            if text.contains("no such table") || text.contains("does not exist") {
+                Default::default()
+            } else {
+                return Err(e);
+            }
+        }
+    };
+    Ok(M::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .filter(|name| !applied.contains(name))
+        .collect())
 }
 
 /// Connects to `service`'s database, applies `M`'s migrations (or, with
@@ -85,6 +120,14 @@ pub async fn open<M: MigratorTrait>(
     let (trails, first) = host.shared::<AuditTrails>();
     if first {
         iop_runtime::mount!(host, AuditServiceServer::new(AuditApi::new(trails.clone())));
+        let every = host.settings.audit.verify_every_s;
+        if every > 0 {
+            host.spawn(crate::audit::verify_periodically(
+                trails.clone(),
+                std::time::Duration::from_secs(every),
+                host.shutdown.clone(),
+            ));
+        }
         // The first service of the process opens the metrics endpoint over
         // every service's outbox and every consumer of the process.
         let listen = host.settings.telemetry.metrics_listen.clone();

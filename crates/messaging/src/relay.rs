@@ -223,6 +223,25 @@ impl Relay {
         let mut deliveries = Vec::with_capacity(rows.len());
         let mut failure = None;
         for row in rows {
+            // The PRODUCER span: a child of the command that wrote the row,
+            // and the parent (through the record's `traceparent`) of every
+            // consumer that applies it.
+            let span = tracing::info_span!(
+                "event.publish",
+                otel.name = %format!("{} publish", self.topic),
+                otel.kind = "producer",
+                otel.status_code = tracing::field::Empty,
+                messaging.system = "kafka",
+                messaging.operation = "publish",
+                messaging.destination.name = %self.topic,
+                messaging.message.id = %row.id,
+                messaging.destination.partition.id = tracing::field::Empty,
+                messaging.kafka.offset = tracing::field::Empty,
+                event.r#type = %row.event_type,
+            );
+            iop_runtime::telemetry::set_parent(&span, row.traceparent.as_deref());
+            let traceparent =
+                iop_runtime::telemetry::traceparent_of(&span).or_else(|| row.traceparent.clone());
             let headers = OutboundAttributes {
                 id: &row.id,
                 source: &self.source,
@@ -230,7 +249,7 @@ impl Relay {
                 time: row.created_at,
                 subject: &row.aggregateid,
                 sequence: row.sequence,
-                traceparent: row.traceparent.as_deref(),
+                traceparent: traceparent.as_deref(),
             }
             .headers();
             let record = FutureRecord::to(&self.topic)
@@ -238,10 +257,11 @@ impl Relay {
                 .payload(&row.payload)
                 .headers(headers);
             match producer.send_result(record) {
-                Ok(delivery) => deliveries.push((row, Ok(delivery))),
+                Ok(delivery) => deliveries.push((row, span, Ok(delivery))),
                 // Refused before sending (larger than `message.max.bytes`).
-                Err((e, _)) if never_accepted(&e) => deliveries.push((row, Err(e))),
+                Err((e, _)) if never_accepted(&e) => deliveries.push((row, span, Err(e))),
                 Err((e, _)) => {
+                    span.record("otel.status_code", "ERROR");
                     failure = Some(e);
                     break;
                 }
@@ -249,15 +269,23 @@ impl Relay {
         }
         let mut handled = Handled::default();
         let mut broken = failure.is_some();
-        for (row, delivery) in deliveries {
+        // Each span ends (is dropped) once its record's fate is known.
+        for (row, span, delivery) in deliveries {
             let outcome = match delivery {
                 Err(refused) => Err(refused),
                 Ok(d) => match d.await {
-                    Ok(Ok(_)) => Ok(()),
+                    Ok(Ok(delivered)) => {
+                        span.record("messaging.destination.partition.id", delivered.partition);
+                        span.record("messaging.kafka.offset", delivered.offset);
+                        Ok(())
+                    }
                     Ok(Err((e, _))) => Err(e),
                     Err(_) => Err(KafkaError::Canceled),
                 },
             };
+            if outcome.is_err() {
+                span.record("otel.status_code", "ERROR");
+            }
             match outcome {
                 Ok(()) if !broken => handled.published.push(row.position),
                 Ok(()) => {}

@@ -531,6 +531,7 @@ mod tests {
     fn settings(secret: &str) -> AuthSettings {
         AuthSettings {
             hs256_secret: secret.into(),
+            hs256_secret_file: String::new(),
             jwks_file: String::new(),
             issuer: "iop".into(),
             audience: "iop".into(),

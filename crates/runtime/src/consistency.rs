@@ -131,6 +131,7 @@ mod tests {
     fn key(secret: &str) -> TokenKey {
         TokenKey::from_settings(&AuthSettings {
             hs256_secret: secret.repeat(32).into(),
+            hs256_secret_file: String::new(),
             jwks_file: String::new(),
             issuer: "iop".into(),
             audience: "iop".into(),

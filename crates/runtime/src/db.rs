@@ -235,6 +235,7 @@ mod tests {
             // A tiny timeout: without the writer slot this test fails with SQLITE_BUSY.
             busy_timeout_ms: 1,
             migrate_at_start: true,
+            url_file: String::new(),
         };
         let db = Database::connect(&settings).await.unwrap();
         db.conn()

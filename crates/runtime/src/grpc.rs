@@ -252,6 +252,7 @@ macro_rules! grpc_service {
                     .await;
                     let code = answer.as_ref().map_or_else(|s| s.code(), |_| $crate::grpc::__private::tonic::Code::Ok);
                     $crate::metrics::observe_request(action, code, started.elapsed());
+                    $crate::telemetry::record_grpc_status(code);
                     answer
                 }
             )*

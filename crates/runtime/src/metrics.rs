@@ -33,6 +33,17 @@ struct Registry {
     latency: BTreeMap<String, Latency>,
     /// consumer group → events dead-lettered.
     dead_letters: BTreeMap<String, u64>,
+    /// service → readers waiting on a consistency token now.
+    waiting: BTreeMap<String, i64>,
+    /// service → the last verification of its audit chain.
+    audit: BTreeMap<String, Verified>,
+}
+
+/// The outcome of one verification of an audit chain.
+struct Verified {
+    intact: bool,
+    rows: i64,
+    at_unix_s: f64,
 }
 
 fn registry() -> &'static Mutex<Registry> {
@@ -62,6 +73,60 @@ pub fn observe_request(rpc: &str, code: tonic::Code, took: Duration) {
 pub fn observe_dead_letter(group: &str) {
     if let Ok(mut r) = registry().lock() {
         *r.dead_letters.entry(group.to_owned()).or_default() += 1;
+    }
+}
+
+/// A reader of `service` waiting for the write its consistency token names;
+/// counted in `iop_consistency_waiters` until dropped.
+pub struct Waiting(String);
+
+impl Waiting {
+    /// Counts one more waiter of `service`.
+    pub fn enter(service: &str) -> Self {
+        if let Ok(mut r) = registry().lock() {
+            *r.waiting.entry(service.to_owned()).or_default() += 1;
+        }
+        Self(service.to_owned())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Ok(mut r) = registry().lock() {
+            *r.waiting.entry(self.0.clone()).or_default() -= 1;
+        }
+    }
+}
+
+/// Records a verification of `service`'s audit chain: whether every row
+/// held, and how many were checked.
+pub fn observe_audit_verification(service: &str, intact: bool, rows: i64) {
+    let at_unix_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    if let Ok(mut r) = registry().lock() {
+        r.audit.insert(
+            service.to_owned(),
+            Verified {
+                intact,
+                rows,
+                at_unix_s,
+            },
+        );
+    }
+}
+
+/// Writes the gauge `name` with one sample per service.
+fn gauge<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    samples: impl Iterator<Item = (&'a String, String)>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (service, value) in samples {
+        let _ = writeln!(out, "{name}{{service=\"{}\"}} {value}", label(service));
     }
 }
 
@@ -127,6 +192,32 @@ pub fn render() -> String {
             label(group)
         );
     }
+    let waiting = r.waiting.iter().map(|(s, n)| (s, n.to_string()));
+    gauge(
+        &mut out,
+        "iop_consistency_waiters",
+        "Reads waiting now for the write their consistency token names.",
+        waiting,
+    );
+    let audit = |value: fn(&Verified) -> String| r.audit.iter().map(move |(s, v)| (s, value(v)));
+    gauge(
+        &mut out,
+        "iop_audit_chain_intact",
+        "Whether the last verification of a service's audit chain found every row intact (1) or a break (0).",
+        audit(|v| u8::from(v.intact).to_string()),
+    );
+    gauge(
+        &mut out,
+        "iop_audit_chain_rows",
+        "Rows the last verification of a service's audit chain checked.",
+        audit(|v| v.rows.to_string()),
+    );
+    gauge(
+        &mut out,
+        "iop_audit_chain_verified_timestamp_seconds",
+        "When a service's audit chain was last verified (Unix time).",
+        audit(|v| v.at_unix_s.to_string()),
+    );
     out
 }
 
@@ -163,6 +254,23 @@ mod tests {
             )
         );
         assert!(text.contains("iop_consumer_dead_letters_total{group=\"iop.test\"} 1"));
+        {
+            let _a = Waiting::enter("test-view");
+            let _b = Waiting::enter("test-view");
+            assert!(render().contains("iop_consistency_waiters{service=\"test-view\"} 2"));
+        }
+        assert!(render().contains("iop_consistency_waiters{service=\"test-view\"} 0"));
+        observe_audit_verification("test-audit", true, 41);
+        observe_audit_verification("test-audit", false, 42);
+        let text = render();
+        assert!(
+            text.contains("iop_audit_chain_intact{service=\"test-audit\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains("iop_audit_chain_rows{service=\"test-audit\"} 42"));
+        assert!(
+            text.contains("iop_audit_chain_verified_timestamp_seconds{service=\"test-audit\"} 1")
+        );
         assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
     }
 }

@@ -66,6 +66,11 @@ fn tls_config(
     Ok(Some(config))
 }
 
+/// The health entry that says only "this process runs": SERVING from the
+/// start, NOT_SERVING once shutdown begins. A liveness probe asks it, so a
+/// broker outage (which makes the services NOT_SERVING) restarts nothing.
+pub const LIVENESS: &str = "liveness";
+
 /// Health of the services in one process. Every service starts NOT_SERVING;
 /// once shutdown begins, nothing turns SERVING again.
 #[derive(Clone)]
@@ -142,6 +147,10 @@ impl Health {
         }
         let all = !snapshot.is_empty() && snapshot.iter().all(|(_, up)| *up);
         self.reporter.set_service_status("", status(all)).await;
+        let alive = !self.stopping.load(std::sync::atomic::Ordering::SeqCst);
+        self.reporter
+            .set_service_status(LIVENESS, status(alive))
+            .await;
     }
 }
 
@@ -193,7 +202,7 @@ pub async fn serve(
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .trace_fn(|request| {
-            let span = tracing::info_span!("grpc.request", otel.name = %request.uri().path(), rpc.system = "grpc");
+            let span = crate::telemetry::server_span(request.uri().path());
             crate::telemetry::set_parent_from_headers(&span, request.headers());
             span
         })
@@ -201,11 +210,37 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.cancelled().await;
             health.not_serving().await;
-            tracing::info!(drain_ms = drain.as_millis() as u64, "shutting down: NOT_SERVING, draining");
+            tracing::info!(
+                drain_ms = drain.as_millis() as u64,
+                "shutting down: NOT_SERVING, draining"
+            );
             tokio::time::sleep(drain).await;
         })
         .await?;
     Ok(())
+}
+
+/// Binds `grpc.health_listen`.
+async fn bind_health(listen: &str) -> Result<TcpListener, ServerError> {
+    let addr: SocketAddr = listen.parse().map_err(|e| ServerError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("grpc.health_listen {listen:?}: {e}"),
+        ),
+    })?;
+    bind(addr).await
+}
+
+/// Serves the health service alone, in plaintext, until `stop`.
+async fn serve_health(listener: TcpListener, routes: Routes, stop: CancellationToken) {
+    let served = tonic::transport::Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop.cancelled_owned())
+        .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "grpc.health_listen stopped");
+    }
 }
 
 /// Cancels `token` on SIGTERM or SIGINT.
@@ -248,6 +283,8 @@ pub struct Host {
     /// Cancelled when the process shuts down.
     pub shutdown: CancellationToken,
     routes: tonic::service::RoutesBuilder,
+    /// The health service alone, for `grpc.health_listen`.
+    health_routes: Routes,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     extensions: http::Extensions,
 }
@@ -272,6 +309,7 @@ impl Host {
     ) -> Result<Self, HostError> {
         let auth = crate::auth::Authenticator::new(&settings.auth)?;
         let (health, health_server) = Health::new(services).await;
+        let health_routes = Routes::new(health_server.clone());
         let mut routes = tonic::service::RoutesBuilder::default();
         routes.add_service(health_server);
         Ok(Self {
@@ -280,6 +318,7 @@ impl Host {
             auth,
             shutdown,
             routes,
+            health_routes,
             tasks: Vec::new(),
             extensions: http::Extensions::new(),
         })
@@ -336,9 +375,21 @@ impl Host {
             health,
             shutdown,
             routes,
+            health_routes,
             tasks,
             ..
         } = self;
+        // The probes' listener outlives the main one's drain, so probes read
+        // NOT_SERVING (not a refused connection) while the pod drains.
+        let probes_stop = CancellationToken::new();
+        let probes = match settings.grpc.health_listen.as_str() {
+            "" => None,
+            listen => Some(tokio::spawn(serve_health(
+                bind_health(listen).await?,
+                health_routes,
+                probes_stop.clone(),
+            ))),
+        };
         let result = serve(
             listener,
             &settings.grpc,
@@ -348,6 +399,10 @@ impl Host {
         )
         .await;
         shutdown.cancel();
+        probes_stop.cancel();
+        if let Some(p) = probes {
+            let _ = p.await;
+        }
         // Relays flush and consumers commit on the way out; a task stuck in a
         // broker call must not keep the process (and its pod) from exiting.
         let count = tasks.len();
@@ -405,6 +460,73 @@ mod tests {
             })
             .await
             .map(drop)
+    }
+
+    async fn status_of(port: u16, service: &str) -> Result<i32, tonic::Status> {
+        let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect_lazy();
+        HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .map(|r| r.into_inner().status)
+    }
+
+    #[tokio::test]
+    async fn the_probes_port_answers_liveness_apart_from_readiness_until_shutdown() {
+        const SERVICE: &str = "iop.test.v1.Test";
+        let probes = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let probe_port = probes.local_addr().unwrap().port();
+        drop(probes);
+        let mut settings = crate::Settings::defaults(&[]).unwrap();
+        settings.auth.hs256_secret = crate::auth::generate_secret().into();
+        settings.grpc.health_listen = format!("127.0.0.1:{probe_port}");
+        settings.grpc.drain_ms = 1_000;
+        let shutdown = CancellationToken::new();
+        let host = Host::new(settings, shutdown.clone(), &[SERVICE])
+            .await
+            .unwrap();
+        let health = host.health.clone();
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let server = tokio::spawn(host.serve(listener));
+
+        let serving = ServingStatus::Serving as i32;
+        let not_serving = ServingStatus::NotServing as i32;
+        let mut alive = Err(tonic::Status::unavailable("not yet"));
+        for _ in 0..100 {
+            alive = status_of(probe_port, LIVENESS).await;
+            if alive.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Alive while the service is not ready (say, the broker is away).
+        assert_eq!(alive.unwrap(), serving);
+        assert_eq!(status_of(probe_port, SERVICE).await.unwrap(), not_serving);
+        health.serving(SERVICE).await;
+        assert_eq!(status_of(probe_port, SERVICE).await.unwrap(), serving);
+        assert_eq!(status_of(probe_port, "").await.unwrap(), serving);
+
+        // Shutting down: the probes' port reads NOT_SERVING through the drain,
+        // then closes with the server.
+        shutdown.cancel();
+        let mut seen_down = false;
+        for _ in 0..100 {
+            match status_of(probe_port, LIVENESS).await {
+                Ok(s) if s == not_serving => {
+                    seen_down = true;
+                    break;
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(e) => panic!("the probes' port closed before the drain ended: {e}"),
+            }
+        }
+        assert!(seen_down, "liveness stayed SERVING after shutdown began");
+        assert_eq!(status_of(probe_port, SERVICE).await.unwrap(), not_serving);
+        server.await.unwrap().unwrap();
+        assert!(status_of(probe_port, LIVENESS).await.is_err());
     }
 
     #[tokio::test]

@@ -174,6 +174,12 @@ pub struct GrpcSettings {
     pub drain_ms: u64,
     /// TLS on the gRPC port, and mutual TLS when a client CA is given.
     pub tls: GrpcTls,
+    /// A second, plaintext listener serving only `grpc.health.v1`, for
+    /// kubelet gRPC probes (which cannot speak TLS); empty: none. Besides
+    /// `""` and each service, it answers `liveness`: SERVING while the
+    /// process runs, whatever the broker, NOT_SERVING once shutdown begins.
+    #[serde(default)]
+    pub health_listen: String,
 }
 
 /// `[grpc.tls]`: PEM files, read at start (a renewed certificate takes a
@@ -240,6 +246,10 @@ pub struct DatabaseSettings {
     /// `sqlite://path/to/file.db` or `postgres://user:pass@host/db` (a secret:
     /// it may hold a password).
     pub url: Secret<String>,
+    /// A file holding [`Self::url`] (a mounted Kubernetes Secret); when set,
+    /// its content replaces `url`.
+    #[serde(default)]
+    pub url_file: String,
     /// Connection pool size.
     pub max_connections: u32,
     /// SQLite only: how long a connection waits for a lock before failing.
@@ -413,6 +423,9 @@ pub struct AuthSettings {
     /// `iop dev` generates one when empty.
     #[serde(default)]
     pub hs256_secret: Secret<String>,
+    /// A file holding [`Self::hs256_secret`]; when set, its content replaces it.
+    #[serde(default)]
+    pub hs256_secret_file: String,
     /// A JSON Web Key Set of the identity provider's signing keys (RS256,
     /// ES256, EdDSA, each with a `kid`), e.g. a mounted ConfigMap its
     /// publisher keeps current; re-read when it changes. When set, HS256
@@ -523,6 +536,13 @@ pub struct AuditSettings {
     /// `iop dev` generates one when empty; `iop serve` refuses to start without.
     #[serde(default)]
     pub chain_key: Secret<String>,
+    /// A file holding [`Self::chain_key`]; when set, its content replaces it.
+    #[serde(default)]
+    pub chain_key_file: String,
+    /// How often the process verifies its services' chains by itself (the
+    /// `iop_audit_chain_intact` metric and an ERROR log on a break), in
+    /// seconds; 0: only when asked (VerifyAuditChain, `iop verify-audit`).
+    pub verify_every_s: u64,
 }
 
 /// One-machine mode.
@@ -589,6 +609,7 @@ impl Settings {
             .try_deserialize()
             .map_err(SettingsError::from_config)?;
         settings.services = ServiceSections(services);
+        settings.read_secret_files()?;
         settings.validate()?;
         for s in sections {
             (s.check)(&settings)?;
@@ -648,6 +669,36 @@ impl Settings {
             .ok_or_else(|| SettingsError::invalid(key, "section missing"))
     }
 
+    /// Replaces each secret that names a file (`database.url_file`,
+    /// `auth.hs256_secret_file`, `audit.chain_key_file`) with that file's
+    /// content, without its final line break: Kubernetes mounts Secrets as
+    /// files, and a value in a file stays out of `/proc/<pid>/environ` and
+    /// out of `kubectl describe`.
+    fn read_secret_files(&mut self) -> Result<(), SettingsError> {
+        fn read(key: &str, path: &str) -> Result<Option<Secret<String>>, SettingsError> {
+            if path.is_empty() {
+                return Ok(None);
+            }
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| SettingsError::invalid(key, format!("cannot read {path}: {e}")))?;
+            let value = text.trim_end_matches(['\n', '\r']);
+            if value.is_empty() {
+                return Err(SettingsError::invalid(key, format!("{path} is empty")));
+            }
+            Ok(Some(Secret::new(value.to_owned())))
+        }
+        if let Some(v) = read("database.url_file", &self.database.url_file)? {
+            self.database.url = v;
+        }
+        if let Some(v) = read("auth.hs256_secret_file", &self.auth.hs256_secret_file)? {
+            self.auth.hs256_secret = v;
+        }
+        if let Some(v) = read("audit.chain_key_file", &self.audit.chain_key_file)? {
+            self.audit.chain_key = v;
+        }
+        Ok(())
+    }
+
     /// Checks every value that deserialisation cannot, naming the first bad key.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let invalid = SettingsError::invalid;
@@ -667,6 +718,13 @@ impl Settings {
             return Err(invalid("grpc.max_message_bytes", "must be at least 1024"));
         }
         self.grpc.tls.check()?;
+        let health = &self.grpc.health_listen;
+        if !health.is_empty() && health.parse::<SocketAddr>().is_err() {
+            return Err(invalid(
+                "grpc.health_listen",
+                "is not host:port (e.g. 0.0.0.0:8081)",
+            ));
+        }
         if self.grpc.request_timeout_ms == 0 {
             return Err(invalid("grpc.request_timeout_ms", "must be positive"));
         }
@@ -857,6 +915,61 @@ mod tests {
         writeln!(file, "[outbox]\nbatch_sise = 10").unwrap();
         let err = Settings::load_with(Some(file.path()), env(&[]), &[WIDGET]).unwrap_err();
         assert_eq!(err.to_string(), "settings: unknown key `outbox.batch_sise`");
+    }
+
+    #[test]
+    fn secrets_are_read_from_files_without_the_final_line_break() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let url = write("url", "postgres://iop:pw@db:5432/iop_admissions\n");
+        let secret = write("hs256", &format!("{}\r\n", "k".repeat(40)));
+        let chain = write("chain", &"c".repeat(40));
+        let s = Settings::load_with(
+            None,
+            env(&[
+                ("IOP__DATABASE__URL_FILE", url.as_str()),
+                ("IOP__AUTH__HS256_SECRET_FILE", secret.as_str()),
+                ("IOP__AUDIT__CHAIN_KEY_FILE", chain.as_str()),
+            ]),
+            &[WIDGET],
+        )
+        .unwrap();
+        assert_eq!(
+            s.database.url.expose(),
+            "postgres://iop:pw@db:5432/iop_admissions"
+        );
+        assert_eq!(s.auth.hs256_secret.expose(), &"k".repeat(40));
+        assert_eq!(s.audit.chain_key.expose(), &"c".repeat(40));
+
+        let empty = write("empty", "\n");
+        for (var, path, key) in [
+            (
+                "IOP__AUDIT__CHAIN_KEY_FILE",
+                empty.as_str(),
+                "audit.chain_key_file",
+            ),
+            (
+                "IOP__DATABASE__URL_FILE",
+                "/nonexistent/url",
+                "database.url_file",
+            ),
+        ] {
+            let err = Settings::load_with(None, env(&[(var, path)]), &[WIDGET]).unwrap_err();
+            assert!(err.to_string().contains(key), "{var}: {err}");
+        }
+        // A file's value is validated like an inline one.
+        let short = write("short", "short\n");
+        let err = Settings::load_with(
+            None,
+            env(&[("IOP__AUTH__HS256_SECRET_FILE", short.as_str())]),
+            &[WIDGET],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("auth.hs256_secret"), "{err}");
     }
 
     #[test]

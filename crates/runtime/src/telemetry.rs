@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 
 use opentelemetry::{
+    KeyValue,
     propagation::{Extractor, TextMapPropagator},
     trace::{TraceContextExt, TracerProvider as _},
 };
@@ -91,11 +92,66 @@ fn provider_builder(
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             settings.sample_ratio,
         ))))
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service_name.to_owned())
-                .build(),
-        )
+        .with_resource(resource(service_name))
+}
+
+/// The process as OpenTelemetry names it: `service.name`, a
+/// `service.instance.id` (a random UUID unless `OTEL_RESOURCE_ATTRIBUTES`
+/// gives one, e.g. the pod name from the downward API), and whatever else
+/// that variable sets (`k8s.pod.name`, `k8s.namespace.name`, …).
+fn resource(service_name: &str) -> Resource {
+    // The default detectors read OTEL_RESOURCE_ATTRIBUTES; the instance id
+    // is added below it, so the variable's value wins.
+    let from_env = Resource::builder().build();
+    let mut builder = Resource::builder().with_service_name(service_name.to_owned());
+    if from_env
+        .get(&opentelemetry::Key::new("service.instance.id"))
+        .is_none()
+    {
+        builder = builder.with_attribute(KeyValue::new(
+            "service.instance.id",
+            uuid::Uuid::new_v4().to_string(),
+        ));
+    }
+    builder.build()
+}
+
+/// The SERVER span of one gRPC request, named and attributed as the
+/// OpenTelemetry RPC conventions say (`rpc.system`, `rpc.service`,
+/// `rpc.method`; `rpc.grpc.status_code` once answered), from the request
+/// path `/package.Service/Method` (never the message: no PHI).
+pub fn server_span(path: &str) -> Span {
+    let full = path.strip_prefix('/').unwrap_or(path);
+    let (service, method) = full.split_once('/').unwrap_or((full, ""));
+    tracing::info_span!(
+        "grpc.request",
+        otel.name = %full,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        rpc.grpc.status_code = tracing::field::Empty,
+    )
+}
+
+/// Records the answer's gRPC status on the current request span; the codes
+/// the conventions count as a server's fault also mark the span ERROR.
+pub fn record_grpc_status(code: tonic::Code) {
+    use tonic::Code;
+    let span = Span::current();
+    span.record("rpc.grpc.status_code", code as i64);
+    if matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    ) {
+        span.record("otel.status_code", "ERROR");
+    }
 }
 
 fn install(

@@ -395,6 +395,7 @@ mod tests {
             max_connections: 2,
             busy_timeout_ms: 1000,
             migrate_at_start: true,
+            url_file: String::new(),
         })
         .await
         .unwrap();

@@ -77,6 +77,7 @@ impl PatientViewApi {
                 .clone()
                 .try_acquire_owned()
                 .map_err(|_| ViewError::TooManyWaiting)?;
+            let _counted = iop_runtime::metrics::Waiting::enter(crate::SERVICE.name);
             self.wait_for(token, budget).await?;
         }
         let decided = self.decide(call, patient_id.as_str()).await?;
