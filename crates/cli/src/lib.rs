@@ -30,6 +30,8 @@ use std::{
 use clap::{Parser, Subcommand, ValueEnum, builder::PossibleValuesParser};
 
 pub mod bench;
+pub mod dlq;
+pub mod schema;
 pub mod task;
 use iop_registry::SERVICES;
 use iop_runtime::{
@@ -161,6 +163,28 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The events' schemas for analysts' tools.
+    Schema {
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
+    /// Read the topics.
+    Events {
+        #[command(subcommand)]
+        action: EventsAction,
+    },
+    /// A consumer's dead letters: list them, or put them back on their
+    /// topic once the cause is fixed.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+        /// The dead-letter topic, e.g. iop.patientview.dlq.
+        #[arg(long, global = true)]
+        topic: Option<String>,
+        /// The broker (`host:port`) instead of `[kafka]` in settings.
+        #[arg(long, global = true)]
+        bootstrap: Option<String>,
+    },
     /// Make one of the calls a site schedules (a CronJob per time zone):
     /// the weekly close, the day's lab orders and draw, the week's claims.
     Task {
@@ -188,6 +212,60 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum SchemaAction {
+    /// Write the descriptor set of every event (protobuf FileDescriptorSet
+    /// with its imports: Kafka UI, AKHQ, `protoc --descriptor_set_in`).
+    Export {
+        /// The descriptor set file.
+        #[arg(long, default_value = "iop.binpb")]
+        out: PathBuf,
+        /// Also write the table of topics and event types (docs/events.md).
+        #[arg(long)]
+        docs: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsAction {
+    /// Print a topic's records as JSON lines: CloudEvents attributes and the
+    /// data decoded (proto JSON field names). Against the broker in settings
+    /// (`[kafka]`, with its security) or `--bootstrap`.
+    Tail {
+        /// The topic, e.g. iop.admissions.v1.
+        #[arg(long)]
+        topic: String,
+        /// From the oldest record kept, not only new ones.
+        #[arg(long)]
+        from_beginning: bool,
+        /// Only records with this key (patient or facility id).
+        #[arg(long)]
+        key: Option<String>,
+        /// Only this event type (full name or its last part, e.g. PatientAdmitted).
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// Stop after this many records.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Stop once nothing arrived for this many seconds.
+        #[arg(long)]
+        idle_exit: Option<u64>,
+        /// The broker (`host:port`), e.g. what `iop dev` prints as `kafka:`.
+        #[arg(long)]
+        bootstrap: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// Each dead letter as a JSON line: the event decoded, the reason, the
+    /// consumer, the origin (topic/partition/offset), whether redriven.
+    List,
+    /// Publish the dead letters not redriven yet back onto their origin
+    /// topic; consumers apply each once (their inbox skips what they have).
+    Redrive,
 }
 
 #[derive(Subcommand)]
@@ -248,6 +326,55 @@ pub fn main() -> ExitCode {
         } => dev(cli.config.as_deref(), data_dir, listen, kafka_listen),
         Command::Serve { service } => serve(cli.config.as_deref(), &service),
         Command::Services => load(cli.config.as_deref()).map(|_| list_services()),
+        Command::Schema {
+            action: SchemaAction::Export { out, docs },
+        } => schema::export(&out, docs.as_deref()),
+        Command::Events {
+            action:
+                EventsAction::Tail {
+                    topic,
+                    from_beginning,
+                    key,
+                    event_type,
+                    count,
+                    idle_exit,
+                    bootstrap,
+                },
+        } => load(cli.config.as_deref()).and_then(|mut settings| {
+            if let Some(b) = bootstrap {
+                settings.kafka.bootstrap_servers = b;
+            }
+            schema::tail(
+                &settings,
+                &schema::Tail {
+                    topic,
+                    from_beginning,
+                    key,
+                    event_type,
+                    count,
+                    idle: idle_exit.map(std::time::Duration::from_secs),
+                },
+            )
+        }),
+        Command::Dlq {
+            action,
+            topic,
+            bootstrap,
+        } => load(cli.config.as_deref()).and_then(|mut settings| {
+            let topic = topic.ok_or("--topic: the dead-letter topic, e.g. iop.patientview.dlq")?;
+            if let Some(b) = bootstrap {
+                settings.kafka.bootstrap_servers = b;
+            }
+            match action {
+                DlqAction::List => dlq::list(&settings, &topic),
+                DlqAction::Redrive => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(BoxError::from)
+                    .and_then(|rt| rt.block_on(dlq::redrive(&settings, &topic)))
+                    .map(|n| println!("{n} dead letters of {topic} redriven")),
+            }
+        }),
         Command::Task { task, call } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
