@@ -111,9 +111,17 @@ SERVICES = {
     "billing": ("iop.billing.v1.BillingService", "iop.billing.v1",
                 ["iop.admissions.v1", "iop.scheduling.v1", "iop.clinical.v1", "iop.lab.v1"],
                 "iop.billing", "iop.billing.dlq"),
+    "analytics": ("iop.analytics.v1.AnalyticsService", "iop.analytics.v1",
+                  ["iop.admissions.v1", "iop.scheduling.v1"], "iop.analytics", "iop.analytics.dlq"),
 }
-DOMAIN_TOPICS = [s[1] for s in SERVICES.values() if s[1]] + ["iop.analytics.v1"]
+# The topics with PHI: every service's but analytics' de-identified stream.
+PHI_TOPICS = [s[1] for name, s in SERVICES.items() if s[1] and name != "analytics"]
+DOMAIN_TOPICS = PHI_TOPICS + ["iop.analytics.v1"]
 DLQ_TOPICS = [s[4] for s in SERVICES.values()]
+# Read beyond what `iop services` consumes, granted ahead on purpose: the
+# analytics projector may read every PHI topic, so that projecting the others
+# later needs no ACL change (overlays/prod/kafka-users.yaml).
+EXTRA_READS = {"analytics": PHI_TOPICS}
 CRONJOBS = {"close-week": "scheduling", "order-due-tests": "testing-lab",
             "draw-random": "testing-lab", "create-claims": "billing"}
 # The default of `iop task --time-zone`.
@@ -146,7 +154,7 @@ def expected_acls(svc):
     for topic in [own, dlq]:
         if topic:
             want |= {("topic", topic, "literal", "Write"), ("topic", topic, "literal", "Describe")}
-    for topic in consumes:
+    for topic in set(consumes) | set(EXTRA_READS.get(svc, [])):
         want |= {("topic", topic, "literal", "Read"), ("topic", topic, "literal", "Describe")}
     return want
 
@@ -247,6 +255,12 @@ for overlay in overlays:
         got = acls_of(analyst)
         check(got == want, f"{where}: iop-analyst ACLs: extra {sorted(got - want)}, missing {sorted(want - got)}")
     check(set(users) == {f"iop-{s}" for s in SERVICES} | {"iop-analyst"}, f"{where}: unexpected KafkaUsers")
+    # The de-identified stream has one writer; PHI topics, services as readers only.
+    writers = {n for n, u in users.items() if ("topic", "iop.analytics.v1", "literal", "Write") in acls_of(u)}
+    check(writers == {"iop-analytics"}, f"{where}: iop.analytics.v1 writers are {sorted(writers)}")
+    phi_readers = {n for n, u in users.items()
+                   if any(a[0] == "topic" and a[1] in PHI_TOPICS + DLQ_TOPICS and a[3] == "Read" for a in acls_of(u))}
+    check(phi_readers <= {f"iop-{s}" for s in SERVICES}, f"{where}: PHI topics read by {sorted(phi_readers)}")
 
 
 # A site's settings file replaces base/iop.toml whole: it must still carry

@@ -83,6 +83,11 @@ bash scripts/check-deploy.sh
 say "X12 samples checked with pyx12"
 python3 scripts/check-x12.py services/billing/samples/x12/8*.x12
 
+# The analysts' worked example (examples/analytics) runs in the tests with
+# the Python packages an analyst installs.
+python3 -c "import confluent_kafka, google.protobuf" 2>/dev/null ||
+  python3 -m pip install --quiet --disable-pip-version-check confluent-kafka protobuf
+
 say "cargo test"
 # A failing run ends with a digest of every panic (message and place), so the
 # cause survives when only the tail of a long log is kept; backtraces are off

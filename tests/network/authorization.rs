@@ -45,6 +45,7 @@ use iop_proto::{
         RevokeConsentRequest, TransferPatientRequest, UpdateDemographicsRequest,
         admissions_service_client::AdmissionsServiceClient,
     },
+    analytics::v1::{DescribeProjectionRequest, analytics_service_client::AnalyticsServiceClient},
     audit::v1::{
         AccountDisclosuresRequest, ListAuditEntriesRequest, VerifyAuditChainRequest,
         audit_service_client::AuditServiceClient,
@@ -252,6 +253,7 @@ const RULES: &[Rule] = &[
     rule("audit.AccountDisclosures", Scope::Network, AUDITORS),
     rule("audit.VerifyAuditChain", Scope::Network, AUDITORS),
     rule("ops.ListConsumers", Scope::Network, ADMIN),
+    rule("analytics.DescribeProjection", Scope::Network, AUDITORS),
     rule("admissions.LinkPatientToFacility", Scope::Reach, CARE_TEAM),
     rule("admissions.BreakGlass", Scope::Reach, EMERGENCY),
 ];
@@ -1808,6 +1810,11 @@ async fn call(
             verify_audit_chain,
             VerifyAuditChainRequest {}
         ),
+        "analytics.DescribeProjection" => go!(
+            AnalyticsServiceClient::new(channel.clone()),
+            describe_projection,
+            DescribeProjectionRequest {}
+        ),
         "ops.ListConsumers" => go!(
             OperationsServiceClient::new(channel.clone()),
             list_consumers,
@@ -1995,6 +2002,7 @@ async fn every_rpc_every_role_every_relation_follows_the_rule() {
             Some("clinical") => "clinical",
             Some("lab") => "testing-lab",
             Some("billing") => "billing",
+            Some("analytics") => "analytics",
             _ => "admissions",
         };
         let url = net.database_url(service).to_owned();

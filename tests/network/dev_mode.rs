@@ -111,7 +111,7 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
     );
 
     // Same data directory: same signing key, same databases, a new empty broker.
-    let (_dev, address, _, token_again) = start_dev(&data, dir.path());
+    let (_dev, address, kafka_again, token_again) = start_dev(&data, dir.path());
     wait_serving(
         crate::support::socket(&address),
         "",
@@ -143,4 +143,84 @@ async fn dev_mode_survives_a_restart_with_complete_views() {
         .await
         .unwrap();
     assert_eq!(v.status, CareStatus::Registered as i32);
+
+    // The analytics stream was replayed into the new broker with the rest.
+    analysts_example(&kafka_again, &pid, dir.path()).await;
+}
+
+/// The analysts' worked example (examples/analytics/weekly_hours.py), run as
+/// its README says against `iop dev`: confluent-kafka and message classes
+/// made from `iop schema export`'s descriptor set, reading the de-identified
+/// stream. `pid` attended three hours of group today (this test stands in for
+/// scheduling's record of it).
+async fn analysts_example(kafka: &str, pid: &str, dir: &std::path::Path) {
+    use chrono::Datelike;
+    use iop_proto::scheduling::{
+        events::v1::AttendanceRecorded,
+        v1::{AttendanceStatus, SessionType},
+    };
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Los_Angeles)
+        .date_naive();
+    let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+    iop_testkit::publish(
+        kafka,
+        "iop.scheduling.v1",
+        pid,
+        &AttendanceRecorded {
+            patient_id: pid.to_owned(),
+            session_id: uuid::Uuid::new_v4().to_string(),
+            facility_id: "san-jose".into(),
+            session_type: SessionType::GroupTherapy as i32,
+            status: AttendanceStatus::Attended as i32,
+            minutes: 180,
+            clinical: true,
+            service_date: Some(iop_runtime::wire::date(today)),
+            week_start: Some(iop_runtime::wire::date(monday)),
+            time_zone: "America/Los_Angeles".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let partitions = iop_testkit::defaults().kafka.topic_partitions;
+    iop_testkit::until("the attendance on the analytics stream", || async {
+        (iop_testkit::record_count(kafka, "iop.analytics.v1", partitions) >= 2).then_some(())
+    })
+    .await;
+
+    let descriptors = dir.join("iop.binpb");
+    let exported = Command::new(env!("CARGO_BIN_EXE_iop"))
+        .args(["schema", "export", "--out"])
+        .arg(&descriptors)
+        .output()
+        .unwrap();
+    assert!(exported.status.success());
+    crate::support::python_packages(
+        &["confluent_kafka", "google.protobuf"],
+        &["confluent-kafka", "protobuf"],
+    );
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/analytics/weekly_hours.py"
+    );
+    let out = Command::new("python3")
+        .arg(example)
+        .args(["--bootstrap", kafka, "--idle", "2", "--descriptors"])
+        .arg(&descriptors)
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        printed,
+        format!(
+            "year\tfacility\tlevel_of_care\tepisode_week\thours\tpatients\n\
+             {}\tsan-jose\tLEVEL_OF_CARE_2_1_INTENSIVE_OUTPATIENT\t1\t3.00\t1\n",
+            today.year()
+        )
+    );
 }

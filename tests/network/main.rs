@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod access;
+mod analytics;
 mod audit;
 mod authorization;
 mod bench;

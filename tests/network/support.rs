@@ -230,3 +230,32 @@ impl Drop for Workdir {
         }
     }
 }
+
+/// Installs the Python packages (pip names) whose modules `modules` cannot
+/// be imported yet: what a test of a Python example needs, installed by the
+/// harness itself (scripts/test.sh installs them first, so this is a no-op there).
+pub fn python_packages(modules: &[&str], packages: &[&str]) {
+    let imports = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let present = Command::new("python3")
+        .args(["-c", &imports])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !present {
+        let installed = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages)
+            .status()
+            .unwrap();
+        assert!(installed.success(), "pip install {packages:?}");
+    }
+}

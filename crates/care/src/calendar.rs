@@ -78,6 +78,13 @@ pub fn end_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     instant(date.succ_opt().unwrap_or(date), NaiveTime::MIN, tz)
 }
 
+/// The last second of `date` at the facility: the latest a thing due "the
+/// same day" may be due and still read as that day in the facility's time
+/// ([`end_of_day`] is the next day's first instant).
+pub fn last_second_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    end_of_day(date, tz) - chrono::Duration::seconds(1)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
@@ -122,6 +129,15 @@ mod tests {
         let half_past_one = NaiveTime::from_hms_opt(1, 30, 0).unwrap();
         let t = instant(day(2027, 11, 7), half_past_one, LA);
         assert_eq!(t.hour(), 8, "01:30 PDT is 08:30 UTC");
+    }
+
+    #[test]
+    fn the_last_second_of_a_day_is_still_that_day_in_the_facility() {
+        for d in [day(2026, 11, 28), day(2027, 3, 14), day(2027, 11, 7)] {
+            let last = last_second_of_day(d, LA);
+            assert_eq!(local(last, LA), d.and_hms_opt(23, 59, 59).unwrap(), "{d}");
+            assert_eq!(last + chrono::Duration::seconds(1), end_of_day(d, LA));
+        }
     }
 
     #[test]

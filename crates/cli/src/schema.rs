@@ -82,8 +82,10 @@ pub fn events_markdown(pool: &DescriptorPool) -> String {
          Decode it with the descriptor set `iop schema export` writes (Kafka UI, \
          AKHQ, `protoc --decode <type> --descriptor_set_in iop.binpb`) or print it \
          with `iop events tail --topic <topic>`.\n\n\
-         These topics carry protected health information: only the services \
-         and the analytics projector read them.\n",
+         Every topic but `iop.analytics.v1` carries protected health \
+         information: only the services and the analytics projector read them. \
+         `iop.analytics.v1` is the de-identified stream for analysts \
+         ([analytics.md](analytics.md)).\n",
     );
     let types = event_types(pool);
     let mut topic = String::new();

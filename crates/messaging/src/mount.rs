@@ -189,17 +189,28 @@ pub fn consume<H: EventHandler + Send + Sync + 'static>(
 /// Starts the relay publishing `ledger`'s outbox to `topic`; events carry
 /// `ce_source = /iop/<site>/<context>`.
 pub fn relay(host: &mut Host, ledger: &Ledger, topic: &str, context: &str) {
+    let relay = new_relay(host, ledger, topic, context);
+    let shutdown = host.shutdown.clone();
+    host.spawn(relay.run(shutdown));
+}
+
+/// [`relay`] for a de-identified stream (see [`Relay::deidentified`]).
+pub fn relay_deidentified(host: &mut Host, ledger: &Ledger, topic: &str, context: &str) {
+    let relay = new_relay(host, ledger, topic, context).deidentified();
+    let shutdown = host.shutdown.clone();
+    host.spawn(relay.run(shutdown));
+}
+
+fn new_relay(host: &Host, ledger: &Ledger, topic: &str, context: &str) -> Relay {
     let source = format!("/iop/{}/{context}", host.settings.site.id);
-    let relay = Relay::new(
+    Relay::new(
         ledger.db().clone(),
         &host.settings.kafka,
         &host.settings.outbox,
         topic,
         source,
         ledger.outbox().wakeup(),
-    );
-    let shutdown = host.shutdown.clone();
-    host.spawn(relay.run(shutdown));
+    )
 }
 
 /// Reports `services` SERVING once the broker answers and `topics` exist.

@@ -55,6 +55,16 @@ pub struct Relay {
     source: String,
     client_id: String,
     wakeup: Arc<Notify>,
+    deidentified: bool,
+}
+
+/// 1 January 00:00 UTC of `time`'s year: all a de-identified record says
+/// of when it was written.
+fn start_of_year(time: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    use chrono::{Datelike, TimeZone};
+    Utc.with_ymd_and_hms(time.year(), 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(time)
 }
 
 impl Relay {
@@ -76,7 +86,17 @@ impl Relay {
             topic,
             source: source.into(),
             wakeup,
+            deidentified: false,
         }
+    }
+
+    /// Publishes records that say nothing of when, beyond the year, nor of
+    /// which trace wrote them (the analytics stream, under Safe Harbor's
+    /// date rule): `ce_time` and the Kafka timestamp are 1 January of the
+    /// row's year, and no `traceparent` goes out.
+    pub fn deidentified(mut self) -> Self {
+        self.deidentified = true;
+        self
     }
 
     /// Runs until `shutdown`, then flushes what is in flight.
@@ -240,22 +260,32 @@ impl Relay {
                 event.r#type = %row.event_type,
             );
             iop_runtime::telemetry::set_parent(&span, row.traceparent.as_deref());
-            let traceparent =
-                iop_runtime::telemetry::traceparent_of(&span).or_else(|| row.traceparent.clone());
+            let (traceparent, time) = if self.deidentified {
+                (None, start_of_year(row.created_at))
+            } else {
+                (
+                    iop_runtime::telemetry::traceparent_of(&span)
+                        .or_else(|| row.traceparent.clone()),
+                    row.created_at,
+                )
+            };
             let headers = OutboundAttributes {
                 id: &row.id,
                 source: &self.source,
                 event_type: &row.event_type,
-                time: row.created_at,
+                time,
                 subject: &row.aggregateid,
                 sequence: row.sequence,
                 traceparent: traceparent.as_deref(),
             }
             .headers();
-            let record = FutureRecord::to(&self.topic)
+            let mut record = FutureRecord::to(&self.topic)
                 .key(&row.aggregateid)
                 .payload(&row.payload)
                 .headers(headers);
+            if self.deidentified {
+                record = record.timestamp(time.timestamp_millis());
+            }
             match producer.send_result(record) {
                 Ok(delivery) => deliveries.push((row, span, Ok(delivery))),
                 // Refused before sending (larger than `message.max.bytes`).

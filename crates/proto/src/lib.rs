@@ -73,6 +73,16 @@ pub mod iop {
             tonic::include_proto!("iop.patientview.v1");
         }
     }
+    pub mod analytics {
+        pub mod v1 {
+            tonic::include_proto!("iop.analytics.v1");
+        }
+        pub mod events {
+            pub mod v1 {
+                tonic::include_proto!("iop.analytics.events.v1");
+            }
+        }
+    }
     pub mod ops {
         pub mod v1 {
             tonic::include_proto!("iop.ops.v1");
@@ -85,7 +95,9 @@ pub mod iop {
     }
 }
 
-pub use iop::{admissions, audit, billing, clinical, common, lab, ops, patientview, scheduling};
+pub use iop::{
+    admissions, analytics, audit, billing, clinical, common, lab, ops, patientview, scheduling,
+};
 
 /// Full gRPC service names, as registered with health and reflection.
 pub mod service_names {
@@ -105,6 +117,8 @@ pub mod service_names {
     pub const TESTING_LAB: &str = "iop.lab.v1.TestingLabService";
     /// `iop.billing.v1.BillingService`.
     pub const BILLING: &str = "iop.billing.v1.BillingService";
+    /// `iop.analytics.v1.AnalyticsService`.
+    pub const ANALYTICS: &str = "iop.analytics.v1.AnalyticsService";
 }
 
 /// Event types that change who may see a patient or whether they are in care:
@@ -131,6 +145,8 @@ pub mod contexts {
     pub const LAB: &str = "lab";
     /// Billing.
     pub const BILLING: &str = "billing";
+    /// The de-identified analytics stream.
+    pub const ANALYTICS: &str = "analytics";
 }
 
 /// Topic names: one per bounded context (`iop.<context>.v1`, keyed by patient
@@ -158,6 +174,10 @@ pub mod topics {
     pub const PATIENT_VIEW_DLQ: &str = "iop.patientview.dlq";
     /// Dead letters of scheduling's consumer (`iop.scheduling`).
     pub const SCHEDULING_DLQ: &str = "iop.scheduling.dlq";
+    /// The de-identified stream for analysts (the only topic they may read).
+    pub const ANALYTICS: &str = "iop.analytics.v1";
+    /// Dead letters of the analytics projector (`iop.analytics`).
+    pub const ANALYTICS_DLQ: &str = "iop.analytics.dlq";
 }
 
 #[cfg(test)]
@@ -170,6 +190,7 @@ mod tests {
             (super::contexts::CLINICAL, super::topics::CLINICAL),
             (super::contexts::LAB, super::topics::LAB),
             (super::contexts::BILLING, super::topics::BILLING),
+            (super::contexts::ANALYTICS, super::topics::ANALYTICS),
         ] {
             assert_eq!(format!("iop.{context}.v1"), topic);
         }

@@ -18,6 +18,7 @@ pub const SERVICES: &[&ServiceDef] = &[
     &iop_clinical::SERVICE,
     &iop_testing_lab::SERVICE,
     &iop_billing::SERVICE,
+    &iop_analytics::SERVICE,
 ];
 
 /// Topics of contexts not built yet whose events are already defined, with

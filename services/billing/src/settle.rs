@@ -258,7 +258,7 @@ pub async fn settle(
             }
             _ => Authorized::NotRequired,
         };
-        let day_end = iop_care::calendar::end_of_day(date, tz) - chrono::Duration::seconds(1);
+        let day_end = iop_care::calendar::last_second_of_day(date, tz);
         let consent = match &cover {
             Cover::Payer { payer_id, .. } => {
                 rules::payment_consent(&p.consents, payer_id, day_end, now)

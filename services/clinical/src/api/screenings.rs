@@ -133,7 +133,7 @@ impl ClinicalApi {
             // after the day ends.
             let today = iop_care::calendar::local(now, tz).date();
             let due = (now + Duration::hours(i64::from(self.settings.follow_up_hours)))
-                .min(iop_care::calendar::end_of_day(today, tz));
+                .min(iop_care::calendar::last_second_of_day(today, tz));
             let item_9 = responses
                 .iter()
                 .find(|(i, _)| *i == 9)
