@@ -20,6 +20,7 @@ mod e2e_broker;
 mod metrics;
 mod migrate;
 mod races;
+mod rebuild;
 mod recovery;
 mod schema;
 mod settings;

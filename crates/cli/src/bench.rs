@@ -1090,23 +1090,8 @@ pub async fn rebuild(
     let db = iop_runtime::db::Database::connect(&database).await?;
     db.migrate::<iop_patient_view::migration::Migrator>()
         .await?;
-    let key = iop_runtime::secret::Secret::new(iop_runtime::auth::generate_secret());
-    let ledger =
-        iop_messaging::work::Ledger::new(db.clone(), iop_runtime::audit::AuditChain::new(&key)?);
     let group = format!("iop-bench-rebuild-{}", uuid::Uuid::new_v4().simple());
-    let consumer = iop_messaging::consumer::EventConsumer::new(
-        group.clone(),
-        topics,
-        ledger,
-        &settings.kafka,
-        &settings.consumer,
-        iop_patient_view::ViewHandler::new(),
-    );
-    let shutdown = iop_runtime::CancellationToken::new();
-    let running = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move { consumer.run(shutdown).await }
-    });
+    let (shutdown, running) = crate::rebuild::fold_view(settings, &db, &group, topics)?;
     let applied = |db: iop_runtime::db::Database, group: String| async move {
         use sea_orm::{ConnectionTrait, Statement};
         let row = db

@@ -31,6 +31,7 @@ use clap::{Parser, Subcommand, ValueEnum, builder::PossibleValuesParser};
 
 pub mod bench;
 pub mod dlq;
+pub mod rebuild;
 pub mod schema;
 pub mod task;
 use iop_registry::SERVICES;
@@ -183,6 +184,21 @@ enum Command {
         topic: Option<String>,
         /// The broker (`host:port`) instead of `[kafka]` in settings.
         #[arg(long, global = true)]
+        bootstrap: Option<String>,
+    },
+    /// Make a projection again from the topics into a new, empty database,
+    /// with progress and rate; then point the service at it (the swap).
+    Rebuild {
+        /// Which projection: only the patient view is folded wholly from the
+        /// topics.
+        #[arg(long, value_parser = ["patient-view"])]
+        service: String,
+        /// The new database, e.g. postgres://…/iop_patient_view_2 or
+        /// sqlite://rebuilt.db.
+        #[arg(long)]
+        into: String,
+        /// The broker (`host:port`) instead of `[kafka]` in settings.
+        #[arg(long)]
         bootstrap: Option<String>,
     },
     /// Make one of the calls a site schedules (a CronJob per time zone):
@@ -374,6 +390,26 @@ pub fn main() -> ExitCode {
                     .and_then(|rt| rt.block_on(dlq::redrive(&settings, &topic)))
                     .map(|n| println!("{n} dead letters of {topic} redriven")),
             }
+        }),
+        Command::Rebuild {
+            service,
+            into,
+            bootstrap,
+        } => load(cli.config.as_deref()).and_then(|mut settings| {
+            if let Some(b) = bootstrap {
+                settings.kafka.bootstrap_servers = b;
+            }
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(BoxError::from)
+                .and_then(|rt| rt.block_on(rebuild::patient_view(&settings, &into)))
+                .map(|r| {
+                    println!(
+                        "{service} rebuilt: {} events applied, {:.0}/s",
+                        r.applied, r.per_second
+                    );
+                })
         }),
         Command::Task { task, call } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
