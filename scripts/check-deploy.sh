@@ -112,16 +112,16 @@ SERVICES = {
                 ["iop.admissions.v1", "iop.scheduling.v1", "iop.clinical.v1", "iop.lab.v1"],
                 "iop.billing", "iop.billing.dlq"),
     "analytics": ("iop.analytics.v1.AnalyticsService", "iop.analytics.v1",
-                  ["iop.admissions.v1", "iop.scheduling.v1"], "iop.analytics", "iop.analytics.dlq"),
+                  ["iop.admissions.v1", "iop.scheduling.v1", "iop.clinical.v1", "iop.lab.v1",
+                   "iop.billing.v1"], "iop.analytics", "iop.analytics.dlq"),
 }
 # The topics with PHI: every service's but analytics' de-identified stream.
 PHI_TOPICS = [s[1] for name, s in SERVICES.items() if s[1] and name != "analytics"]
 DOMAIN_TOPICS = PHI_TOPICS + ["iop.analytics.v1"]
 DLQ_TOPICS = [s[4] for s in SERVICES.values()]
-# Read beyond what `iop services` consumes, granted ahead on purpose: the
-# analytics projector may read every PHI topic, so that projecting the others
-# later needs no ACL change (overlays/prod/kafka-users.yaml).
-EXTRA_READS = {"analytics": PHI_TOPICS}
+# Read beyond what `iop services` consumes: none (the analytics projector
+# consumes every PHI topic itself).
+EXTRA_READS = {}
 CRONJOBS = {"close-week": "scheduling", "order-due-tests": "testing-lab",
             "draw-random": "testing-lab", "create-claims": "billing"}
 # The default of `iop task --time-zone`.

@@ -16,8 +16,16 @@ use iop_proto::{
         events::v1::PatientRegistered,
         v1::{DischargePatientRequest, RegisterPatientRequest, TransferPatientRequest},
     },
-    analytics::events::v1::{EpisodeEnded, EpisodeStarted, EpisodeTransferred, SessionAttended},
-    common::v1::{DischargeReason, PersonName, Program, Sex},
+    analytics::events::v1::{
+        self as out, EpisodeEnded, EpisodeStarted, EpisodeTransferred, SessionAttended,
+    },
+    billing::{events::v1::ChargeCreated, v1::ChargeKind},
+    clinical::{
+        events::v1::{LevelOfCareDecided, ScreeningScored},
+        v1::{Decision, Instrument},
+    },
+    common::v1::{DischargeReason, LevelOfCare, PersonName, Program, Sex},
+    lab::events::v1::{Interpretation, ResultInterpreted},
     scheduling::{
         events::v1::AttendanceRecorded,
         v1::{AttendanceStatus, SessionType},
@@ -210,13 +218,103 @@ async fn the_analytics_stream_keeps_the_facts_and_nothing_that_identifies() {
         .await
         .unwrap();
 
-    // Ana: started, attended, transferred, ended; Ben: started, attended.
-    until("six records on the analytics stream", || async {
-        (record_count(&bootstrap, "iop.analytics.v1", partitions) >= 6).then_some(())
+    // The other contexts' facts about Ana (this test stands in for them): a
+    // screening at intake, the day before her episode; a review decided, a
+    // result, a charge during it. Their ids must not reach analysts.
+    let (screening_id, review_id, result_id, charge_id) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let authorization = "AUTH-77881234";
+    source_event_ids.push(
+        publish(
+            &bootstrap,
+            "iop.clinical.v1",
+            &ana.id,
+            &ScreeningScored {
+                patient_id: ana.id.clone(),
+                screening_id: screening_id.clone(),
+                facility_id: "oakland".into(),
+                instrument: Instrument::Phq9 as i32,
+                total: 12,
+                band: "moderate".into(),
+                positive: true,
+                loinc: "44261-6".into(),
+                administered_on: Some(date(admitted_on - Days::new(1))),
+                ..Default::default()
+            },
+        )
+        .await,
+    );
+    source_event_ids.push(
+        publish(
+            &bootstrap,
+            "iop.clinical.v1",
+            &ana.id,
+            &LevelOfCareDecided {
+                patient_id: ana.id.clone(),
+                review_id: review_id.clone(),
+                facility_id: "san-jose".into(),
+                decision: Decision::Continue as i32,
+                from_level: LevelOfCare::LevelOfCare21IntensiveOutpatient as i32,
+                to_level: LevelOfCare::LevelOfCare21IntensiveOutpatient as i32,
+                effective_on: Some(date(today - Days::new(1))),
+                ..Default::default()
+            },
+        )
+        .await,
+    );
+    source_event_ids.push(
+        publish(
+            &bootstrap,
+            "iop.lab.v1",
+            &ana.id,
+            &ResultInterpreted {
+                patient_id: ana.id.clone(),
+                result_id: result_id.clone(),
+                facility_id: "san-jose".into(),
+                collected_on: Some(date(today - Days::new(2))),
+                interpretation: Interpretation::UnexpectedPositive as i32,
+                classes: vec!["fentanyl".into()],
+                definitive: true,
+                ..Default::default()
+            },
+        )
+        .await,
+    );
+    source_event_ids.push(
+        publish(
+            &bootstrap,
+            "iop.billing.v1",
+            &ana.id,
+            &ChargeCreated {
+                patient_id: ana.id.clone(),
+                charge_id: charge_id.clone(),
+                facility_id: "oakland".into(),
+                payer_id: "01112".into(),
+                service_date: Some(date(today - Days::new(4))),
+                kind: ChargeKind::PerDiem as i32,
+                hcpcs: "H0015".into(),
+                revenue_code: "0906".into(),
+                units: 1,
+                amount_cents: 25_000,
+                authorization_id: authorization.into(),
+                ..Default::default()
+            },
+        )
+        .await,
+    );
+
+    // Ana: started, attended, transferred, ended, screened, reviewed,
+    // tested, charged; Ben: started, attended.
+    until("ten records on the analytics stream", || async {
+        (record_count(&bootstrap, "iop.analytics.v1", partitions) >= 10).then_some(())
     })
     .await;
-    let records = read_topic(&bootstrap, "iop.analytics.v1", 6).await;
-    assert_eq!(record_count(&bootstrap, "iop.analytics.v1", partitions), 6);
+    let records = read_topic(&bootstrap, "iop.analytics.v1", 10).await;
+    assert_eq!(record_count(&bootstrap, "iop.analytics.v1", partitions), 10);
 
     // What the PHI topics said about these two: every id and identifier.
     let sources = read_topic(
@@ -250,6 +348,13 @@ async fn the_analytics_stream_keeps_the_facts_and_nothing_that_identifies() {
     );
     identifiers.extend(source_event_ids);
     identifiers.extend(session_ids.iter().cloned());
+    identifiers.extend([
+        screening_id,
+        review_id,
+        result_id,
+        charge_id,
+        authorization.to_owned(),
+    ]);
     for p in [&ana, &ben] {
         identifiers.extend(
             [
@@ -269,9 +374,12 @@ async fn the_analytics_stream_keeps_the_facts_and_nothing_that_identifies() {
         identifiers.insert(p.birth.year().to_string());
     }
     for day in [
+        admitted_on - Days::new(1),
         admitted_on,
         today - Days::new(4),
         today - Days::new(3),
+        today - Days::new(2),
+        today - Days::new(1),
         today,
     ] {
         for format in ["%Y-%m-%d", "%Y%m%d", "%m/%d/%Y"] {
@@ -286,6 +394,7 @@ async fn the_analytics_stream_keeps_the_facts_and_nothing_that_identifies() {
     let mut by_subject: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut started = BTreeMap::new();
     let (mut attended_seen, mut transferred_seen, mut ended_seen) = (Vec::new(), None, None);
+    let mut others = Vec::new();
     for r in &records {
         let key = String::from_utf8_lossy(r.key().unwrap()).into_owned();
         let ce_type = header(r, "ce_type").unwrap().to_owned();
@@ -322,6 +431,35 @@ async fn the_analytics_stream_keeps_the_facts_and_nothing_that_identifies() {
             "iop.analytics.events.v1.EpisodeEnded" => {
                 let e = EpisodeEnded::decode(payload).unwrap();
                 ended_seen = Some(e.clone());
+                (e.subject.clone(), format!("{e:?}"))
+            }
+            "iop.analytics.events.v1.ScreeningScored" => {
+                let e = out::ScreeningScored::decode(payload).unwrap();
+                others.push(format!(
+                    "screening {} {} {:?} {}",
+                    e.total,
+                    e.band,
+                    e.episode_day,
+                    e.episode.is_empty()
+                ));
+                (e.subject.clone(), format!("{e:?}"))
+            }
+            "iop.analytics.events.v1.LevelOfCareDecided" => {
+                let e = out::LevelOfCareDecided::decode(payload).unwrap();
+                others.push(format!("decided {} {:?}", e.decision, e.episode_day));
+                (e.subject.clone(), format!("{e:?}"))
+            }
+            "iop.analytics.events.v1.DrugTestResulted" => {
+                let e = out::DrugTestResulted::decode(payload).unwrap();
+                others.push(format!("result {:?} {:?}", e.classes, e.episode_day));
+                (e.subject.clone(), format!("{e:?}"))
+            }
+            "iop.analytics.events.v1.DayCharged" => {
+                let e = out::DayCharged::decode(payload).unwrap();
+                others.push(format!(
+                    "charge {} {} {} {:?}",
+                    e.payer_id, e.hcpcs, e.amount_cents, e.episode_day
+                ));
                 (e.subject.clone(), format!("{e:?}"))
             }
             other => panic!("unexpected type {other}"),
@@ -363,7 +501,19 @@ async fn the_analytics_stream_keeps_the_facts_and_nothing_that_identifies() {
         .unwrap();
     assert_ne!(ana_subject, ben_subject);
     assert!(uuid::Uuid::parse_str(&ana_subject).is_ok());
-    assert_eq!(by_subject[&ana_subject].len(), 4);
+    assert_eq!(by_subject[&ana_subject].len(), 8);
+    // The other contexts' facts, on their day of the episode (the intake
+    // screening came before it: no episode, no day).
+    others.sort();
+    assert_eq!(
+        others,
+        [
+            "charge 01112 H0015 25000 Some(2)",
+            "decided 1 Some(5)",
+            "result [\"fentanyl\"] Some(4)",
+            "screening 12 moderate None true",
+        ]
+    );
     assert_eq!(by_subject[&ben_subject].len(), 2);
 
     // The facts: ages in years (90 for 95), sex, program, days and weeks.

@@ -7,7 +7,7 @@
 //!
 //! Layout: this file is the registry entry and start-up; [`deidentify`] the
 //! pure rules (age, days, weeks); `project/` what each context's events become
-//! (one file per context: clinical, testing-lab and billing add theirs there);
+//! (one file per context);
 //! `store` the pseudonyms and episodes; `api/` the counts it serves;
 //! `entity/` and [`migration`] the storage; [`error`] its statuses.
 
@@ -40,7 +40,13 @@ pub const SERVICE: ServiceDef = ServiceDef {
     summary: "the de-identified stream for analysts (HIPAA Safe Harbor), projected from the domain topics",
     grpc: &[service_names::ANALYTICS],
     publishes: &[topics::ANALYTICS],
-    consumes: &[topics::ADMISSIONS, topics::SCHEDULING],
+    consumes: &[
+        topics::ADMISSIONS,
+        topics::SCHEDULING,
+        topics::CLINICAL,
+        topics::LAB,
+        topics::BILLING,
+    ],
     dead_letters: &[topics::ANALYTICS_DLQ],
     settings: None,
     migrate: iop_messaging::mount::migrations::<migration::Migrator>,

@@ -1,7 +1,8 @@
 //! What each context's events become on the analytics stream. One file per
 //! context registers its events on the router ([`admissions`],
-//! [`scheduling`]); clinical, testing-lab and billing add a file here and a
-//! line in [`Projector::new`], and their topic in the registry entry. Every
+//! [`scheduling`], [`clinical`], [`lab`], [`billing`]); a new context adds a
+//! file here, a line in [`Projector::new`], and its topic in the registry
+//! entry. Every
 //! handler works under the patient's lock in the consumer's unit of work and
 //! emits under the patient's pseudonym, so the stream is in order per
 //! pseudonym and a redelivered event (skipped by the inbox) emits nothing.
@@ -9,6 +10,9 @@
 //! file here says what, field by field.
 
 mod admissions;
+mod billing;
+mod clinical;
+mod lab;
 mod scheduling;
 
 use iop_messaging::{
@@ -31,6 +35,9 @@ impl Projector {
     pub fn new() -> Self {
         let router = admissions::routes(Router::new());
         let router = scheduling::routes(router);
+        let router = clinical::routes(router);
+        let router = lab::routes(router);
+        let router = billing::routes(router);
         Self { router }
     }
 }
@@ -48,6 +55,42 @@ fn patient_of<'a>(id: &'a str, event: &InboundEvent) -> Result<&'a str, ApplyErr
         ));
     }
     Ok(id)
+}
+
+/// Where a fact dated `day` falls: the patient's pseudonym, the episode
+/// then (if one had begun by that day, as far as the projector knows) and
+/// the day of it, and the year.
+pub struct OnDay {
+    /// The patient's pseudonym.
+    pub subject: String,
+    /// The episode's pseudonym, or empty.
+    pub episode: String,
+    /// Days since the episode's start, when there is one.
+    pub episode_day: Option<i32>,
+    /// The year of `day`.
+    pub year: i32,
+}
+
+/// Locks the patient named by `patient_id` (checked against the record)
+/// and finds where `day` falls for it.
+async fn on_day(
+    work: &mut UnitOfWork,
+    patient_id: &str,
+    day: chrono::NaiveDate,
+    event: &InboundEvent,
+) -> Result<OnDay, ApplyError> {
+    let id = patient_of(patient_id, event)?;
+    work.lock(Stream::patient(id)).await?;
+    let subject = crate::store::subject(work.txn(), id).await?;
+    let episode = crate::store::episode_on(work.txn(), id, day).await?;
+    Ok(OnDay {
+        subject: subject.pseudonym,
+        episode_day: episode
+            .as_ref()
+            .map(|e| crate::deidentify::episode_day(e.started_on, day)),
+        episode: episode.map(|e| e.pseudonym).unwrap_or_default(),
+        year: crate::deidentify::year(day),
+    })
 }
 
 /// Emits `event` on the stream of `pseudonym`.
