@@ -2,7 +2,7 @@
 //! descriptor set `iop schema export` writes loads in `protoc
 //! --descriptor_set_in` and decodes a record read from the broker; the table
 //! in `docs/events.md` is what the schemas say today; `iop events tail`
-//! prints a registration as JSON with the proto JSON field names.
+//! prints an admission as JSON with the proto JSON field names.
 
 use std::{
     io::Write,
@@ -54,8 +54,17 @@ async fn the_exported_schemas_decode_the_topics_and_the_docs_are_current() {
     )
     .await
     .unwrap();
+    iop_testkit::admit(
+        &mut net.admissions().await,
+        &token,
+        &pid,
+        "fresno",
+        iop_proto::common::v1::Program::IopDay,
+    )
+    .await
+    .unwrap();
 
-    // iop events tail: the registration as a JSON line (once the relay
+    // iop events tail: the admission as a JSON line (once the relay
     // published it).
     let tailed = iop(&[
         "events",
@@ -68,7 +77,7 @@ async fn the_exported_schemas_decode_the_topics_and_the_docs_are_current() {
         "--key",
         &pid,
         "--type",
-        "PatientRegistered",
+        "PatientAdmitted",
         "--count",
         "1",
         "--idle-exit",
@@ -81,12 +90,21 @@ async fn the_exported_schemas_decode_the_topics_and_the_docs_are_current() {
     );
     let line: serde_json::Value =
         serde_json::from_slice(tailed.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
-    assert_eq!(line["type"], "iop.admissions.events.v1.PatientRegistered");
+    assert_eq!(line["type"], "iop.admissions.events.v1.PatientAdmitted");
     assert_eq!(line["key"], pid.as_str());
     assert_eq!(line["source"], "/iop/local/admissions");
     assert_eq!(line["data"]["patientId"], pid.as_str());
-    assert_eq!(line["data"]["legalName"]["family"], "Zamarripa");
-    assert_eq!(line["data"]["dateOfBirth"]["year"], 1988);
+    assert_eq!(line["data"]["facilityId"], "fresno");
+    assert_eq!(line["data"]["program"], "PROGRAM_IOP_DAY");
+    assert_eq!(
+        line["data"]["levelOfCare"],
+        "LEVEL_OF_CARE_2_1_INTENSIVE_OUTPATIENT"
+    );
+    assert!(
+        line["data"]["episodeId"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
     // protoc, given only the exported set, decodes the record's value.
 
     let held = record_count(
