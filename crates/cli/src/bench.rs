@@ -1092,26 +1092,11 @@ pub async fn rebuild(
         .await?;
     let group = format!("iop-bench-rebuild-{}", uuid::Uuid::new_v4().simple());
     let (shutdown, running) = crate::rebuild::fold_view(settings, &db, &group, topics)?;
-    let applied = |db: iop_runtime::db::Database, group: String| async move {
-        use sea_orm::{ConnectionTrait, Statement};
-        let row = db
-            .conn()
-            .query_one(Statement::from_sql_and_values(
-                db.conn().get_database_backend(),
-                "SELECT COUNT(*) AS n FROM inbox WHERE consumer = ?",
-                [group.into()],
-            ))
-            .await
-            .ok()
-            .flatten();
-        row.and_then(|r| r.try_get_by_index::<i64>(0).ok())
-            .unwrap_or(0)
-    };
     let deadline = Instant::now() + Duration::from_secs(300);
     // Timed, like the raw read, from the first event applied.
     let (mut done, mut first) = (0, None);
     while Instant::now() < deadline {
-        done = u64::try_from(applied(db.clone(), group.clone()).await).unwrap_or(0);
+        done = crate::rebuild::count_inbox(&db, &group).await.unwrap_or(0);
         if done > 0 && first.is_none() {
             first = Some((Instant::now(), done));
         }

@@ -73,7 +73,8 @@ fn caught_up(probe: &BaseConsumer, ends: &[(String, i32, i64)]) -> Result<bool, 
     }))
 }
 
-async fn count_inbox(db: &iop_runtime::db::Database, consumer: &str) -> Result<u64, BoxError> {
+/// Events `consumer` has applied (or skipped) in `db`, by its inbox.
+pub async fn count_inbox(db: &iop_runtime::db::Database, consumer: &str) -> Result<u64, BoxError> {
     let row = db
         .conn()
         .query_one(Statement::from_sql_and_values(
